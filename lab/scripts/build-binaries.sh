@@ -16,6 +16,7 @@
 # Prints the cache's bin directory on the last line of stdout.
 set -euo pipefail
 
+# shellcheck source=lab/scripts/versions.sh
 source "$(dirname "$0")/versions.sh"
 
 log() { printf '[lab build %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

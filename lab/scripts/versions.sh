@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # versions.sh: the lab's pinned upstream versions and where their build is
 # cached (outside the repository, keyed by every version). Sourced by scripts.
 : "${KBUILD_LAB_K8S_VERSION:=v1.36.3}"

@@ -1,0 +1,286 @@
+#!/usr/bin/env bash
+# lab.sh up|down|status|env: the lab, a local stand-in for GKE and Google's APIs
+# (DESIGN.md section 8, docs/lab.md).
+#
+#   up      builds what is missing (cached outside the repository), starts every
+#           component in the background, waits until the nodes are Ready and
+#           writes .lab/env. Idempotent: a running lab is left as it is.
+#   down    stops every component this lab started (by PID) and wipes the
+#           cluster's state; certificates and caches stay.
+#   status  tells what is up.
+#
+# Everything binds to 127.0.0.1. Ports: $KBUILD_LAB_PORT_BASE (16400) + offsets,
+# see port() below. Logs: .lab/logs/<component>.log.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+# shellcheck source=lab/scripts/versions.sh
+source "$here/versions.sh"
+lab=${KBUILD_LAB_DIR:-$root/.lab}
+base=${KBUILD_LAB_PORT_BASE:-16400}
+components=(google etcd kube-apiserver kube-controller-manager kube-scheduler kwok runtime)
+
+log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+port() {
+  case $1 in
+    etcd) echo $((base + 1)) ;; etcd-peer) echo $((base + 2)) ;;
+    oidc) echo $((base + 10)) ;; sts) echo $((base + 11)) ;; iam) echo $((base + 12)) ;;
+    container) echo $((base + 13)) ;; storage) echo $((base + 14)) ;; tokenreview) echo $((base + 15)) ;;
+    apiserver) echo $((base + 43)) ;; kwok) echo $((base + 47)) ;; runtime) echo $((base + 50)) ;;
+    kcm) echo $((base + 57)) ;; scheduler) echo $((base + 59)) ;;
+    *) die "unknown port $1" ;;
+  esac
+}
+
+pid_of() { [[ -f $lab/pids/$1.pid ]] && cat "$lab/pids/$1.pid"; }
+alive() { local p; p=$(pid_of "$1") && [[ -n $p ]] && kill -0 "$p" 2>/dev/null; }
+
+# start NAME CMD...: runs CMD detached (own session), output to .lab/logs/NAME.log.
+start() {
+  local name=$1
+  shift
+  if alive "$name"; then return 0; fi
+  setsid "$@" >>"$lab/logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$lab/pids/$name.pid"
+}
+
+# wait_for WHAT SECONDS CMD...: polls CMD until it succeeds.
+wait_for() {
+  local what=$1 limit=$2 t=$SECONDS
+  shift 2
+  until "$@" >/dev/null 2>&1; do
+    if ((SECONDS - t > limit)); then
+      log "$what not ready after ${limit}s; last lines of its log:"
+      tail -n 20 "$lab/logs/$what.log" >&2 2>/dev/null || true
+      return 1
+    fi
+    local name
+    for name in "${components[@]}"; do
+      if [[ -f $lab/pids/$name.pid ]] && ! alive "$name"; then
+        log "$name exited; last lines of $lab/logs/$name.log:"
+        tail -n 30 "$lab/logs/$name.log" >&2 || true
+        return 1
+      fi
+    done
+    sleep 0.3
+  done
+}
+
+token_of() { grep ",$1," "$lab/pki/tokens.csv" | cut -d, -f1; }
+
+# kubeconfig FILE USER: a kubeconfig for the lab API server with USER's static token.
+kubeconfig() {
+  local file=$1 user=$2 ca
+  ca=$(base64 -w0 <"$lab/pki/ca.crt")
+  umask 077
+  cat >"$file" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: kbuild-lab
+  cluster:
+    server: https://127.0.0.1:$(port apiserver)
+    certificate-authority-data: $ca
+users:
+- name: $user
+  user:
+    token: $(token_of "$user")
+contexts:
+- name: kbuild-lab
+  context: {cluster: kbuild-lab, user: $user, namespace: default}
+current-context: kbuild-lab
+EOF2
+}
+
+ensure_tools() {
+  if ! command -v bwrap >/dev/null; then
+    [[ $(id -u) == 0 ]] || die "bubblewrap is missing: install the Debian package bubblewrap"
+    log "installing bubblewrap (Debian package)"
+    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }
+  fi
+  bin=$(bash "$here/build-binaries.sh" | tail -n 1)
+  runtime_bin=$(bash "$here/build-runtime.sh" | tail -n 1)
+  sources=$(bash "$here/fetch-sources.sh" | tail -n 1)
+  node_bin=$root/node_modules/.bin/node
+  [[ -x $node_bin ]] || die "node_modules/.bin/node is missing: run npm ci first"
+}
+
+write_configs() {
+  mkdir -p "$lab"/{logs,pids,etcd,runtime,gcs,gcloud}
+  bash "$here/pki.sh" "$lab/pki"
+  [[ -f $lab/pki/request-token ]] || (umask 077 && openssl rand -hex 24 >"$lab/pki/request-token")
+  kubeconfig "$lab/kubeconfig" kbuild-lab-admin
+  kubeconfig "$lab/kcm.kubeconfig" system:kube-controller-manager
+  kubeconfig "$lab/scheduler.kubeconfig" system:kube-scheduler
+  kubeconfig "$lab/kwok.kubeconfig" kbuild-lab-kwok
+  kubeconfig "$lab/runtime.kubeconfig" kbuild-lab-runtime
+  cat >"$lab/tokenreview.kubeconfig" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: lab-google
+  cluster: {server: "http://127.0.0.1:$(port tokenreview)/tokenreview"}
+users:
+- name: kube-apiserver
+contexts:
+- name: webhook
+  context: {cluster: lab-google, user: kube-apiserver}
+current-context: webhook
+EOF2
+  cat >"$lab/google.json" <<EOF2
+{
+  "ports": {"oidc": $(port oidc), "sts": $(port sts), "iamcredentials": $(port iam),
+            "container": $(port container), "storage": $(port storage), "tokenreview": $(port tokenreview)},
+  "stateDir": "$lab/gcs",
+  "keyDir": "$lab/pki",
+  "cluster": {"project": "kbuild-lab", "location": "us-central1", "name": "lab",
+              "endpoint": "127.0.0.1:$(port apiserver)", "caFile": "$lab/pki/ca.crt",
+              "version": "${KBUILD_LAB_K8S_VERSION#v}"}
+}
+EOF2
+}
+
+up() {
+  if alive kube-apiserver && [[ -f $lab/env ]]; then
+    log "the lab is already up"
+    status
+    return 0
+  fi
+  local t0=$SECONDS
+  ensure_tools
+  write_configs
+  log "starting the Google stand-ins"
+  start google "$node_bin" "$root/lab/google/main.ts" --config "$lab/google.json"
+  log "starting etcd $KBUILD_LAB_ETCD_VERSION"
+  start etcd "$bin/etcd" --name lab --data-dir "$lab/etcd" \
+    --listen-client-urls "http://127.0.0.1:$(port etcd)" --advertise-client-urls "http://127.0.0.1:$(port etcd)" \
+    --listen-peer-urls "http://127.0.0.1:$(port etcd-peer)" --initial-advertise-peer-urls "http://127.0.0.1:$(port etcd-peer)" \
+    --initial-cluster "lab=http://127.0.0.1:$(port etcd-peer)" --listen-metrics-urls "" \
+    --unsafe-no-fsync --quota-backend-bytes 4294967296 --log-level warn
+  wait_for etcd 30 curl -sf "http://127.0.0.1:$(port etcd)/health"
+  wait_for google 30 curl -sf "http://127.0.0.1:$(port tokenreview)/healthz"
+
+  log "starting kube-apiserver $KBUILD_LAB_K8S_VERSION"
+  start kube-apiserver "$bin/kube-apiserver" \
+    --etcd-servers "http://127.0.0.1:$(port etcd)" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$(port apiserver)" \
+    --tls-cert-file "$lab/pki/apiserver.crt" --tls-private-key-file "$lab/pki/apiserver.key" \
+    --client-ca-file "$lab/pki/ca.crt" \
+    --token-auth-file "$lab/pki/tokens.csv" \
+    --authentication-token-webhook-config-file "$lab/tokenreview.kubeconfig" \
+    --authentication-token-webhook-version v1 --authentication-token-webhook-cache-ttl 30s \
+    --authorization-mode RBAC --anonymous-auth=false \
+    --service-account-issuer https://kubernetes.default.svc.cluster.local \
+    --service-account-key-file "$lab/pki/sa.pub" --service-account-signing-key-file "$lab/pki/sa.key" \
+    --service-cluster-ip-range 10.96.0.0/16 \
+    --kubelet-client-certificate "$lab/pki/apiserver-kubelet-client.crt" \
+    --kubelet-client-key "$lab/pki/apiserver-kubelet-client.key" \
+    --kubelet-certificate-authority "$lab/pki/ca.crt" \
+    --kubelet-preferred-address-types InternalIP \
+    --allow-privileged=true --profiling=false --endpoint-reconciler-type none
+  local admin=(curl -sf --cacert "$lab/pki/ca.crt" -H "Authorization: Bearer $(token_of kbuild-lab-admin)")
+  wait_for kube-apiserver 90 "${admin[@]}" "https://127.0.0.1:$(port apiserver)/readyz"
+
+  log "starting kube-controller-manager and kube-scheduler"
+  start kube-controller-manager "$bin/kube-controller-manager" \
+    --kubeconfig "$lab/kcm.kubeconfig" --authentication-kubeconfig "$lab/kcm.kubeconfig" \
+    --authorization-kubeconfig "$lab/kcm.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$(port kcm)" --leader-elect=false \
+    --use-service-account-credentials=true --service-account-private-key-file "$lab/pki/sa.key" \
+    --root-ca-file "$lab/pki/ca.crt" --cluster-signing-cert-file "$lab/pki/ca.crt" \
+    --cluster-signing-key-file "$lab/pki/ca.key" --controllers '*,-nodeipam,-cloud-node-lifecycle'
+  start kube-scheduler "$bin/kube-scheduler" \
+    --kubeconfig "$lab/scheduler.kubeconfig" --authentication-kubeconfig "$lab/scheduler.kubeconfig" \
+    --authorization-kubeconfig "$lab/scheduler.kubeconfig" \
+    --bind-address 127.0.0.1 --secure-port "$(port scheduler)" --leader-elect=false
+
+  log "starting kwok $KBUILD_LAB_KWOK_VERSION (node pools) and the pod runtime"
+  start kwok "$bin/kwok" --kubeconfig "$lab/kwok.kubeconfig" --config "$root/lab/config/kwok.yaml" \
+    --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
+    --node-ip 127.0.0.1 --node-port "$(port runtime)" --server-address "127.0.0.1:$(port kwok)"
+  start runtime "$runtime_bin" --kubeconfig "$lab/runtime.kubeconfig" --listen "127.0.0.1:$(port runtime)" \
+    --tls-cert-file "$lab/pki/kubelet.crt" --tls-private-key-file "$lab/pki/kubelet.key" \
+    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake
+
+  local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig")
+  sed "s/KUBELET_VERSION/$KBUILD_LAB_K8S_VERSION/" "$root/lab/config/nodes.yaml" |
+    "${kubectl[@]}" create -f - 2>&1 | grep -v AlreadyExists >&2 || true
+  "${kubectl[@]}" apply -f "$root/lab/config/bootstrap.yaml" >/dev/null
+  wait_for kwok 60 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=1s
+  wait_for runtime 30 curl -sf --cacert "$lab/pki/ca.crt" "https://127.0.0.1:$(port runtime)/healthz"
+  wait_for kube-controller-manager 60 "${kubectl[@]}" get serviceaccount default -n default
+
+  write_env
+  log "the lab is up in $((SECONDS - t0))s; source $lab/env"
+}
+
+write_env() {
+  local u="http://127.0.0.1"
+  umask 077
+  cat >"$lab/env" <<EOF2
+# The lab's environment (written by lab/scripts/lab.sh up). Source it.
+export KUBECONFIG='$lab/kubeconfig'
+export KBUILD_LAB_BIN='$bin'
+export PATH='$bin':"\$PATH"
+export CLOUDSDK_API_ENDPOINT_OVERRIDES_STS='$u:$(port sts)/'
+export CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS='$u:$(port iam)/'
+export CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER='$u:$(port container)/'
+export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='$u:$(port storage)/'
+export STORAGE_EMULATOR_HOST='$u:$(port storage)'
+export ACTIONS_ID_TOKEN_REQUEST_URL='$u:$(port oidc)/_apis/idtoken?api-version=2.0'
+export ACTIONS_ID_TOKEN_REQUEST_TOKEN='$(cat "$lab/pki/request-token")'
+export KBUILD_LAB_OIDC_ISSUER='$u:$(port oidc)'
+export KBUILD_LAB_WORKLOAD_IDENTITY_PROVIDER='projects/123456789012/locations/global/workloadIdentityPools/kbuild-pool/providers/github'
+export KBUILD_LAB_SERVICE_ACCOUNT='kbuild-builder@kbuild-lab.iam.gserviceaccount.com'
+export KBUILD_LAB_PROJECT_ID='kbuild-lab'
+export KBUILD_LAB_CLUSTER='lab'
+export KBUILD_LAB_LOCATION='us-central1'
+export KBUILD_LAB_BUCKET='kbuild-lab-artifacts'
+export KBUILD_LAB_SOURCES='$sources'
+export KBUILD_LAB_API_SERVER='https://127.0.0.1:$(port apiserver)'
+export KBUILD_LAB_PORT_BASE='$base'
+EOF2
+}
+
+down() {
+  local name pid i
+  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
+    name=${components[i]}
+    pid=$(pid_of "$name") || continue
+    if kill -0 "$pid" 2>/dev/null; then
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+      kill -KILL "$pid" 2>/dev/null || true
+      log "stopped $name ($pid)"
+    fi
+    rm -f "$lab/pids/$name.pid"
+  done
+  rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env"
+}
+
+status() {
+  local name up=0
+  for name in "${components[@]}"; do
+    if alive "$name"; then
+      printf '%-24s up (pid %s)\n' "$name" "$(pid_of "$name")"
+      up=$((up + 1))
+    else
+      printf '%-24s down\n' "$name"
+    fi
+  done
+  if [[ -f $lab/env ]] && alive kube-apiserver; then
+    # shellcheck disable=SC1091
+    (source "$lab/env" && kubectl get nodes -L kubernetes.io/arch,cloud.google.com/gke-nodepool 2>&1) || true
+  fi
+  ((up == ${#components[@]}))
+}
+
+case ${1:-} in
+  up) up ;;
+  down) down ;;
+  status) status ;;
+  *) echo "usage: lab.sh up|down|status" >&2; exit 2 ;;
+esac

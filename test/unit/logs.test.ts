@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { followLogs, LineCursor, LogStreamError, splitTimestamp, timeKey, type LogLine } from '../../src/core/logs.ts';
+
+/** A fake API server log: lines with timestamps, several per second and some identical. */
+function makeLog(n: number): string[] {
+  const out: string[] = [];
+  const base = Date.UTC(2026, 10, 21, 10, 0, 0);
+  for (let i = 0; i < n; i++) {
+    const ms = base + Math.floor(i / 7) * 150; // ~7 lines share a timestamp, ~6.6 stamps a second
+    const ns = String((ms % 1000) * 1_000_000).padStart(9, '0');
+    const iso = new Date(ms - (ms % 1000)).toISOString().replace('.000Z', '');
+    const frac = ns.replace(/0+$/, '');
+    out.push(`${iso}${frac ? '.' + frac : ''}Z line ${i}`);
+  }
+  return out;
+}
+
+/** serve answers the log from sinceTime (truncated to seconds, as the API server does), cut after `cut` bytes. */
+function serve(log: string[], sinceTime: string | undefined, cut: number | undefined): Readable {
+  const since = sinceTime ? (timeKey(sinceTime)! / 1_000_000_000n) * 1_000_000_000n : -1n;
+  const body = log.filter((l) => timeKey(l.slice(0, l.indexOf(' ')))! >= since).map((l) => l + '\n').join('');
+  const bytes = Buffer.from(body);
+  if (cut === undefined) return Readable.from([bytes.subarray(0, 5000), bytes.subarray(5000)]);
+  return new Readable({
+    read() {
+      this.push(bytes.subarray(0, cut));
+      this.destroy(new Error('terminated'));
+    },
+  });
+}
+
+const cases = [
+  { name: 'no drops', lines: 500, cuts: [] as number[] },
+  { name: 'three drops mid-line', lines: 2000, cuts: [1234, 20017, 333] },
+  { name: 'drop right after a newline', lines: 300, cuts: [0, 1, 2, 3, 4] },
+  { name: 'many drops', lines: 3000, cuts: Array.from({ length: 25 }, (_, i) => 997 * (i + 1)) },
+];
+
+for (const c of cases) {
+  test(`followLogs delivers every line once: ${c.name}`, async () => {
+    const log = makeLog(c.lines);
+    const cuts = [...c.cuts];
+    const got: LogLine[] = [];
+    const result = await followLogs({
+      open: async (since) => serve(log, since, cuts.shift()),
+      onLine: (l) => void got.push(l),
+      terminated: Promise.resolve(),
+      signal: new AbortController().signal,
+      sleep: async () => {},
+      maxFailures: 100,
+    });
+    assert.deepEqual(
+      got.map((l) => l.text),
+      log.map((l) => l.slice(l.indexOf(' ') + 1)),
+    );
+    assert.equal(result.lines, c.lines);
+    assert.equal(result.reconnects, c.cuts.length);
+  });
+}
+
+test('followLogs gives up after maxFailures failed reconnects in a row', async () => {
+  await assert.rejects(
+    followLogs({
+      open: async () => {
+        throw new Error('connection refused');
+      },
+      onLine: () => {},
+      terminated: new Promise(() => {}),
+      signal: new AbortController().signal,
+      sleep: async () => {},
+      maxFailures: 3,
+    }),
+    { name: 'LogStreamError', message: /failed 4 times in a row; last error: connection refused/ },
+  );
+  assert.ok(new LogStreamError('x') instanceof Error);
+});
+
+test('followLogs reconnects when a stream ends while the container still runs', async () => {
+  const log = makeLog(50);
+  let calls = 0;
+  let markDone: () => void = () => {};
+  const terminated = new Promise<void>((r) => (markDone = r));
+  const got: string[] = [];
+  await followLogs({
+    open: async (since) => {
+      calls++;
+      if (calls === 1) return serve(log.slice(0, 20), since, undefined); // API timeout after 20 lines
+      markDone();
+      return serve(log, since, undefined);
+    },
+    onLine: (l) => void got.push(l.text),
+    terminated,
+    signal: new AbortController().signal,
+    sleep: async () => {},
+  });
+  assert.equal(got.length, 50);
+  assert.equal(new Set(got).size, 50);
+});
+
+test('timeKey orders RFC 3339 timestamps with trimmed nanoseconds', () => {
+  const rows = [
+    { a: '2026-11-21T10:00:00.1Z', b: '2026-11-21T10:00:00.09Z', want: 1 },
+    { a: '2026-11-21T10:00:00Z', b: '2026-11-21T10:00:00.000000001Z', want: -1 },
+    { a: '2026-11-21T10:00:01+01:00', b: '2026-11-21T09:00:01Z', want: 0 },
+  ];
+  for (const r of rows) {
+    const d = timeKey(r.a)! - timeKey(r.b)!;
+    assert.equal(d === 0n ? 0 : d > 0n ? 1 : -1, r.want, `${r.a} vs ${r.b}`);
+  }
+  assert.equal(timeKey('yesterday'), undefined);
+});
+
+test('LineCursor skips what was already delivered at the last timestamp', () => {
+  const c = new LineCursor();
+  const t1 = '2026-11-21T10:00:00.5Z';
+  const t2 = '2026-11-21T10:00:00.6Z';
+  assert.deepEqual([c.accept(t1), c.accept(t2), c.accept(t2)], [true, true, true]);
+  c.rewind();
+  assert.deepEqual([c.accept(t1), c.accept(t2), c.accept(t2), c.accept(t2)], [false, false, false, true]);
+  assert.deepEqual(splitTimestamp(`${t1} hello world`), { time: t1, text: 'hello world' });
+  assert.deepEqual(splitTimestamp('no stamp here'), { time: '', text: 'no stamp here' });
+});
