@@ -19,7 +19,11 @@ export interface WatchLoopOptions<T extends KubernetesObject> {
   list: () => Promise<{ items: T[]; resourceVersion: string }>;
   onEvent: (type: WatchEventType, obj: T) => void;
   signal: AbortSignal;
-  /** Server-side watch timeout, seconds (default 60). */
+  /**
+   * Server-side watch timeout, seconds (default 25): shorter than client-node's
+   * fixed 30 s inactivity timeout, so a quiet watch ends cleanly on the server's
+   * side and is renewed from its resourceVersion.
+   */
   timeoutSeconds?: number;
   /** Called with each failure before a retry (for diagnostics). */
   onRetry?: (err: unknown, attempt: number) => void;
@@ -100,10 +104,8 @@ function watchOnce<T extends KubernetesObject>(
   fromVersion: string,
   onEvent: (type: WatchEventType, obj: T) => void,
 ): Promise<WatchOnceResult> {
-  const timeoutSeconds = opts.timeoutSeconds ?? 60;
+  const timeoutSeconds = opts.timeoutSeconds ?? 25;
   const watch = new Watch(kc);
-  // The client's inactivity timer must outlast the server's own timeout.
-  watch.requestTimeoutMs = (timeoutSeconds + 30) * 1000;
   let resourceVersion = fromVersion;
   let gone = false;
   return new Promise<WatchOnceResult>((resolve, reject) => {
