@@ -1,0 +1,169 @@
+import pRetry, { AbortError } from 'p-retry';
+
+/** FetchLike is the WHATWG fetch signature (Node 24's global `fetch`), injectable for tests. */
+export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+
+/**
+ * RetryOptions tune the exponential backoff on network errors, HTTP 408, 429
+ * and 5xx: `retries` extra attempts, the first after `minTimeoutMs` ms, each
+ * next one twice as long (randomised), at most `maxTimeoutMs` ms.
+ */
+export interface RetryOptions {
+  retries?: number;
+  minTimeoutMs?: number;
+  maxTimeoutMs?: number;
+}
+
+/**
+ * GoogleApiError is a failed call to a Google API. `step` names the protocol
+ * step (`STS token exchange`, `GKE clusters.get`, ...), `status` is the HTTP
+ * status (0 for a network error) and `detail` is Google's own error text. The
+ * message never contains a credential: every secret the caller knows is
+ * replaced by `***` before the message is built.
+ */
+export class GoogleApiError extends Error {
+  readonly step: string;
+  readonly status: number;
+  readonly detail: string;
+  constructor(step: string, status: number, detail: string, hint?: string) {
+    const where = status ? `HTTP ${status}` : 'network error';
+    super(`${step} failed: ${where}: ${detail}${hint ? `; ${hint}` : ''}`);
+    this.name = 'GoogleApiError';
+    this.step = step;
+    this.status = status;
+    this.detail = detail;
+  }
+}
+
+/**
+ * googleErrorText extracts the human part of a Google error body: the AIP-193
+ * shape `{"error": {"code", "message", "status"}}` used by IAM Credentials,
+ * GKE and Cloud Storage, or the OAuth 2.0 shape `{"error", "error_description"}`
+ * (RFC 6749 section 5.2) used by STS. Other bodies are returned trimmed and
+ * cut to 500 characters.
+ */
+export function googleErrorText(body: string): string {
+  try {
+    const parsed: unknown = JSON.parse(body);
+    if (parsed && typeof parsed === 'object' && 'error' in parsed) {
+      const error = (parsed as { error: unknown; error_description?: unknown }).error;
+      if (error && typeof error === 'object') {
+        const { message, status } = error as { message?: unknown; status?: unknown };
+        const text = typeof message === 'string' ? message : JSON.stringify(error);
+        return typeof status === 'string' ? `${status}: ${text}` : text;
+      }
+      const description = (parsed as { error_description?: unknown }).error_description;
+      if (typeof error === 'string') {
+        return typeof description === 'string' ? `${error}: ${description}` : error;
+      }
+    }
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  const text = body.trim().replace(/\s+/g, ' ');
+  return text ? text.slice(0, 500) : '(empty response body)';
+}
+
+/** redact returns text with every non-empty secret replaced by `***`. */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined>): string {
+  let out = text;
+  for (const secret of secrets) {
+    if (secret) out = out.split(secret).join('***');
+  }
+  return out;
+}
+
+/** isRetryableStatus is true for HTTP 408, 429 and 5xx, which Google asks clients to retry with backoff. */
+export function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * withRetry runs `attempt` and retries it with exponential backoff (p-retry)
+ * while it throws a GoogleApiError whose status is 0 (network error) or
+ * retryable; any other error is thrown at once.
+ */
+export async function withRetry<T>(
+  attempt: () => Promise<T>,
+  retry: RetryOptions = {},
+): Promise<T> {
+  return pRetry(
+    async () => {
+      try {
+        return await attempt();
+      } catch (error) {
+        if (
+          error instanceof GoogleApiError &&
+          (error.status === 0 || isRetryableStatus(error.status))
+        )
+          throw error;
+        throw new AbortError(error instanceof Error ? error : new Error(String(error)));
+      }
+    },
+    {
+      retries: retry.retries ?? 4,
+      minTimeout: retry.minTimeoutMs ?? 500,
+      maxTimeout: retry.maxTimeoutMs ?? 16_000,
+      randomize: true,
+    },
+  );
+}
+
+/** JsonRequest describes one JSON API call for requestJson. */
+export interface JsonRequest {
+  /** Protocol step named in errors, e.g. `STS token exchange`. */
+  step: string;
+  url: string;
+  method: 'GET' | 'POST';
+  headers?: Record<string, string>;
+  /** Request body, sent as is (set the content type in headers). */
+  body?: string;
+  /** Secrets that must not appear in an error message. */
+  secrets?: ReadonlyArray<string | undefined>;
+  /** Extra advice appended to the message for a status, e.g. which permission is missing. */
+  hint?: (status: number) => string | undefined;
+  fetch?: FetchLike;
+  retry?: RetryOptions;
+}
+
+/**
+ * requestJson performs one JSON API call with retries (withRetry) and returns
+ * the parsed 2xx response body. Throws GoogleApiError with the step, the HTTP
+ * status and Google's error text (googleErrorText), secrets redacted.
+ */
+export async function requestJson<T>(req: JsonRequest): Promise<T> {
+  const doFetch = req.fetch ?? fetch;
+  const secrets = req.secrets ?? [];
+  return withRetry(async () => {
+    let response: Response;
+    try {
+      response = await doFetch(req.url, {
+        method: req.method,
+        headers: req.headers,
+        body: req.body,
+      });
+    } catch (error) {
+      const cause =
+        error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
+      throw new GoogleApiError(
+        req.step,
+        0,
+        redact(`${cause?.message ?? String(error)} (${req.url})`, secrets),
+      );
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      const detail = redact(googleErrorText(text), secrets);
+      throw new GoogleApiError(req.step, response.status, detail, req.hint?.(response.status));
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new GoogleApiError(
+        req.step,
+        response.status,
+        `response is not JSON: ${redact(googleErrorText(text), secrets)}`,
+      );
+    }
+  }, req.retry);
+}
