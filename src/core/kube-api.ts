@@ -3,8 +3,16 @@
  * Kubernetes API server. `ClientNodeKubeApi` (kube-client.ts) implements it over
  * `@kubernetes/client-node`; tests may pass their own.
  */
-import type { Readable, Writable } from 'node:stream';
-import type { CoreV1Event, V1Job, V1Pod, V1Secret, V1Status } from '@kubernetes/client-node';
+import type { Readable } from 'node:stream';
+import type {
+  CoreV1Event,
+  V1Job,
+  V1Node,
+  V1OwnerReference,
+  V1Pod,
+  V1Secret,
+  V1Status,
+} from '@kubernetes/client-node';
 
 /** Propagation policy of a delete (Kubernetes DeleteOptions.propagationPolicy). */
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
@@ -23,6 +31,17 @@ export interface LogRequest {
   sinceTime?: string;
 }
 
+/**
+ * ByteSink: where exec output goes; a Node Writable or a streamx Writable
+ * (tar-stream's extractor) both fit. `write` answering false pauses the socket
+ * until 'drain'.
+ */
+export interface ByteSink {
+  write(chunk: Buffer): boolean;
+  once(event: 'drain', listener: () => void): unknown;
+  end(data?: unknown): unknown;
+}
+
 /** ExecRequest runs argv (no shell) in a running container via `pods/exec`. */
 export interface ExecRequest {
   namespace: string;
@@ -30,10 +49,10 @@ export interface ExecRequest {
   container: string;
   command: string[];
   /** Bytes written to the command's stdin; stdin is closed when it ends. */
-  stdin?: Readable;
+  stdin?: AsyncIterable<Uint8Array>;
   /** Receives stdout with backpressure (the socket pauses while it is full). */
-  stdout?: Writable;
-  stderr?: Writable;
+  stdout?: ByteSink;
+  stderr?: ByteSink;
   signal?: AbortSignal;
 }
 
@@ -64,7 +83,10 @@ export interface KubeApi {
   createSecret(namespace: string, secret: V1Secret): Promise<V1Secret>;
   readJob(namespace: string, name: string): Promise<V1Job | undefined>;
   readPod(namespace: string, name: string): Promise<V1Pod | undefined>;
-  patchJobSuspend?(namespace: string, name: string, suspend: boolean): Promise<void>;
+  /** readNode answers undefined when the node is gone or reading nodes is not allowed (403). */
+  readNode(name: string): Promise<V1Node | undefined>;
+  /** setSecretOwner makes owner the Secret's only owner (JSON merge patch), for garbage collection. */
+  setSecretOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void>;
   deleteJob(namespace: string, name: string, propagation?: Propagation): Promise<boolean>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
   deleteSecret(namespace: string, name: string): Promise<boolean>;

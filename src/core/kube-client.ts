@@ -8,9 +8,13 @@ import {
   AuthorizationV1Api,
   BatchV1Api,
   CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
   type CoreV1Event,
+  type V1OwnerReference,
   type KubeConfig,
   type V1Job,
+  type V1Node,
   type V1Pod,
   type V1Secret,
 } from '@kubernetes/client-node';
@@ -101,6 +105,15 @@ export class ClientNodeKubeApi implements KubeApi {
     );
   }
 
+  async setSecretOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
+    await call(`set the owner of Secret ${namespace}/${name}`, () =>
+      this.core.patchNamespacedSecret(
+        { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
   async readJob(namespace: string, name: string): Promise<V1Job | undefined> {
     try {
       return await this.batch.readNamespacedJob({ namespace, name });
@@ -117,6 +130,16 @@ export class ClientNodeKubeApi implements KubeApi {
     } catch (err) {
       const e = toKubeApiError(err, `read Pod ${namespace}/${name}`);
       if (e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  async readNode(name: string): Promise<V1Node | undefined> {
+    try {
+      return await this.core.readNode({ name });
+    } catch (err) {
+      const e = toKubeApiError(err, `read Node ${name}`);
+      if (e.status === 404 || e.status === 403) return undefined;
       throw e;
     }
   }

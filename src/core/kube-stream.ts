@@ -65,11 +65,25 @@ export async function openLogStream(
         } catch {
           // not a Status: keep the raw body
         }
-        reject(new KubeApiError(res.statusCode ?? 0, reason, `log of ${req.pod}/${req.container}: ${message}`));
+        reject(
+          new KubeApiError(
+            res.statusCode ?? 0,
+            reason,
+            `log of ${req.pod}/${req.container}: ${message}`,
+          ),
+        );
       });
     });
     r.on('error', (err) =>
-      reject(err instanceof KubeApiError ? err : new KubeApiError(0, 'NetworkError', `log of ${req.pod}/${req.container}: ${err.message}`)),
+      reject(
+        err instanceof KubeApiError
+          ? err
+          : new KubeApiError(
+              0,
+              'NetworkError',
+              `log of ${req.pod}/${req.container}: ${err.message}`,
+            ),
+      ),
     );
     r.end();
   });
@@ -127,7 +141,11 @@ export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecR
       if (err) reject(err);
       else {
         const exitCode = exitCodeOf(status);
-        resolve({ exitCode, message: status?.message ?? (status ? '' : 'connection closed without a status'), status });
+        resolve({
+          exitCode,
+          message: status?.message ?? (status ? '' : 'connection closed without a status'),
+          status,
+        });
       }
     };
 
@@ -173,21 +191,30 @@ export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecR
     ws.on('open', () => {
       if (ws.protocol !== 'v5.channel.k8s.io') {
         ws.close();
-        settle(new KubeApiError(0, 'Protocol', `${what}: the API server does not speak v5.channel.k8s.io (Kubernetes >= 1.30 needed)`));
+        settle(
+          new KubeApiError(
+            0,
+            'Protocol',
+            `${what}: the API server does not speak v5.channel.k8s.io (Kubernetes >= 1.30 needed)`,
+          ),
+        );
         return;
       }
-      if (req.stdin) void pumpStdin(ws, req.stdin).catch((err: Error) => settle(new KubeApiError(0, 'Stdin', `${what}: ${err.message}`)));
+      if (req.stdin)
+        void pumpStdin(ws, req.stdin).catch((err: Error) =>
+          settle(new KubeApiError(0, 'Stdin', `${what}: ${err.message}`)),
+        );
     });
   });
 }
 
 /** pumpStdin sends stdin one acknowledged frame at a time, then the v5 close frame for channel 0. */
-async function pumpStdin(ws: WebSocket, stdin: Readable): Promise<void> {
+async function pumpStdin(ws: WebSocket, stdin: AsyncIterable<Uint8Array>): Promise<void> {
   const send = (buf: Buffer) =>
     new Promise<void>((resolve, reject) => ws.send(buf, (err) => (err ? reject(err) : resolve())));
   for await (const chunk of stdin) {
     if (ws.readyState !== WebSocket.OPEN) return;
-    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as string);
+    const b = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk);
     await send(Buffer.concat([Buffer.from([STDIN]), b]));
   }
   if (ws.readyState === WebSocket.OPEN) await send(Buffer.from([CLOSE, STDIN]));

@@ -83,7 +83,9 @@ export async function watchLoop<T extends KubernetesObject>(
       if (result.gone) needList = true;
       attempt = 0;
     } catch (err) {
-      const code = (err as { code?: number; statusCode?: number }).code ?? (err as { statusCode?: number }).statusCode;
+      const code =
+        (err as { code?: number; statusCode?: number }).code ??
+        (err as { statusCode?: number }).statusCode;
       if (needList && (code === 401 || code === 403 || code === 404)) throw err;
       attempt++;
       opts.onRetry?.(err, attempt);

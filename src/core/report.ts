@@ -1,0 +1,41 @@
+/**
+ * report.ts: what the lifecycle engine needs from its surroundings besides
+ * the APIs: where progress and build output go (Reporter) and what time it is
+ * (Clock). The action implements Reporter over @actions/core, the CLI over the
+ * terminal, tests with an array.
+ */
+
+/** Reporter receives progress messages and the build's output lines. */
+export interface Reporter {
+  info(message: string): void;
+  warning(message: string): void;
+  error(message: string): void;
+  /** A collapsible group (`::group::` on GitHub); groups do not nest. */
+  startGroup(title: string): void;
+  endGroup(): void;
+  /** One line of the build's output; awaited, so a slow sink slows the stream instead of piling up lines. */
+  buildLine(text: string): void | Promise<void>;
+  /** Registers a secret so it is masked in everything printed afterwards. */
+  mask(secret: string): void;
+}
+
+/** Clock: wall time in epoch milliseconds, and a sleep that ends early on abort. */
+export interface Clock {
+  now(): number;
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+/** systemClock is the Clock of the real world. */
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  sleep: (ms, signal) =>
+    new Promise<void>((resolve) => {
+      const done = () => {
+        clearTimeout(t);
+        signal?.removeEventListener('abort', done);
+        resolve();
+      };
+      const t = setTimeout(done, ms);
+      signal?.addEventListener('abort', done, { once: true });
+    }),
+};
