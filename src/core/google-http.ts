@@ -126,32 +126,53 @@ export interface JsonRequest {
   retry?: RetryOptions;
 }
 
+/** REQUEST_TIMEOUT_MS bounds one HTTP exchange (request, answer and its body): a stalled connection is retried instead of hanging a build. */
+export const REQUEST_TIMEOUT_MS = 5 * 60_000;
+
+/**
+ * exchange performs one HTTP request and reads the whole answer as text
+ * within REQUEST_TIMEOUT_MS. A network error or timeout becomes a
+ * GoogleApiError with status 0 (retryable by withRetry), secrets redacted.
+ */
+export async function exchange(
+  doFetch: FetchLike,
+  url: string,
+  init: RequestInit,
+  step: string,
+  secrets: ReadonlyArray<string | undefined>,
+): Promise<{ response: Response; text: string }> {
+  try {
+    const response = await doFetch(url, {
+      ...init,
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+    return { response, text: await response.text() };
+  } catch (error) {
+    const cause =
+      error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
+    throw new GoogleApiError(
+      step,
+      0,
+      redact(`${cause?.message ?? String(error)} (${url})`, secrets),
+    );
+  }
+}
+
 /**
  * requestJson performs one JSON API call with retries (withRetry) and returns
  * the parsed 2xx response body. Throws GoogleApiError with the step, the HTTP
  * status and Google's error text (googleErrorText), secrets redacted.
  */
 export async function requestJson<T>(req: JsonRequest): Promise<T> {
-  const doFetch = req.fetch ?? fetch;
   const secrets = req.secrets ?? [];
   return withRetry(async () => {
-    let response: Response;
-    try {
-      response = await doFetch(req.url, {
-        method: req.method,
-        headers: req.headers,
-        body: req.body,
-      });
-    } catch (error) {
-      const cause =
-        error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
-      throw new GoogleApiError(
-        req.step,
-        0,
-        redact(`${cause?.message ?? String(error)} (${req.url})`, secrets),
-      );
-    }
-    const text = await response.text();
+    const { response, text } = await exchange(
+      req.fetch ?? fetch,
+      req.url,
+      { method: req.method, headers: req.headers, body: req.body },
+      req.step,
+      secrets,
+    );
     if (!response.ok) {
       const detail = redact(googleErrorText(text), secrets);
       throw new GoogleApiError(req.step, response.status, detail, req.hint?.(response.status));
@@ -159,11 +180,8 @@ export async function requestJson<T>(req: JsonRequest): Promise<T> {
     try {
       return JSON.parse(text) as T;
     } catch {
-      throw new GoogleApiError(
-        req.step,
-        response.status,
-        `response is not JSON: ${redact(googleErrorText(text), secrets)}`,
-      );
+      const detail = `response is not JSON: ${redact(googleErrorText(text), secrets)}`;
+      throw new GoogleApiError(req.step, response.status, detail);
     }
   }, req.retry);
 }

@@ -154,9 +154,7 @@ export class GcsObjectStore implements ObjectStore {
           error instanceof ChecksumMismatchError || error instanceof UploadSessionLostError;
         if (!replayable || attempt >= attempts) {
           if (replayable && typeof body !== 'function') {
-            throw new ChecksumMismatchError(
-              `${error.message}; the body was a single stream and cannot be sent again: the upload failed`,
-            );
+            error.message += '; the body was a single stream and cannot be sent again';
           }
           throw error;
         }
