@@ -357,3 +357,27 @@ test('an upload whose sent bytes differ from the hashed bytes is refused, never 
   assert.equal(sha256(back), r.sha256);
   assert.equal(r.sha256, sha256(data));
 });
+
+test('GCS requests carry the token: a revoked or bogus token is refused on upload and read', async () => {
+  const apiEndpoint = endpointsFromEnv(lab.env).storage;
+  const good = new GcsObjectStore({ bucket: BUCKET, tokenSource: wif(lab), apiEndpoint });
+  await good.upload('auth/check.txt', Readable.from([Buffer.from('hello')]));
+  const bogus = new GcsObjectStore({
+    bucket: BUCKET,
+    tokenSource: {
+      getAccessToken: () =>
+        Promise.resolve({ token: 'ya29.bogus', expiresAt: Date.now() + 60_000 }),
+    },
+    apiEndpoint,
+  });
+  await assert.rejects(
+    bogus.upload('auth/denied.txt', Readable.from([Buffer.from('x')])),
+    /GCS resumable upload start for gs:\/\/kbuild-lab-artifacts\/auth\/denied\.txt failed: HTTP 401: Invalid Credentials/,
+  );
+  await assert.rejects(
+    async () => (await bogus.read('auth/check.txt')).toArray(),
+    /Invalid Credentials/,
+  );
+  const back = Buffer.concat(await (await good.read('auth/check.txt')).toArray());
+  assert.equal(back.toString(), 'hello');
+});
