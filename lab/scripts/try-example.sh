@@ -84,7 +84,8 @@ for entry in /*; do
 done
 args+=(
   --dev /dev --proc /proc --tmpfs /tmp --bind "$ws" /workspace --remount-ro /
-  --unshare-net --unshare-user --uid 65532 --gid 65532 --die-with-parent
+  --unshare-net --unshare-user --unshare-pid --unshare-ipc --unshare-uts --new-session
+  --uid 65532 --gid 65532 --die-with-parent
   --chdir /workspace --clearenv
   --setenv PATH /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
   --setenv HOME /tmp --setenv LANG C.UTF-8 --setenv KBUILD_LAB_SOURCES "$sources"
