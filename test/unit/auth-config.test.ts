@@ -1,0 +1,206 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  clusterResourceName,
+  validateAuthConfig,
+  type AuthConfig,
+} from '../../src/core/auth-config.ts';
+import { InputError } from '../../src/core/errors.ts';
+import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
+import { validateBuildInputs } from '../../src/core/spec.ts';
+import { BASE, CTX } from './build-fixtures.ts';
+
+const CLUSTER_FULL = 'projects/acme-ci/locations/us-central1/clusters/builds';
+const PROVIDER =
+  'projects/123456789012/locations/global/workloadIdentityPools/github-pool/providers/github';
+
+const authGood: ReadonlyArray<{ name: string; input: RawBuildInputs; want: AuthConfig }> = [
+  {
+    name: 'plain cluster with location and provider',
+    input: { cluster: 'builds', location: 'us-central1', workload_identity_provider: PROVIDER },
+    want: {
+      workloadIdentityProvider: PROVIDER,
+      audience: `https://iam.googleapis.com/${PROVIDER}`,
+      projectId: '123456789012',
+      cluster: { name: 'builds', project: '123456789012', location: 'us-central1' },
+    },
+  },
+  {
+    name: 'full cluster name and impersonation',
+    input: {
+      cluster: CLUSTER_FULL,
+      service_account: 'builder@acme-ci.iam.gserviceaccount.com',
+      workload_identity_provider: PROVIDER,
+      audience: 'kbuild',
+    },
+    want: {
+      workloadIdentityProvider: PROVIDER,
+      serviceAccount: 'builder@acme-ci.iam.gserviceaccount.com',
+      audience: 'kbuild',
+      projectId: 'acme-ci',
+      cluster: { name: 'builds', project: 'acme-ci', location: 'us-central1' },
+    },
+  },
+  {
+    name: 'project_id wins over the provider',
+    input: {
+      cluster: 'builds',
+      location: 'europe-west4-a',
+      project_id: 'acme-ci',
+      workload_identity_provider: PROVIDER,
+    },
+    want: {
+      workloadIdentityProvider: PROVIDER,
+      audience: `https://iam.googleapis.com/${PROVIDER}`,
+      projectId: 'acme-ci',
+      cluster: { name: 'builds', project: 'acme-ci', location: 'europe-west4-a' },
+    },
+  },
+  {
+    name: 'kubeconfig, ADC',
+    input: { kubeconfig: '/tmp/kind.yaml' },
+    want: { kubeconfig: '/tmp/kind.yaml' },
+  },
+  { name: 'dry run needs nothing', input: { create: 'false' }, want: {} },
+];
+
+for (const c of authGood) {
+  test(`validateAuthConfig: ${c.name}`, () => {
+    const create = c.input.create !== 'false';
+    assert.deepEqual(validateAuthConfig(c.input, { create }), c.want);
+  });
+}
+
+const authBad: ReadonlyArray<{
+  name: string;
+  input: RawBuildInputs;
+  input_: string;
+  error: RegExp;
+}> = [
+  {
+    name: 'no cluster nor kubeconfig',
+    input: {},
+    input_: 'cluster',
+    error: /input "cluster" \(or "kubeconfig"\) is required/,
+  },
+  {
+    name: 'both cluster and kubeconfig',
+    input: { cluster: 'c', location: 'l', kubeconfig: 'k' },
+    input_: 'kubeconfig',
+    error: /both set/,
+  },
+  {
+    name: 'plain cluster without location',
+    input: { cluster: 'builds' },
+    input_: 'location',
+    error: /input "location" is required with cluster "builds"/,
+  },
+  {
+    name: 'cluster upper case',
+    input: { cluster: 'Builds', location: 'us-central1' },
+    input_: 'cluster',
+    error: /invalid cluster "Builds" for input "cluster"/,
+  },
+  {
+    name: 'cluster resource with bad project',
+    input: { cluster: 'projects/X/locations/l/clusters/c' },
+    input_: 'cluster',
+    error: /input "cluster"/,
+  },
+  {
+    name: 'location conflict',
+    input: { cluster: CLUSTER_FULL, location: 'us-east1' },
+    input_: 'location',
+    error: /"cluster" says us-central1/,
+  },
+  {
+    name: 'project conflict',
+    input: { cluster: CLUSTER_FULL, project_id: 'other-proj' },
+    input_: 'project_id',
+    error: /"cluster" says acme-ci/,
+  },
+  {
+    name: 'provider with https prefix',
+    input: {
+      kubeconfig: 'k',
+      workload_identity_provider: `https://iam.googleapis.com/${PROVIDER}`,
+    },
+    input_: 'workload_identity_provider',
+    error: /invalid workload identity provider .* for input "workload_identity_provider"/,
+  },
+  {
+    name: 'provider with project id',
+    input: {
+      kubeconfig: 'k',
+      workload_identity_provider:
+        'projects/acme/locations/global/workloadIdentityPools/github-pool/providers/github',
+    },
+    input_: 'workload_identity_provider',
+    error: /project number/,
+  },
+  {
+    name: 'provider in a region',
+    input: { kubeconfig: 'k', workload_identity_provider: PROVIDER.replace('global', 'us') },
+    input_: 'workload_identity_provider',
+    error: /input "workload_identity_provider"/,
+  },
+  {
+    name: 'service account not an email',
+    input: { kubeconfig: 'k', service_account: 'builder' },
+    input_: 'service_account',
+    error: /invalid service account "builder" for input "service_account"/,
+  },
+  {
+    name: 'audience without provider',
+    input: { kubeconfig: 'k', audience: 'x' },
+    input_: 'audience',
+    error: /input "audience" needs "workload_identity_provider"/,
+  },
+  {
+    name: 'project id too short',
+    input: { kubeconfig: 'k', project_id: 'abc' },
+    input_: 'project_id',
+    error: /invalid project "abc" for input "project_id"/,
+  },
+  {
+    name: 'location with spaces',
+    input: { cluster: 'c', location: 'us central' },
+    input_: 'location',
+    error: /invalid location "us central" for input "location"/,
+  },
+];
+
+for (const c of authBad) {
+  test(`validateAuthConfig refuses ${c.name}`, () => {
+    assert.throws(
+      () => validateAuthConfig(c.input, { create: true }),
+      (err: unknown) =>
+        err instanceof InputError &&
+        err.issues.some((i) => i.input === c.input_ && c.error.test(i.message)),
+    );
+  });
+}
+
+test('validateBuildInputs lists spec and auth issues together', () => {
+  assert.throws(
+    () => validateBuildInputs({ ...BASE, arch: 'mips', cluster: 'c' }, CTX),
+    (err: unknown) =>
+      err instanceof InputError && err.issues.map((i) => i.input).join() === 'arch,location',
+  );
+  const { spec, auth } = validateBuildInputs({ ...BASE, kubeconfig: '/k' }, CTX);
+  assert.equal(spec.name, 'hello');
+  assert.deepEqual(auth, { kubeconfig: '/k' });
+  assert.deepEqual(validateBuildInputs({ ...BASE, create: 'false' }, CTX).auth, {});
+});
+
+test('clusterResourceName', () => {
+  assert.equal(
+    clusterResourceName({ project: 'acme-ci', location: 'us-central1', name: 'builds' }),
+    CLUSTER_FULL,
+  );
+  assert.throws(
+    () => clusterResourceName({ name: 'builds' }),
+    (err: unknown) =>
+      err instanceof InputError && /needs a project and a location/.test(err.message),
+  );
+});
