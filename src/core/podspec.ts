@@ -46,12 +46,14 @@ export const COLLECTOR_RESOURCES = {
 const VOLUME = { workspace: 'workspace', cache: 'cache' } as const;
 
 /**
- * WAIT_SCRIPT waits for the file $1 for at most $2 seconds, then fails with message $3. It
+ * WAIT_SCRIPT creates the directory of the file $1 (so the engine can `touch` the marker in an
+ * unstaged workspace), waits for the file for at most $2 seconds, then fails with message $3. It
  * exits at once on SIGTERM, so a deleted pod ends within a second. The values are passed as
  * arguments, never spliced into the script.
  */
 export const WAIT_SCRIPT = [
   "trap 'exit 143' TERM INT",
+  'mkdir -p "${1%/*}"',
   'i=0',
   'while [ ! -e "$1" ]; do',
   '  if [ "$i" -ge "$2" ]; then echo "$3" >&2; exit 1; fi',

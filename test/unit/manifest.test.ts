@@ -186,7 +186,7 @@ test('the wait script waits for its marker and gives up after its timeout', asyn
   const { tmpdir } = await import('node:os');
   const dir = mkdtempSync(join(tmpdir(), 'kbuild-wait-'));
   try {
-    const marker = join(dir, 'staged');
+    const marker = join(dir, '.kbuild', 'staged');
     const gaveUp = spawnSync('sh', ['-c', WAIT_SCRIPT, 'w', marker, '0', 'no source'], {
       encoding: 'utf8',
     });
