@@ -69,7 +69,8 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * SHA-256 are computed on the way, and the CRC32C goes to GCS with the final
  * request (`X-Goog-Hash`) so GCS refuses a corrupted object instead of storing
  * it. A refused upload is retried from a fresh stream when the body is a
- * factory, and never accepted.
+ * factory, and never accepted. Small objects (build.log, kbuild.json) take the
+ * same path: one session start and one final PUT that carries the hash.
  *
  * Why not `File#createWriteStream` of @google-cloud/storage 8.x: its
  * resumable path does not pass the streamed CRC32C to the upload (the internal
