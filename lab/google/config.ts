@@ -1,0 +1,327 @@
+// config.ts: the shape, defaults and parser of the Google stand-ins' config
+// (.lab/google.json, written by lab/scripts/lab.sh). Pure: no I/O here.
+
+/**
+ * GoogleLabConfig is the JSON document that lab/google/main.ts reads
+ * (`--config .lab/google.json`). Every field is optional in the file: a
+ * missing field takes the default of LAB-CONTRACT (port base 16400), see
+ * defaultGoogleLabConfig. Relative paths are resolved against the current
+ * directory of the process (the repository root under `npm run`).
+ *
+ * ```jsonc
+ * {
+ *   "ports": { "oidc": 16410, "sts": 16411, "iam": 16412, "gke": 16413,
+ *              "gcs": 16414, "tokenReview": 16415 },   // 0 = ephemeral
+ *   "projectId": "kbuild-lab",
+ *   "projectNumber": "123456789012",
+ *   "workloadIdentity": {
+ *     "pool": "kbuild-pool", "provider": "github",
+ *     "issuerUri": "",               // "" = the OIDC stand-in's own URL
+ *     "allowedAudiences": [],        // [] = the provider's resource name, like Google
+ *     "attributeMapping": { "google.subject": "assertion.sub", ... },  // CEL
+ *     "attributeCondition": "assertion.repository_owner_id == '4242'"    // CEL, "" = none
+ *   },
+ *   "serviceAccounts": [{ "email": "kbuild-builder@kbuild-lab.iam.gserviceaccount.com",
+ *                         "members": ["principalSet://iam.googleapis.com/projects/.../attribute.repository_owner_id/4242"] }],
+ *   "cluster": { "name": "lab", "location": "us-central1", "endpoint": "127.0.0.1:16443",
+ *                "caCertPath": ".lab/pki/ca.crt", "version": "1.36.3-gke.100" },
+ *   "gcs": { "stateDir": ".lab/gcs", "buckets": ["kbuild-lab-artifacts"] },
+ *   "oidc": { "issuer": "",          // "" = http://127.0.0.1:<oidc port>
+ *             "requestToken": "",    // ACTIONS_ID_TOKEN_REQUEST_TOKEN; "" = random per start
+ *             "tokenLifetimeSeconds": 21600, // exp - iat; nbf = iat - 300, like GitHub's tokens
+ *             "claims": { "repository": "kbuild-lab/demo", ... } },
+ *   "accessTokenLifetimeSeconds": 3600
+ * }
+ * ```
+ */
+export interface GoogleLabConfig {
+  ports: ServicePorts;
+  projectId: string;
+  projectNumber: string;
+  workloadIdentity: WorkloadIdentityConfig;
+  serviceAccounts: ServiceAccountConfig[];
+  cluster: ClusterConfig;
+  gcs: GcsConfig;
+  oidc: OidcConfig;
+  /**
+   * accessTokenLifetimeSeconds is the lifetime of STS federated tokens and
+   * the upper bound of generateAccessToken lifetimes (a longer request is
+   * clamped to it), so the product's token refresh can be tested with
+   * short-lived tokens. Google's own default is 3600.
+   */
+  accessTokenLifetimeSeconds: number;
+}
+
+/** ServicePorts are the 127.0.0.1 TCP ports of each stand-in; 0 picks a free port. */
+export interface ServicePorts {
+  oidc: number;
+  sts: number;
+  iam: number;
+  gke: number;
+  gcs: number;
+  tokenReview: number;
+}
+
+/**
+ * WorkloadIdentityConfig is one workload identity pool with one OIDC provider,
+ * as in https://cloud.google.com/iam/docs/workload-identity-federation-with-deployment-pipelines
+ * (attributeMapping and attributeCondition are CEL, keys `google.subject`,
+ * `attribute.NAME`).
+ */
+export interface WorkloadIdentityConfig {
+  pool: string;
+  provider: string;
+  issuerUri: string;
+  allowedAudiences: string[];
+  attributeMapping: Record<string, string>;
+  attributeCondition: string;
+}
+
+/**
+ * ServiceAccountConfig is a service account and the members granted
+ * roles/iam.workloadIdentityUser (or roles/iam.serviceAccountTokenCreator)
+ * on it: `principal://...`, `principalSet://...` or `serviceAccount:EMAIL`.
+ */
+export interface ServiceAccountConfig {
+  email: string;
+  members: string[];
+}
+
+/** ClusterConfig is the one GKE cluster the clusters API knows. */
+export interface ClusterConfig {
+  name: string;
+  location: string;
+  /** endpoint is host:port of the kube-apiserver (GKE gives an IP; the lab needs a port). */
+  endpoint: string;
+  /** caCertPath is a PEM file, read on each request (the lab writes it after start). */
+  caCertPath: string;
+  version: string;
+}
+
+/** GcsConfig says where objects live on disk and which buckets exist at start. */
+export interface GcsConfig {
+  stateDir: string;
+  buckets: string[];
+}
+
+/**
+ * OidcConfig configures the GitHub OIDC issuer stand-in. `claims` are the
+ * default claims of every ID token (GitHub's claim names, string values as
+ * GitHub sends them).
+ */
+export interface OidcConfig {
+  issuer: string;
+  requestToken: string;
+  tokenLifetimeSeconds: number;
+  claims: Record<string, string>;
+}
+
+/** DEFAULT_PORT_BASE is LAB-CONTRACT's $KBUILD_LAB_PORT_BASE default. */
+export const DEFAULT_PORT_BASE = 16400;
+
+/**
+ * defaultGoogleLabConfig returns LAB-CONTRACT's identities and ports for a
+ * port base (B+10..B+15, cluster endpoint B+43).
+ */
+export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): GoogleLabConfig {
+  const projectNumber = '123456789012';
+  const pool = 'kbuild-pool';
+  return {
+    ports: {
+      oidc: portBase + 10,
+      sts: portBase + 11,
+      iam: portBase + 12,
+      gke: portBase + 13,
+      gcs: portBase + 14,
+      tokenReview: portBase + 15,
+    },
+    projectId: 'kbuild-lab',
+    projectNumber,
+    workloadIdentity: {
+      pool,
+      provider: 'github',
+      issuerUri: '',
+      allowedAudiences: [],
+      // Like google-github-actions/auth's documented mapping.
+      attributeMapping: {
+        'google.subject': 'assertion.sub',
+        'attribute.actor': 'assertion.actor',
+        'attribute.repository': 'assertion.repository',
+        'attribute.repository_id': 'assertion.repository_id',
+        'attribute.repository_owner': 'assertion.repository_owner',
+        'attribute.repository_owner_id': 'assertion.repository_owner_id',
+      },
+      attributeCondition: "assertion.repository_owner_id == '4242'",
+    },
+    serviceAccounts: [
+      {
+        email: 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com',
+        members: [
+          `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_owner_id/4242`,
+        ],
+      },
+    ],
+    cluster: {
+      name: 'lab',
+      location: 'us-central1',
+      endpoint: `127.0.0.1:${portBase + 43}`,
+      caCertPath: '.lab/pki/ca.crt',
+      version: '1.36.3-gke.100',
+    },
+    gcs: { stateDir: '.lab/gcs', buckets: ['kbuild-lab-artifacts'] },
+    oidc: {
+      issuer: '',
+      requestToken: '',
+      tokenLifetimeSeconds: 21600,
+      claims: {
+        repository: 'kbuild-lab/demo',
+        repository_id: '90001',
+        repository_owner: 'kbuild-lab',
+        repository_owner_id: '4242',
+        repository_visibility: 'private',
+        ref: 'refs/heads/main',
+        ref_type: 'branch',
+        ref_protected: 'false',
+        sha: '4b825dc642cb6eb9a060e54bf8d69288fbee4904',
+        event_name: 'push',
+        workflow: 'build',
+        workflow_ref: 'kbuild-lab/demo/.github/workflows/build.yml@refs/heads/main',
+        job_workflow_ref: 'kbuild-lab/demo/.github/workflows/build.yml@refs/heads/main',
+        run_id: '1000001',
+        run_number: '1',
+        run_attempt: '1',
+        actor: 'kbuild-lab-bot',
+        actor_id: '4343',
+        head_ref: '',
+        base_ref: '',
+        runner_environment: 'github-hosted',
+      },
+    },
+    accessTokenLifetimeSeconds: 3600,
+  };
+}
+
+/**
+ * parseGoogleLabConfig validates a parsed JSON value and fills the defaults
+ * of defaultGoogleLabConfig(portBase). Throws an Error naming the field, the
+ * bad value and the accepted form.
+ */
+export function parseGoogleLabConfig(input: unknown, portBase?: number): GoogleLabConfig {
+  const d = defaultGoogleLabConfig(portBase);
+  const root = object(input, 'config');
+  const ports = object(root.ports ?? {}, 'ports');
+  const wi = object(root.workloadIdentity ?? {}, 'workloadIdentity');
+  const cluster = object(root.cluster ?? {}, 'cluster');
+  const gcs = object(root.gcs ?? {}, 'gcs');
+  const oidc = object(root.oidc ?? {}, 'oidc');
+  const portOf = (k: keyof ServicePorts): number => port(ports[k] ?? d.ports[k], `ports.${k}`);
+  return {
+    ports: {
+      oidc: portOf('oidc'),
+      sts: portOf('sts'),
+      iam: portOf('iam'),
+      gke: portOf('gke'),
+      gcs: portOf('gcs'),
+      tokenReview: portOf('tokenReview'),
+    },
+    projectId: str(root.projectId ?? d.projectId, 'projectId', /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+    projectNumber: str(root.projectNumber ?? d.projectNumber, 'projectNumber', /^\d+$/),
+    workloadIdentity: {
+      pool: str(wi.pool ?? d.workloadIdentity.pool, 'workloadIdentity.pool', /^[a-z0-9-]{4,32}$/),
+      provider: str(
+        wi.provider ?? d.workloadIdentity.provider,
+        'workloadIdentity.provider',
+        /^[a-z0-9-]{4,32}$/,
+      ),
+      issuerUri: str(wi.issuerUri ?? '', 'workloadIdentity.issuerUri'),
+      allowedAudiences: strList(wi.allowedAudiences ?? [], 'workloadIdentity.allowedAudiences'),
+      attributeMapping: strMap(
+        wi.attributeMapping ?? d.workloadIdentity.attributeMapping,
+        'workloadIdentity.attributeMapping',
+      ),
+      attributeCondition: str(
+        wi.attributeCondition ?? d.workloadIdentity.attributeCondition,
+        'workloadIdentity.attributeCondition',
+      ),
+    },
+    serviceAccounts: list(root.serviceAccounts ?? d.serviceAccounts, 'serviceAccounts').map(
+      (v, i) => {
+        const sa = object(v, `serviceAccounts[${i}]`);
+        return {
+          email: str(sa.email, `serviceAccounts[${i}].email`, /^[^@\s]+@[^@\s]+$/),
+          members: strList(sa.members ?? [], `serviceAccounts[${i}].members`),
+        };
+      },
+    ),
+    cluster: {
+      name: str(cluster.name ?? d.cluster.name, 'cluster.name', /^[a-z][a-z0-9-]{0,39}$/),
+      location: str(cluster.location ?? d.cluster.location, 'cluster.location', /^[a-z0-9-]+$/),
+      endpoint: str(cluster.endpoint ?? d.cluster.endpoint, 'cluster.endpoint', /^[^\s/]+$/),
+      caCertPath: str(cluster.caCertPath ?? d.cluster.caCertPath, 'cluster.caCertPath'),
+      version: str(cluster.version ?? d.cluster.version, 'cluster.version'),
+    },
+    gcs: {
+      stateDir: str(gcs.stateDir ?? d.gcs.stateDir, 'gcs.stateDir', /./),
+      buckets: strList(gcs.buckets ?? d.gcs.buckets, 'gcs.buckets'),
+    },
+    oidc: {
+      issuer: str(oidc.issuer ?? '', 'oidc.issuer', /^(|https?:\/\/\S+[^/])$/),
+      requestToken: str(oidc.requestToken ?? '', 'oidc.requestToken'),
+      tokenLifetimeSeconds: seconds(
+        oidc.tokenLifetimeSeconds ?? d.oidc.tokenLifetimeSeconds,
+        'oidc.tokenLifetimeSeconds',
+      ),
+      claims: { ...d.oidc.claims, ...strMap(oidc.claims ?? {}, 'oidc.claims') },
+    },
+    accessTokenLifetimeSeconds: seconds(
+      root.accessTokenLifetimeSeconds ?? d.accessTokenLifetimeSeconds,
+      'accessTokenLifetimeSeconds',
+    ),
+  };
+}
+
+type Json = Record<string, unknown>;
+
+function object(v: unknown, field: string): Json {
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) {
+    throw new Error(`invalid ${field} ${JSON.stringify(v)}: want a JSON object`);
+  }
+  return v as Json;
+}
+
+function list(v: unknown, field: string): unknown[] {
+  if (!Array.isArray(v))
+    throw new Error(`invalid ${field} ${JSON.stringify(v)}: want a JSON array`);
+  return v;
+}
+
+function str(v: unknown, field: string, form?: RegExp): string {
+  if (typeof v !== 'string' || (form !== undefined && !form.test(v))) {
+    const want = form === undefined ? 'a string' : `a string matching ${String(form)}`;
+    throw new Error(`invalid ${field} ${JSON.stringify(v)}: want ${want}`);
+  }
+  return v;
+}
+
+function strList(v: unknown, field: string): string[] {
+  return list(v, field).map((x, i) => str(x, `${field}[${i}]`));
+}
+
+function strMap(v: unknown, field: string): Record<string, string> {
+  const o = object(v, field);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, str(x, `${field}.${k}`)]));
+}
+
+function port(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 0 || v > 65535) {
+    throw new Error(`invalid ${field} ${JSON.stringify(v)}: want a TCP port 0..65535 (0 = any)`);
+  }
+  return v;
+}
+
+function seconds(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || v > 86400) {
+    throw new Error(`invalid ${field} ${JSON.stringify(v)}: want whole seconds 1..86400`);
+  }
+  return v;
+}

@@ -1,0 +1,173 @@
+// standins.ts: starts every Google stand-in on its own 127.0.0.1 port.
+import { resolve } from 'node:path';
+import type { GoogleLabConfig } from './config.ts';
+import { createGcsHandler } from './gcs/api.ts';
+import { GcsStore } from './gcs/store.ts';
+import { createGkeHandler } from './gke.ts';
+import { listen } from './http.ts';
+import type { Listening, Logger } from './http.ts';
+import { createIamHandler } from './iam.ts';
+import { createOidcIssuer, idTokenRequestUrl } from './oidc-issuer.ts';
+import type { OidcIssuer } from './oidc-issuer.ts';
+import { createStsHandler } from './sts.ts';
+import { createTokenReviewHandler } from './tokenreview.ts';
+import { TokenStore } from './tokens.ts';
+import { providerResourceName } from './wif.ts';
+
+/** StandInUrls are the base URLs (no trailing slash) of the running stand-ins. */
+export interface StandInUrls {
+  /** oidcIssuer is the issuer (`iss`) of the lab's GitHub ID tokens. */
+  oidcIssuer: string;
+  /** idTokenRequest is ACTIONS_ID_TOKEN_REQUEST_URL (ends with `?api-version=2.0`). */
+  idTokenRequest: string;
+  sts: string;
+  iam: string;
+  gke: string;
+  gcs: string;
+  /** tokenReview is the full webhook URL for kube-apiserver (`.../tokenreview`). */
+  tokenReview: string;
+}
+
+/** GoogleStandIns are the running stand-ins and the handles tests use. */
+export interface GoogleStandIns {
+  urls: StandInUrls;
+  /** requestToken is ACTIONS_ID_TOKEN_REQUEST_TOKEN; it also guards the issuer's /_lab routes. */
+  requestToken: string;
+  /** issuer mints ID tokens in-process (good or deliberately bad). */
+  issuer: OidcIssuer;
+  tokens: TokenStore;
+  /** gcs is the object store (dataPath finds an object's bytes on disk). */
+  gcs: GcsStore;
+  /** env is what these stand-ins contribute to .lab/env (LAB-CONTRACT names). */
+  env: Record<string, string>;
+  close(): Promise<void>;
+}
+
+/** StartOptions: where log lines go (default: stderr with a timestamp). */
+export interface StartOptions {
+  log?: Logger;
+}
+
+/** stderrLogger writes `<RFC 3339 time> <line>` to stderr. */
+export const stderrLogger: Logger = (line) => {
+  process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+};
+
+/**
+ * startGoogleStandIns starts the OIDC issuer, STS, IAM Credentials, GKE,
+ * GCS and TokenReview stand-ins on `config.ports` (0 = ephemeral) and
+ * resolves once all listen. GCS objects persist under config.gcs.stateDir;
+ * tokens and upload sessions live in memory. close() stops every server.
+ */
+export async function startGoogleStandIns(
+  config: GoogleLabConfig,
+  options: StartOptions = {},
+): Promise<GoogleStandIns> {
+  const log = options.log ?? stderrLogger;
+  const started: Listening[] = [];
+  const closeAll = async (): Promise<void> => {
+    await Promise.all(started.map((l) => l.close()));
+  };
+  try {
+    let issuerUrl = config.oidc.issuer;
+    const issuer = await createOidcIssuer(config.oidc, () => issuerUrl);
+    const oidc = await listen('oidc', config.ports.oidc, issuer.handler, log);
+    started.push(oidc);
+    if (issuerUrl === '') issuerUrl = oidc.url;
+
+    const tokens = new TokenStore();
+    const store = GcsStore.open(resolve(config.gcs.stateDir));
+    for (const name of config.gcs.buckets) {
+      if (store.bucket(name) !== undefined) continue;
+      store.createBucket({
+        name,
+        projectNumber: config.projectNumber,
+        location: 'US',
+        storageClass: 'STANDARD',
+        timeCreated: new Date().toISOString(),
+      });
+    }
+    const caPath = resolve(config.cluster.caCertPath);
+    const cluster = { ...config.cluster, caCertPath: caPath };
+    const services: [string, number, Parameters<typeof listen>[2]][] = [
+      ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
+      ['iam', config.ports.iam, createIamHandler(config, tokens)],
+      ['gke', config.ports.gke, createGkeHandler({ ...config, cluster }, tokens)],
+      [
+        'gcs',
+        config.ports.gcs,
+        createGcsHandler(store, { projectNumber: config.projectNumber, tokens }),
+      ],
+      ['tokenreview', config.ports.tokenReview, createTokenReviewHandler(tokens)],
+    ];
+    const [sts, iam, gke, gcs, tokenReview] = await Promise.all(
+      services.map(async ([name, port, handler]) => {
+        const l = await listen(name, port, handler, log);
+        started.push(l);
+        return l;
+      }),
+    );
+    if (!sts || !iam || !gke || !gcs || !tokenReview) throw new Error('a stand-in did not start');
+    const urls: StandInUrls = {
+      oidcIssuer: issuerUrl,
+      idTokenRequest: idTokenRequestUrl(oidc.url),
+      sts: sts.url,
+      iam: iam.url,
+      gke: gke.url,
+      gcs: gcs.url,
+      tokenReview: `${tokenReview.url}/tokenreview`,
+    };
+    return {
+      urls,
+      requestToken: issuer.requestToken,
+      issuer,
+      tokens,
+      gcs: store,
+      env: labEnv(config, urls, issuer.requestToken),
+      close: closeAll,
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+/**
+ * labEnv is the stand-ins' share of .lab/env: the gcloud-style endpoint
+ * overrides (ending with `/`), STORAGE_EMULATOR_HOST, the runner's ID token
+ * variables and the lab identities.
+ */
+export function labEnv(
+  config: GoogleLabConfig,
+  urls: StandInUrls,
+  requestToken: string,
+): Record<string, string> {
+  const wi = config.workloadIdentity;
+  return {
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iam}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${urls.gke}/`,
+    STORAGE_EMULATOR_HOST: urls.gcs,
+    ACTIONS_ID_TOKEN_REQUEST_URL: urls.idTokenRequest,
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,
+    KBUILD_LAB_WORKLOAD_IDENTITY_PROVIDER: providerResourceName({
+      projectNumber: config.projectNumber,
+      pool: wi.pool,
+      provider: wi.provider,
+    }),
+    KBUILD_LAB_SERVICE_ACCOUNT: config.serviceAccounts[0]?.email ?? '',
+    KBUILD_LAB_PROJECT_ID: config.projectId,
+    KBUILD_LAB_CLUSTER: config.cluster.name,
+    KBUILD_LAB_LOCATION: config.cluster.location,
+    KBUILD_LAB_BUCKET: config.gcs.buckets[0] ?? '',
+    KBUILD_LAB_OIDC_ISSUER: urls.oidcIssuer,
+  };
+}
+
+/** envFileText renders variables as `export NAME='value'` lines (POSIX single quotes). */
+export function envFileText(env: Record<string, string>): string {
+  const quote = (v: string): string => `'${v.replaceAll("'", `'\\''`)}'`;
+  return Object.entries(env)
+    .map(([k, v]) => `export ${k}=${quote(v)}\n`)
+    .join('');
+}
