@@ -248,7 +248,10 @@ run_steps() {
     log "$name: $1 step $i/$total: ${title:-(unnamed)}"
     status=0
     (cd "$dir" && sh -e${KBUILD_TRACE:+x} "$work/$1-$n.sh") || status=$?
-    [ "$status" = 0 ] || die "$name: $1 step $i/$total \"${title:-(unnamed)}\" failed with exit status $status"
+    if [ "$status" != 0 ]; then
+      log "error: $name: $1 step $i/$total \"${title:-(unnamed)}\" failed with exit status $status"
+      exit "$status"
+    fi
   done
 }
 
@@ -270,7 +273,7 @@ esac
 
 name=$1
 file=$(definition "$name")
-[ -n "$file" ] || die "no package definition $defs/$name.yaml (packages: $(order | tr '\n' ' '))"
+[ -n "$file" ] || die "no package definition $defs/$name.yaml (packages: $(order | tr '\n' ' ' | sed 's/ $//'))"
 case " ${KBUILD_CHAIN:-} " in
   *" $name "*) die "dependency cycle: ${KBUILD_CHAIN# } $name" ;;
 esac

@@ -5,6 +5,7 @@
 # context, a private /tmp, no network, uid/gid 65532. Then lists the artifacts.
 #
 #   lab/scripts/try-example.sh [--arch ARCH] [--keep] [--no-stage-sources] NAME
+#   lab/scripts/try-example.sh [...] all     every example, dependencies first
 #
 #   --arch ARCH          KBUILD_ARCH for the build (artifacts in packages/ARCH;
 #                        the code is still built for this host)
@@ -51,7 +52,12 @@ while [[ $# -gt 0 ]]; do
 done
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 [[ -n $name ]] || die "usage: try-example.sh [--arch ARCH] [--keep] [--no-stage-sources] NAME"
-[[ -f $repo/examples/packages/$name.yaml ]] || die "no examples/packages/$name.yaml"
+target=package/$name
+if [[ $name == all ]]; then
+  target=all
+elif [[ ! -f $repo/examples/packages/$name.yaml ]]; then
+  die "no examples/packages/$name.yaml"
+fi
 command -v bwrap >/dev/null || die "bubblewrap (bwrap) is not installed"
 
 sources=$(bash "$repo/lab/scripts/fetch-sources.sh" | tail -n1)
@@ -92,10 +98,10 @@ args+=(
 )
 [[ -z $arch ]] || args+=(--setenv KBUILD_ARCH "$arch")
 
-log "$name: make package/$name (bwrap, uid 65532, no network, read-only host)"
+log "$name: make $target (bwrap, uid 65532, no network, read-only host)"
 started=$SECONDS
 status=0
-bwrap "${args[@]}" make "package/$name" >&2 || status=$?
+bwrap "${args[@]}" make "$target" >&2 || status=$?
 elapsed=$((SECONDS - started))
 if [[ $status != 0 ]]; then
   log "$name: build failed with exit status $status after ${elapsed}s"
