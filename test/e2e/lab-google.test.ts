@@ -520,43 +520,204 @@ for (const c of hashRefusals) {
   });
 }
 
-test('gcloud storage: cp up (resumable) and down, ls, cat', async () => {
-  const gcloud = process.env.KBUILD_GCLOUD ?? '/usr/bin/gcloud';
+const EXCHANGE = {
+  grantType: 'urn:ietf:params:oauth:grant-type:token-exchange',
+  audience: `//iam.googleapis.com/${PROVIDER}`,
+  requestedTokenType: 'urn:ietf:params:oauth:token-type:access_token',
+  subjectTokenType: 'urn:ietf:params:oauth:token-type:jwt',
+  scope: 'https://www.googleapis.com/auth/cloud-platform',
+};
+
+const stsRequests: {
+  name: string;
+  input: (jwt: string) => RequestInit;
+  want: { status: number; body: RegExp };
+}[] = [
+  {
+    name: 'JSON camelCase, as google-github-actions/auth sends it',
+    input: (jwt) => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...EXCHANGE, subjectToken: jwt }),
+    }),
+    want: {
+      status: 200,
+      body: /^\{"access_token":"ya29\.lab\.[^"]+","issued_token_type":"urn:ietf:params:oauth:token-type:access_token","token_type":"Bearer","expires_in":900\}$/,
+    },
+  },
+  {
+    name: 'an unknown provider',
+    input: (jwt) => ({
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        ...EXCHANGE,
+        audience: `//iam.googleapis.com/${POOL}/providers/nope`,
+        subjectToken: jwt,
+      }),
+    }),
+    want: { status: 400, body: /"error":"invalid_target"/ },
+  },
+  {
+    name: 'another grant type',
+    input: (jwt) => ({
+      body: new URLSearchParams({ grant_type: 'client_credentials', subject_token: jwt }),
+    }),
+    want: { status: 400, body: /"error":"unsupported_grant_type"/ },
+  },
+  {
+    name: 'a wrong requested_token_type',
+    input: (jwt) => ({
+      body: new URLSearchParams({
+        grant_type: EXCHANGE.grantType,
+        audience: EXCHANGE.audience,
+        requested_token_type: 'urn:ietf:params:oauth:token-type:id_token',
+        subject_token_type: EXCHANGE.subjectTokenType,
+        subject_token: jwt,
+      }),
+    }),
+    want: {
+      status: 400,
+      body: /"error":"invalid_request","error_description":"Invalid value for \\"requested_token_type\\"/,
+    },
+  },
+];
+
+for (const c of stsRequests) {
+  test(`STS answers ${c.name}`, async () => {
+    const jwt = await lab.issuer.mint({ audience: `https://iam.googleapis.com/${PROVIDER}` });
+    const res = await fetch(`${lab.urls.sts}/v1/token`, { method: 'POST', ...c.input(jwt) });
+    assert.equal(res.status, c.want.status);
+    assert.match(await res.text(), c.want.body);
+  });
+}
+
+test('GCS buckets insert, get, list, delete; objects delete (@google-cloud/storage)', async () => {
+  const storage = new Storage({ apiEndpoint: lab.urls.gcs, projectId: 'kbuild-lab' });
+  const [created] = await storage.createBucket('kbuild-lab-scratch');
+  assert.equal(created.name, 'kbuild-lab-scratch');
+  await assert.rejects(storage.createBucket('kbuild-lab-scratch'), { code: 409 });
+  const [meta] = await storage.bucket('kbuild-lab-scratch').getMetadata();
+  assert.deepEqual([meta.name, meta.projectNumber], ['kbuild-lab-scratch', '123456789012']);
+  const [buckets] = await storage.getBuckets();
+  assert.deepEqual(
+    buckets.map((b) => b.name),
+    [BUCKET, 'kbuild-lab-scratch'],
+  );
+  const file = storage.bucket('kbuild-lab-scratch').file('x');
+  await file.save('x', { resumable: false });
+  await assert.rejects(storage.bucket('kbuild-lab-scratch').delete(), { code: 409 });
+  await file.delete();
+  assert.deepEqual(await file.exists(), [false]);
+  await storage.bucket('kbuild-lab-scratch').delete();
+  assert.deepEqual(await storage.bucket('kbuild-lab-scratch').exists(), [false]);
+  await assert.rejects(storage.bucket('no-such-bucket').file('y').save('y'), { code: 404 });
+});
+
+test('GCS resumable protocol: status checks, resend of persisted bytes, cancel', async () => {
+  const start = (name: string) =>
+    fetch(`${lab.urls.gcs}/upload/storage/v1/b/${BUCKET}/o?uploadType=resumable`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-upload-content-type': 'text/plain' },
+      body: JSON.stringify({ name }),
+    });
+  const init = await start('raw/resumable.txt');
+  assert.equal(init.status, 200);
+  const session = init.headers.get('location') ?? '';
+  assert.match(session, /upload_id=/);
+  const put = (range: string, body?: string) =>
+    fetch(session, { method: 'PUT', headers: { 'content-range': range }, body });
+  const empty = await put('bytes */*');
+  assert.deepEqual([empty.status, empty.headers.get('range')], [308, null]);
+  assert.equal((await put('bytes 0-5/*', 'hello ')).status, 308);
+  const status = await put('bytes */*');
+  assert.deepEqual([status.status, status.headers.get('range')], [308, 'bytes=0-5']);
+  // The client resends from byte 3: the persisted bytes are dropped, not doubled.
+  const done = await put('bytes 3-10/11', 'lo world');
+  assert.equal(done.status, 200);
+  const object = (await done.json()) as { size: string; contentType: string; name: string };
+  assert.deepEqual(
+    [object.name, object.size, object.contentType],
+    ['raw/resumable.txt', '11', 'text/plain'],
+  );
+  const again = await put('bytes */11');
+  assert.equal(again.status, 200);
+  const media = await fetch(
+    `${lab.urls.gcs}/download/storage/v1/b/${BUCKET}/o/raw%2Fresumable.txt?alt=media`,
+  );
+  assert.equal(await media.text(), 'hello world');
+  assert.match(
+    media.headers.get('x-goog-hash') ?? '',
+    /^crc32c=[A-Za-z0-9+/=]{8},md5=[A-Za-z0-9+/=]{24}$/,
+  );
+
+  const cancelled = (await start('raw/cancelled.txt')).headers.get('location') ?? '';
+  assert.equal((await fetch(cancelled, { method: 'DELETE' })).status, 499);
+  assert.equal((await fetch(cancelled, { method: 'PUT', body: 'x' })).status, 404);
+});
+
+test('GCS objects survive a restart of the stand-ins', async () => {
+  const again = await startGoogleStandIns(
+    { ...config, ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0 } },
+    { log: () => undefined },
+  );
   try {
-    await run(gcloud, ['--version'], { env: gcloudEnv() });
-  } catch (err) {
-    assert.fail(
-      `gcloud is needed for this test (looked at ${gcloud}; set KBUILD_GCLOUD): ${String(err)}`,
-    );
+    const res = await fetch(`${again.urls.gcs}/storage/v1/b/${BUCKET}/o/raw%2Fresumable.txt`);
+    assert.equal(res.status, 200);
+    assert.equal(((await res.json()) as { size: string }).size, '11');
+  } finally {
+    await again.close();
   }
+});
+
+/**
+ * gcloud runs the gcloud CLI (PATH, or $KBUILD_GCLOUD) against the GCS
+ * stand-in; a missing gcloud fails the test with a clear message.
+ */
+async function gcloud(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  const bin = process.env.KBUILD_GCLOUD ?? 'gcloud';
+  try {
+    return await run(bin, args, { env: gcloudEnv() });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      assert.fail(`this test needs the gcloud CLI: "${bin}" is not on PATH (set KBUILD_GCLOUD)`);
+    }
+    throw err;
+  }
+}
+
+test('gcloud storage: cp up (resumable) and down, ls, cat; a corrupted object fails its hash check', async () => {
   const big = join(dir, 'gcloud-big.bin');
   const small = join(dir, 'gcloud-small.txt');
   const data = randomBytes(2 * 1024 * 1024 + 7);
   await writeFile(big, data);
   await writeFile(small, 'hello from gcloud\n');
   const before = logLines.length;
-  await run(gcloud, ['storage', 'cp', big, small, `gs://${BUCKET}/gcloud/`], { env: gcloudEnv() });
+  await gcloud('storage', 'cp', big, small, `gs://${BUCKET}/gcloud/`);
   assert.ok(
     logLines.slice(before).some((l) => /gcs POST \/resumable\/upload\/.* 200 /.test(l)),
     'the big file went up as a resumable upload',
   );
   const down = join(dir, 'gcloud-down.bin');
-  await run(gcloud, ['storage', 'cp', `gs://${BUCKET}/gcloud/gcloud-big.bin`, down], {
-    env: gcloudEnv(),
-  });
+  await gcloud('storage', 'cp', `gs://${BUCKET}/gcloud/gcloud-big.bin`, down);
   assert.ok((await readFile(down)).equals(data));
-  const ls = await run(gcloud, ['storage', 'ls', '-l', `gs://${BUCKET}/gcloud/`], {
-    env: gcloudEnv(),
-  });
+  const ls = await gcloud('storage', 'ls', '-l', `gs://${BUCKET}/gcloud/`);
   assert.match(
     ls.stdout,
     new RegExp(`${data.length}\\s+\\S+\\s+gs://${BUCKET}/gcloud/gcloud-big\\.bin`),
   );
   assert.match(ls.stdout, /18\s+\S+\s+gs:\/\/kbuild-lab-artifacts\/gcloud\/gcloud-small\.txt/);
-  const cat = await run(gcloud, ['storage', 'cat', `gs://${BUCKET}/gcloud/gcloud-small.txt`], {
-    env: gcloudEnv(),
-  });
+  const cat = await gcloud('storage', 'cat', `gs://${BUCKET}/gcloud/gcloud-small.txt`);
   assert.equal(cat.stdout, 'hello from gcloud\n');
+
+  const fd = await open(lab.gcs.dataPath(BUCKET, 'gcloud/gcloud-big.bin'), 'r+');
+  await fd.write(Buffer.from([(data[0] ?? 0) ^ 0xff]), 0, 1, 0);
+  await fd.close();
+  await assert.rejects(
+    gcloud('storage', 'cp', `gs://${BUCKET}/gcloud/gcloud-big.bin`, join(dir, 'gcloud-bad.bin')),
+    (err: Error & { stderr?: string }) => {
+      assert.match(err.stderr ?? '', /hash .* does not match destination hash/);
+      return true;
+    },
+  );
 });
 
 test('request logs name no token', () => {
