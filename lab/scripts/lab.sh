@@ -132,13 +132,12 @@ current-context: webhook
 EOF2
   cat >"$lab/google.json" <<EOF2
 {
-  "ports": {"oidc": $(port oidc), "sts": $(port sts), "iamcredentials": $(port iam),
-            "container": $(port container), "storage": $(port storage), "tokenreview": $(port tokenreview)},
-  "stateDir": "$lab/gcs",
-  "keyDir": "$lab/pki",
-  "cluster": {"project": "kbuild-lab", "location": "us-central1", "name": "lab",
-              "endpoint": "127.0.0.1:$(port apiserver)", "caFile": "$lab/pki/ca.crt",
-              "version": "${KBUILD_LAB_K8S_VERSION#v}"}
+  "ports": {"oidc": $(port oidc), "sts": $(port sts), "iam": $(port iam),
+            "gke": $(port container), "gcs": $(port storage), "tokenReview": $(port tokenreview)},
+  "cluster": {"name": "lab", "location": "us-central1", "endpoint": "127.0.0.1:$(port apiserver)",
+              "caCertPath": "$lab/pki/ca.crt", "version": "${KBUILD_LAB_K8S_VERSION#v}-gke.0"},
+  "gcs": {"stateDir": "$lab/gcs", "buckets": ["kbuild-lab-artifacts"]},
+  "oidc": {"requestToken": "$(cat "$lab/pki/request-token")"}
 }
 EOF2
 }
@@ -153,7 +152,7 @@ up() {
   ensure_tools
   write_configs
   log "starting the Google stand-ins"
-  start google "$node_bin" "$root/lab/google/main.ts" --config "$lab/google.json"
+  start google "$node_bin" "$root/lab/google/main.ts" --config "$lab/google.json" --env-out "$lab/google.env"
   log "starting etcd $KBUILD_LAB_ETCD_VERSION"
   start etcd "$bin/etcd" --name lab --data-dir "$lab/etcd" \
     --listen-client-urls "http://127.0.0.1:$(port etcd)" --advertise-client-urls "http://127.0.0.1:$(port etcd)" \
@@ -161,7 +160,7 @@ up() {
     --initial-cluster "lab=http://127.0.0.1:$(port etcd-peer)" --listen-metrics-urls "" \
     --unsafe-no-fsync --quota-backend-bytes 4294967296 --log-level warn
   wait_for etcd 30 curl -sf "http://127.0.0.1:$(port etcd)/health"
-  wait_for google 30 curl -sf "http://127.0.0.1:$(port tokenreview)/healthz"
+  wait_for google 30 test -s "$lab/google.env"
 
   log "starting kube-apiserver $KBUILD_LAB_K8S_VERSION"
   start kube-apiserver "$bin/kube-apiserver" \
@@ -218,31 +217,19 @@ up() {
 }
 
 write_env() {
-  local u="http://127.0.0.1"
   umask 077
-  cat >"$lab/env" <<EOF2
-# The lab's environment (written by lab/scripts/lab.sh up). Source it.
-export KUBECONFIG='$lab/kubeconfig'
-export KBUILD_LAB_BIN='$bin'
-export PATH='$bin':"\$PATH"
-export CLOUDSDK_API_ENDPOINT_OVERRIDES_STS='$u:$(port sts)/'
-export CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS='$u:$(port iam)/'
-export CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER='$u:$(port container)/'
-export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='$u:$(port storage)/'
-export STORAGE_EMULATOR_HOST='$u:$(port storage)'
-export ACTIONS_ID_TOKEN_REQUEST_URL='$u:$(port oidc)/_apis/idtoken?api-version=2.0'
-export ACTIONS_ID_TOKEN_REQUEST_TOKEN='$(cat "$lab/pki/request-token")'
-export KBUILD_LAB_OIDC_ISSUER='$u:$(port oidc)'
-export KBUILD_LAB_WORKLOAD_IDENTITY_PROVIDER='projects/123456789012/locations/global/workloadIdentityPools/kbuild-pool/providers/github'
-export KBUILD_LAB_SERVICE_ACCOUNT='kbuild-builder@kbuild-lab.iam.gserviceaccount.com'
-export KBUILD_LAB_PROJECT_ID='kbuild-lab'
-export KBUILD_LAB_CLUSTER='lab'
-export KBUILD_LAB_LOCATION='us-central1'
-export KBUILD_LAB_BUCKET='kbuild-lab-artifacts'
-export KBUILD_LAB_SOURCES='$sources'
-export KBUILD_LAB_API_SERVER='https://127.0.0.1:$(port apiserver)'
-export KBUILD_LAB_PORT_BASE='$base'
-EOF2
+  {
+    echo "# The lab's environment (written by lab/scripts/lab.sh up). Source it."
+    echo "export KUBECONFIG='$lab/kubeconfig'"
+    echo "export KBUILD_LAB_BIN='$bin'"
+    echo "export PATH='$bin':\"\$PATH\""
+    echo "export KBUILD_LAB_SOURCES='$sources'"
+    echo "export KBUILD_LAB_API_SERVER='https://127.0.0.1:$(port apiserver)'"
+    echo "export KBUILD_LAB_PORT_BASE='$base'"
+    echo "export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='http://127.0.0.1:$(port storage)/'"
+    cat "$lab/google.env"
+  } >"$lab/env.tmp"
+  mv "$lab/env.tmp" "$lab/env"
 }
 
 down() {
@@ -258,7 +245,7 @@ down() {
     fi
     rm -f "$lab/pids/$name.pid"
   done
-  rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env"
+  rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env" "$lab/google.env"
 }
 
 status() {

@@ -1,0 +1,71 @@
+/**
+ * build.ts: mode `build` of the action. Validates every input before anything
+ * is created, connects, runs the build through the core lifecycle engine, and
+ * reports outputs, summary and failure.
+ */
+import { tmpdir } from 'node:os';
+import * as core from '@actions/core';
+import { validateAuthConfig } from '../core/auth-config.ts';
+import { connect } from '../core/connect.ts';
+import { listContext } from '../core/context.ts';
+import { endpointsFromEnv } from '../core/endpoints.ts';
+import { runBuild } from '../core/lifecycle.ts';
+import { renderManifests, toYaml } from '../core/manifest.ts';
+import { systemClock } from '../core/report.ts';
+import { validateBuildSpec } from '../core/spec.ts';
+import type { RawInputs } from '../core/inputs-schema.ts';
+import type { GitHubContext } from '../core/spec.ts';
+import { ActionsReporter } from './reporter.ts';
+import { buildOutputs, failureMessage, summaryMarkdown } from './summary.ts';
+import { STATE, type SavedBuild } from './state.ts';
+
+/**
+ * runBuildMode runs mode `build`. Resolves with the process exit code: 0 on
+ * success, the build's exit code (or 1) on failure.
+ */
+export async function runBuildMode(raw: RawInputs, ctx: GitHubContext, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+  const spec = validateBuildSpec(raw, ctx);
+  const auth = validateAuthConfig(raw, { create: spec.create });
+  if (spec.context) await listContext(spec.context); // a missing context fails before anything exists
+  if (!spec.create) {
+    const yaml = toYaml(renderManifests(spec));
+    core.setOutput('manifest', yaml);
+    core.setOutput('job_name', spec.jobName);
+    core.setOutput('build_id', spec.buildId);
+    core.info(yaml);
+    return 0;
+  }
+  const reporter = new ActionsReporter();
+  const endpoints = endpointsFromEnv(env);
+  const clients = await connect(auth, {
+    endpoints,
+    getIdToken: (audience) => core.getIDToken(audience),
+    mask: (s) => core.setSecret(s),
+    ...(spec.bucket ? { bucket: spec.bucket } : {}),
+  });
+  reporter.info(`Cluster: ${clients.clusterName}; namespace ${spec.namespace}`);
+  const result = await runBuild(
+    spec,
+    {
+      kube: clients.kube,
+      ...(clients.store ? { store: clients.store } : {}),
+      reporter,
+      clock: systemClock,
+      tempDir: env['RUNNER_TEMP'] || tmpdir(),
+      onCreated: (b) => {
+        const saved: SavedBuild = { ...b, keep: spec.keep, watch: spec.watch };
+        core.saveState(STATE.build, JSON.stringify(saved));
+      },
+    },
+    signal,
+  );
+  core.saveState(STATE.finished, 'true');
+  for (const [k, v] of Object.entries(buildOutputs(result))) core.setOutput(k, v);
+  await core.summary.addRaw(summaryMarkdown(spec, result), true).write();
+  if (result.status === 'succeeded' || result.status === 'created') {
+    core.info(`Build ${result.status}: ${result.message}`);
+    return 0;
+  }
+  core.setFailed(failureMessage(result));
+  return result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
+}

@@ -1,0 +1,36 @@
+/**
+ * post.ts: the action's post step (dist/post, `post-if: always()`). When the
+ * main step did not finish (killed, timed out, cancelled), the build it
+ * created may still run: delete it. Credentials are obtained again the same
+ * way as in the main step; nothing was written to disk.
+ */
+import * as core from '@actions/core';
+import { validateAuthConfig } from '../core/auth-config.ts';
+import { connect } from '../core/connect.ts';
+import { deleteBuild } from '../core/create.ts';
+import { endpointsFromEnv } from '../core/endpoints.ts';
+import type { RawBuildInputs } from '../core/inputs-schema.ts';
+import { readInputs } from './inputs.ts';
+import { parseSavedBuild, STATE } from './state.ts';
+
+async function post(): Promise<void> {
+  try {
+    const saved = parseSavedBuild(core.getState(STATE.build));
+    if (!saved) return core.info('kbuild: no build to clean up');
+    if (core.getState(STATE.finished) === 'true') return core.info(`kbuild: ${saved.jobName} already ended`);
+    if (!saved.watch) return core.info(`kbuild: ${saved.jobName} was created with watch: false; leaving it`);
+    const { raw } = readInputs((name) => core.getInput(name), process.env);
+    const auth = validateAuthConfig(raw as RawBuildInputs, { create: true });
+    const clients = await connect(auth, {
+      endpoints: endpointsFromEnv(process.env),
+      getIdToken: (audience) => core.getIDToken(audience),
+      mask: (s) => core.setSecret(s),
+    });
+    const existed = await deleteBuild(clients.kube, saved.namespace, saved.jobName, saved.kind);
+    core.info(existed ? `kbuild: deleted ${saved.kind} ${saved.namespace}/${saved.jobName}, which the main step left running` : `kbuild: ${saved.jobName} is already gone`);
+  } catch (err) {
+    core.warning(`kbuild-action post step could not clean up: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+await post();

@@ -1,0 +1,81 @@
+#!/usr/bin/env node
+/**
+ * index.ts: the `kbuild` CLI (dist/cli): `kbuild run` and `kbuild render`
+ * over the same core as the action. One top-level catch; SIGINT/SIGTERM
+ * cancel the build and delete its Job.
+ */
+import { tmpdir } from 'node:os';
+import { validateAuthConfig } from '../core/auth-config.ts';
+import { connect } from '../core/connect.ts';
+import { listContext } from '../core/context.ts';
+import { endpointsFromEnv } from '../core/endpoints.ts';
+import { runBuild } from '../core/lifecycle.ts';
+import { renderManifests, toYaml } from '../core/manifest.ts';
+import { systemClock } from '../core/report.ts';
+import { validateBuildSpec } from '../core/spec.ts';
+import { parseCliArgs, usage } from './args.ts';
+import { cliContext } from './context.ts';
+import { idTokenGetter } from './oidc.ts';
+import { TerminalReporter } from './terminal.ts';
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === '-h' || command === 'help') {
+    process.stdout.write(usage());
+    return command ? 0 : 2;
+  }
+  if (command !== 'run' && command !== 'render') {
+    process.stderr.write(`kbuild: unknown command "${command}": use run or render (kbuild --help)\n`);
+    return 2;
+  }
+  const args = parseCliArgs(rest);
+  if (args.help) {
+    process.stdout.write(usage());
+    return 0;
+  }
+  if (command === 'render') args.raw['create'] = 'false';
+  const spec = validateBuildSpec(args.raw, cliContext(process.env, Date.now()));
+  if (!spec.create) {
+    process.stdout.write(toYaml(renderManifests(spec)));
+    return 0;
+  }
+  const auth = validateAuthConfig(args.raw, { create: true });
+  if (spec.context) await listContext(spec.context);
+  const reporter = new TerminalReporter();
+  const controller = new AbortController();
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(sig, () => {
+      reporter.warning(`${sig}: cancelling the build`);
+      controller.abort(new Error(`cancelled by ${sig}`));
+    });
+  }
+  const getIdToken = idTokenGetter(process.env);
+  const clients = await connect(auth, {
+    endpoints: endpointsFromEnv(process.env),
+    ...(getIdToken ? { getIdToken } : {}),
+    mask: (s) => reporter.mask(s),
+    ...(spec.bucket ? { bucket: spec.bucket } : {}),
+  });
+  reporter.info(`cluster ${clients.clusterName}, namespace ${spec.namespace}`);
+  const result = await runBuild(
+    spec,
+    { kube: clients.kube, ...(clients.store ? { store: clients.store } : {}), reporter, clock: systemClock, tempDir: tmpdir() },
+    controller.signal,
+  );
+  if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const line = `${result.status}${result.exitCode !== undefined ? ` (exit code ${result.exitCode})` : ''}`;
+  if (result.status === 'succeeded' || result.status === 'created') {
+    reporter.info(`${spec.jobName}: ${line}${result.artifactsUri ? `; artifacts in ${result.artifactsUri}` : ''}`);
+    return 0;
+  }
+  reporter.error(`${spec.jobName}: ${line}: ${result.message}`);
+  return result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => (process.exitCode = code),
+  (err: unknown) => {
+    process.stderr.write(`kbuild: error: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exitCode = 1;
+  },
+);
