@@ -123,7 +123,8 @@ export async function createOidcIssuer(
       const claims = claimsOf(body.claims);
       const derived = randomBytes(32).toString('base64url');
       requestTokens.set(derived, claims);
-      return sendJson(res, 201, { requestToken: derived, requestUrl: idTokenRequestUrl(base) });
+      const self = `http://${req.headers.host ?? '127.0.0.1'}`;
+      return sendJson(res, 201, { requestToken: derived, requestUrl: idTokenRequestUrl(self) });
     }
     if (route === 'POST /_lab/mint') {
       labGuard(bearerToken(req));
