@@ -176,7 +176,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     if (opts.signal.aborted) break;
     if (endedCleanly && terminated) break;
     if (failures > maxFailures) {
-      throw new LogStreamError(`log stream failed ${failures} times in a row; last error: ${reason}`);
+      throw new LogStreamError(
+        `log stream failed ${failures} times in a row; last error: ${reason}`,
+      );
     }
     reconnects++;
     cursor.rewind();
