@@ -34,6 +34,10 @@ let config: GoogleLabConfig;
 const logLines: string[] = [];
 
 before(async () => {
+  // A sourced .lab/env would send @google-cloud/storage's JSON API calls to
+  // the running lab instead of these in-process stand-ins (this file runs in
+  // its own process; the STORAGE_EMULATOR_HOST test sets it back briefly).
+  delete process.env.STORAGE_EMULATOR_HOST;
   dir = await mkdtemp(join(tmpdir(), 'lab-google-'));
   await writeFile(join(dir, 'ca.crt'), CA_PEM);
   config = parseGoogleLabConfig({
@@ -678,7 +682,9 @@ async function gcloud(...args: string[]): Promise<{ stdout: string; stderr: stri
     return await run(bin, args, { env: gcloudEnv() });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      assert.fail(`this test needs the gcloud CLI: "${bin}" is not on PATH (set KBUILD_GCLOUD)`);
+      assert.fail(
+        `this test needs the gcloud CLI: "${bin}" was not found (put gcloud on PATH or set KBUILD_GCLOUD)`,
+      );
     }
     throw err;
   }
