@@ -5,6 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { callerIds, parseLifetime } from '../../lab/google/iam.ts';
 import { githubClaims, githubSubject } from '../../lab/google/oidc-claims.ts';
+import { parseStsRequest } from '../../lab/google/sts.ts';
 import { reviewToken } from '../../lab/google/tokenreview.ts';
 import { TokenStore } from '../../lab/google/tokens.ts';
 import {
@@ -273,4 +274,68 @@ test('reviewToken answers TokenReview status for known and unknown tokens', () =
     authenticated: false,
     error: 'unknown or expired access token',
   });
+});
+
+const stsBodies: { name: string; input: [string, string]; want: Record<string, string> }[] = [
+  {
+    name: 'RFC 8693 form',
+    input: [
+      'application/x-www-form-urlencoded',
+      'grant_type=g&audience=a&scope=s1+s2&requested_token_type=r&subject_token=t&subject_token_type=st',
+    ],
+    want: {
+      grantType: 'g',
+      audience: 'a',
+      scope: 's1 s2',
+      requestedTokenType: 'r',
+      subjectToken: 't',
+      subjectTokenType: 'st',
+    },
+  },
+  {
+    name: 'Google JSON camelCase',
+    input: [
+      'application/json; charset=utf-8',
+      '{"grantType":"g","audience":"a","subjectToken":"t"}',
+    ],
+    want: {
+      grantType: 'g',
+      audience: 'a',
+      scope: '',
+      requestedTokenType: '',
+      subjectToken: 't',
+      subjectTokenType: '',
+    },
+  },
+  {
+    name: 'JSON snake_case',
+    input: ['application/json', '{"grant_type":"g","subject_token_type":"st"}'],
+    want: {
+      grantType: 'g',
+      audience: '',
+      scope: '',
+      requestedTokenType: '',
+      subjectToken: '',
+      subjectTokenType: 'st',
+    },
+  },
+];
+
+for (const c of stsBodies) {
+  test(`parseStsRequest: ${c.name}`, () => {
+    assert.deepEqual(parseStsRequest(...c.input), c.want);
+  });
+}
+
+test('parseStsRequest refuses malformed JSON with invalid_request', () => {
+  assert.throws(
+    () => parseStsRequest('application/json', '{'),
+    (err: Error & { body?: unknown }) => {
+      assert.match(
+        JSON.stringify(err.body),
+        /"error":"invalid_request","error_description":"Invalid JSON payload/,
+      );
+      return true;
+    },
+  );
 });
