@@ -677,9 +677,16 @@ test('GCS objects survive a restart of the stand-ins', async () => {
  * stand-in; a missing gcloud fails the test with a clear message.
  */
 async function gcloud(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+  return gcloudWith({}, ...args);
+}
+
+async function gcloudWith(
+  extraEnv: Record<string, string>,
+  ...args: string[]
+): Promise<{ stdout: string; stderr: string }> {
   const bin = process.env.KBUILD_GCLOUD ?? 'gcloud';
   try {
-    return await run(bin, args, { env: gcloudEnv() });
+    return await run(bin, args, { env: { ...gcloudEnv(), ...extraEnv } });
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
       assert.fail(
@@ -723,6 +730,30 @@ test('gcloud storage: cp up (resumable) and down, ls, cat; a corrupted object fa
       assert.match(err.stderr ?? '', /hash .* does not match destination hash/);
       return true;
     },
+  );
+});
+
+test('gcloud container clusters describe reads the GKE stand-in with a lab access token', async () => {
+  const client = externalAccount(urlSource(), SA);
+  const { token } = await client.getAccessToken();
+  const tokenFile = join(dir, 'gcloud-token');
+  await writeFile(tokenFile, token ?? '', { mode: 0o600 });
+  const { stdout } = await gcloudWith(
+    {
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${lab.urls.gke}/`,
+      CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile,
+      CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'false',
+    },
+    'container',
+    'clusters',
+    'describe',
+    'lab',
+    '--location=us-central1',
+    '--format=value(endpoint,status,masterAuth.clusterCaCertificate)',
+  );
+  assert.equal(
+    stdout.trim(),
+    `${config.cluster.endpoint}\tRUNNING\t${Buffer.from(CA_PEM).toString('base64')}`,
   );
 });
 
