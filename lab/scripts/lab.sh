@@ -109,7 +109,8 @@ ensure_tools() {
 }
 
 write_configs() {
-  mkdir -p "$lab"/{logs,pids,etcd,runtime,gcs,gcloud}
+  mkdir -p "$lab"/{logs,pids,runtime,gcs,gcloud}
+  mkdir -p "$lab/etcd" && chmod 700 "$lab/etcd"
   bash "$here/pki.sh" "$lab/pki"
   [[ -f $lab/pki/request-token ]] || (umask 077 && openssl rand -hex 24 >"$lab/pki/request-token")
   kubeconfig "$lab/kubeconfig" kbuild-lab-admin
@@ -233,18 +234,24 @@ write_env() {
 }
 
 down() {
-  local name pid i
-  for ((i = ${#components[@]} - 1; i >= 0; i--)); do
-    name=${components[i]}
+  local name pid pids=() names=()
+  for name in "${components[@]}"; do
     pid=$(pid_of "$name") || continue
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
-      for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-      kill -KILL "$pid" 2>/dev/null || true
-      log "stopped $name ($pid)"
+      pids+=("$pid")
+      names+=("$name")
     fi
-    rm -f "$lab/pids/$name.pid"
   done
+  for _ in $(seq 1 50); do
+    local left=0
+    for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
+    ((left)) || break
+    sleep 0.2
+  done
+  for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
+  ((${#names[@]})) && log "stopped ${names[*]}"
+  rm -f "$lab"/pids/*.pid
   rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env" "$lab/google.env"
 }
 
