@@ -1,0 +1,186 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Process is one running sandbox: bwrap on the host, bwrap's reaper as PID 1
+// of the sandbox's PID namespace (InitPID), and the container's command as
+// its child.
+type Process struct {
+	cmd *exec.Cmd
+	// InitPID is the host PID of the sandbox's PID-namespace init; exec
+	// enters its namespaces, and killing it kills everything inside.
+	InitPID int
+
+	done      chan struct{}
+	exitCode  int
+	oomKilled atomic.Bool
+	killOnce  sync.Once
+}
+
+// StartOptions says what to run.
+type StartOptions struct {
+	// Bwrap is the bubblewrap binary; Args its options from BwrapArgs.
+	Bwrap string
+	Args  []string
+	// Argv is the command (argv[0] is looked up in Env's PATH inside the
+	// sandbox); Env the whole environment, "NAME=value".
+	Argv []string
+	Env  []string
+	// Stdout and Stderr receive the command's output (pipe write ends; the
+	// caller closes its copies after Start).
+	Stdout, Stderr *os.File
+}
+
+// infoTimeout bounds the wait for bwrap's --info-fd report.
+const infoTimeout = 30 * time.Second
+
+// Start runs opts.Argv in a new sandbox and returns once bwrap has set it up
+// (or failed to). bwrap reads its options from a pipe (--args), so that the
+// command line inside the sandbox stays short, and reports the sandbox's
+// init PID on --info-fd. stdin is /dev/null.
+func Start(opts StartOptions) (*Process, error) {
+	argsR, argsW, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	infoR, infoW, err := os.Pipe()
+	if err != nil {
+		argsR.Close()
+		argsW.Close()
+		return nil, err
+	}
+	defer infoR.Close()
+	cmd := exec.Command(opts.Bwrap, append([]string{"--args", "3", "--info-fd", "4", "--"}, opts.Argv...)...)
+	cmd.Env = opts.Env
+	cmd.Stdout = opts.Stdout
+	cmd.Stderr = opts.Stderr
+	cmd.ExtraFiles = []*os.File{argsR, infoW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	err = cmd.Start()
+	argsR.Close()
+	infoW.Close()
+	if err != nil {
+		argsW.Close()
+		return nil, fmt.Errorf("starting %s: %w", opts.Bwrap, err)
+	}
+	go func() {
+		_, _ = argsW.Write([]byte(strings.Join(opts.Args, "\x00") + "\x00"))
+		argsW.Close()
+	}()
+	p := &Process{cmd: cmd, done: make(chan struct{})}
+	go func() {
+		_ = cmd.Wait()
+		p.exitCode = exitCode(cmd.ProcessState)
+		close(p.done)
+	}()
+
+	var info struct {
+		ChildPID int `json:"child-pid"`
+	}
+	decoded := make(chan error, 1)
+	go func() { decoded <- json.NewDecoder(infoR).Decode(&info) }()
+	select {
+	case err = <-decoded:
+	case <-time.After(infoTimeout):
+		err = errors.New("timed out")
+	}
+	if err != nil || info.ChildPID == 0 {
+		// bwrap failed before starting the command; its message is on stderr.
+		p.Kill()
+		<-p.done
+		return p, nil
+	}
+	p.InitPID = info.ChildPID
+	return p, nil
+}
+
+// exitCode is the process's exit code, or 128+N when killed by signal N.
+func exitCode(ps *os.ProcessState) int {
+	if ws, ok := ps.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return 128 + int(ws.Signal())
+	}
+	return ps.ExitCode()
+}
+
+// Done is closed when the sandbox has exited.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// ExitCode is the command's exit code (bwrap reports 128+N for a command
+// killed by signal N); valid after Done.
+func (p *Process) ExitCode() int { return p.exitCode }
+
+// OOMKilled reports whether the memory limit watchdog killed the sandbox.
+func (p *Process) OOMKilled() bool { return p.oomKilled.Load() }
+
+// PID is bwrap's host PID, the root of the sandbox's process tree.
+func (p *Process) PID() int { return p.cmd.Process.Pid }
+
+// Terminate sends SIGTERM to the container's main process (the child of the
+// sandbox's init), as a runtime stops a container; the sandbox ends when it
+// exits.
+// The init ignores SIGTERM (a PID-namespace init only gets the signals it
+// handles), and right after Start the command may not be forked yet: so
+// Terminate waits up to a second for it, and kills the sandbox if it never
+// appears.
+func (p *Process) Terminate() {
+	for range 50 {
+		if p.InitPID == 0 {
+			break
+		}
+		if children := childrenOf(p.InitPID); len(children) > 0 {
+			for _, pid := range children {
+				_ = syscall.Kill(pid, syscall.SIGTERM)
+			}
+			return
+		}
+		select {
+		case <-p.done:
+			return
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	p.Kill()
+}
+
+// Kill sends SIGKILL to the sandbox: its init (which takes every process of
+// its PID namespace with it) and bwrap.
+func (p *Process) Kill() {
+	p.killOnce.Do(func() {
+		if p.InitPID != 0 {
+			_ = syscall.Kill(p.InitPID, syscall.SIGKILL)
+		}
+		_ = p.cmd.Process.Kill()
+	})
+}
+
+// WatchMemory samples the resident memory of the sandbox's process tree
+// every interval and kills the sandbox, marking it OOMKilled, when it exceeds
+// limit bytes. It returns when the sandbox exits. Sampling can miss a spike
+// shorter than interval.
+func (p *Process) WatchMemory(limit int64, interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.done:
+			return
+		case <-t.C:
+			if TreeRSS(p.PID()) > limit {
+				p.oomKilled.Store(true)
+				p.Kill()
+				return
+			}
+		}
+	}
+}
