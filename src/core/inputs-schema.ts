@@ -47,6 +47,7 @@ export const OTHER_INPUT_NAMES = [
   'dispatcher_url',
   'wait',
   'package_paths',
+  'github_token',
 ] as const;
 
 /** BuildInputName is the name of one input of mode `build`. */
@@ -88,6 +89,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   keep: 'false',
   wait: 'true',
   package_paths: '*.yaml',
+  github_token: '${{ github.token }}',
 };
 
 /** EMPTY_IS_A_VALUE lists the inputs where an explicit empty string differs from the default. */
@@ -95,11 +97,14 @@ export const EMPTY_IS_A_VALUE: readonly InputName[] = ['context', 'package_targe
 
 /**
  * inputValue returns the effective string of an input: the raw value trimmed, or the default
- * when it is missing, or empty for an input not in EMPTY_IS_A_VALUE.
+ * when it is missing, or empty for an input not in EMPTY_IS_A_VALUE. A default that is a workflow
+ * expression (`${{ github.token }}`) is the runner's to fill in: here it means empty.
  */
 export function inputValue(raw: RawInputs, name: InputName): string {
   const v = raw[name]?.trim();
-  if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.includes(name)))
-    return INPUT_DEFAULTS[name] ?? '';
+  if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.includes(name))) {
+    const d = INPUT_DEFAULTS[name] ?? '';
+    return d.startsWith('${{') ? '' : d;
+  }
   return v;
 }
