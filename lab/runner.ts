@@ -7,6 +7,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parse } from 'yaml';
 import { labEnv, ROOT } from './env.ts';
 
 /** ActionRun: what a step run left behind. */
@@ -62,6 +63,25 @@ export interface StepOptions {
   onStdout?: (chunk: string) => void;
 }
 
+/**
+ * actionDefaults reads the defaults of action.yml's inputs: a runner sets
+ * INPUT_<NAME> for every input that has a default and is not given. An
+ * expression default (`${{ github.token }}`) is evaluated from `expressions`.
+ */
+export function actionDefaults(expressions: Record<string, string> = {}): Record<string, string> {
+  const doc = parse(readFileSync(resolve(ROOT, 'action.yml'), 'utf8')) as { inputs?: Record<string, { default?: unknown }> };
+  const out: Record<string, string> = {};
+  for (const [name, spec] of Object.entries(doc.inputs ?? {})) {
+    if (spec.default === undefined || spec.default === null) continue;
+    const v = String(spec.default);
+    const expr = /^\$\{\{\s*(.+?)\s*\}\}$/.exec(v);
+    if (expr) {
+      if (expressions[expr[1]!] !== undefined) out[name] = expressions[expr[1]!]!;
+    } else out[name] = v;
+  }
+  return out;
+}
+
 /** labInputs are the inputs that point the action at the lab's GKE stand-in through WIF. */
 export function labInputs(): Record<string, string> {
   const env = labEnv();
@@ -111,7 +131,8 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER']!,
     STORAGE_EMULATOR_HOST: lab['STORAGE_EMULATOR_HOST']!,
   };
-  for (const [k, v] of Object.entries(o.inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  const inputs = { ...actionDefaults({ 'github.token': 'lab-github-token' }), ...o.inputs };
+  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(o.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, o.env ?? {});
   const script = resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
@@ -163,6 +184,7 @@ export function exampleWorkspace(sourcePackages: string[]): string {
   };
   git('init', '-q');
   git('add', '-A');
+  if (sourcePackages.length) git('add', '-f', 'sources');
   git('-c', 'user.email=e2e@kbuild.invalid', '-c', 'user.name=e2e', 'commit', '-qm', 'e2e workspace');
   return ws;
 }
