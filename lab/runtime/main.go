@@ -45,6 +45,9 @@ func main() {
 	klog.InitFlags(klogFlags)
 	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
 	_ = fs.Parse(os.Args[1:])
+	// Containers inherit the runtime's umask; runc gives them 0022 whatever
+	// the caller's (lab.sh may run with 0077).
+	syscall.Umask(0o022)
 
 	if err := run(o); err != nil {
 		klog.ErrorS(err, "kbuild-lab-runtime failed")

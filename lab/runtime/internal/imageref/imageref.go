@@ -42,6 +42,8 @@ const (
 // Image is the classification of one container image.
 type Image struct {
 	Kind Kind
+	// Spec is the image as written in the pod ("busybox").
+	Spec string
 	// Requested is the image with the default tag applied ("busybox:latest"),
 	// as the kubelet names it in messages and events.
 	Requested string
@@ -63,6 +65,7 @@ func Classify(image string) Image {
 	if err != nil {
 		return Image{
 			Kind:      Invalid,
+			Spec:      image,
 			Requested: image,
 			Name:      image,
 			Message:   fmt.Sprintf("Failed to apply default image tag %q: couldn't parse image name %q: %v", image, image, err),
@@ -76,6 +79,7 @@ func Classify(image string) Image {
 	sum := sha256.Sum256([]byte(full.String()))
 	img := Image{
 		Kind:      Present,
+		Spec:      image,
 		Requested: requested,
 		Name:      full.String(),
 		ID:        named.Name() + "@sha256:" + hex.EncodeToString(sum[:]),

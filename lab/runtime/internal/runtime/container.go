@@ -111,7 +111,7 @@ func (w *podWorker) pull(ref *corev1.ObjectReference, img imageref.Image, init b
 		w.event(ref, corev1.EventTypeNormal, "Pulled", fmt.Sprintf(
 			"Successfully pulled image %q in %s (%s including waiting). Image size: 0 bytes.", img.Requested, slowPullDuration, slowPullDuration))
 	default:
-		w.event(ref, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", img.Requested))
+		w.event(ref, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", img.Spec))
 	}
 	return w.ctx.Err() == nil
 }
