@@ -26,7 +26,7 @@
 #   bash deploy/gcp/setup.sh --project P --region us-central1 \
 #     --github-owner-id 1234567 --github-repository acme/packages \
 #     [--bucket B] [--cluster C] [--project-number N] [--arm64-zones Z1,Z2] \
-#     [--with-spot] [--with-dispatcher] [--dry-run]
+#     [--with-spot] [--with-dispatcher --dispatcher-images PREFIX[,PREFIX...]] [--dry-run]
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -42,7 +42,7 @@ die() {
 }
 
 project='' region='' owner_id='' repository='' bucket='' cluster='kbuild' project_number=''
-arm64_zones='' with_spot=0 with_dispatcher=0 dry_run=0
+arm64_zones='' images='' with_spot=0 with_dispatcher=0 dry_run=0
 while (($#)); do
   case $1 in
     --project) project=${2-} && shift ;;
@@ -53,6 +53,7 @@ while (($#)); do
     --cluster) cluster=${2-} && shift ;;
     --project-number) project_number=${2-} && shift ;;
     --arm64-zones) arm64_zones=${2-} && shift ;;
+    --dispatcher-images) images=${2-} && shift ;;
     --with-spot) with_spot=1 ;;
     --with-dispatcher) with_dispatcher=1 ;;
     --dry-run) dry_run=1 ;;
@@ -70,6 +71,10 @@ done
 bucket=${bucket:-$project-kbuild-artifacts}
 [[ $bucket =~ ^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$ ]] || die "--bucket: a bucket name is needed, got \"$bucket\""
 [[ -z $project_number || $project_number =~ ^[0-9]+$ ]] || die "--project-number: digits are needed, got \"$project_number\""
+if ((with_dispatcher)); then
+  [[ $images =~ ^[^,\"[:space:]]+[/:](,[^,\"[:space:]]+[/:])*$ ]] ||
+    die "--dispatcher-images: the image prefixes the dispatcher may run are needed, comma separated, each ending with / or :, got \"$images\""
+fi
 # T2A machines exist in some zones only; us-central1's are known, elsewhere pass --arm64-zones.
 if [[ -z $arm64_zones && $region == us-central1 ]]; then
   arm64_zones=us-central1-a,us-central1-b,us-central1-f
@@ -237,11 +242,15 @@ if ((with_dispatcher)); then
   run gcloud projects add-iam-policy-binding "$project" --member="serviceAccount:$dispatcher" \
     --role=roles/container.clusterViewer --condition=None
   apply_manifests deploy/kubernetes/dispatcher
-  policy="{\"repository_owner_ids\":[\"$owner_id\"],\"archs\":[\"amd64\",\"arm64\"]}"
+  # The policy (functions/dispatcher/policy.ts): this owner, these images, both arches, at most
+  # 8 cpu and 32Gi per build, 200 builds per request, no privileged builds. Change it later with
+  # gcloud run services update kbuild-dispatcher --update-env-vars=...
+  image_list="\"${images//,/\",\"}\""
+  policy="{\"repository_owner_ids\":[\"$owner_id\"],\"images\":[$image_list],\"archs\":[\"amd64\",\"arm64\"],\"max_cpu\":\"8\",\"max_memory\":\"32Gi\",\"max_builds\":200}"
   # The function is invocable without a Google identity (allUsers run.invoker):
   # every request must carry a GitHub OIDC token that it verifies (audience = its URL).
   run gcloud functions deploy "$dispatcher_name" --gen2 --project="$project" --region="$region" \
-    --runtime=nodejs24 --source=functions/dispatcher --entry-point=dispatcher \
+    --runtime=nodejs24 --source=dist/dispatcher --entry-point=dispatcher \
     --trigger-http --allow-unauthenticated --service-account="$dispatcher" \
     --max-instances=10 --timeout=3600s \
     --set-env-vars="^|^KBUILD_PROJECT_ID=$project|KBUILD_LOCATION=$region|KBUILD_CLUSTER=$cluster|KBUILD_NAMESPACE=$namespace|KBUILD_AUDIENCE=$dispatcher_url|KBUILD_POLICY=$policy"

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { parsePolicy } from '../../functions/dispatcher/policy.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SCRIPT = 'deploy/gcp/setup.sh';
@@ -23,6 +24,8 @@ const EXAMPLE = [
   '--project-number',
   '123456789012',
 ];
+
+const IMAGES = 'example.org/builders/,debian:';
 
 interface Run {
   status: number | null;
@@ -128,12 +131,12 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
     { name: 'with spot', input: ['--with-spot'], want: { spot: true, dispatcher: false } },
     {
       name: 'with dispatcher',
-      input: ['--with-dispatcher'],
+      input: ['--with-dispatcher', '--dispatcher-images', IMAGES],
       want: { spot: false, dispatcher: true },
     },
     {
       name: 'everything',
-      input: ['--with-spot', '--with-dispatcher'],
+      input: ['--with-spot', '--with-dispatcher', '--dispatcher-images', IMAGES],
       want: { spot: true, dispatcher: true },
     },
   ];
@@ -184,6 +187,13 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
           [...at].sort((a, b) => a - b),
           'dispatcher steps out of order',
         );
+        // The policy it deploys is one the dispatcher accepts.
+        const deploy = commands[indexOf(commands, /functions deploy/)] ?? '';
+        const policy = /KBUILD_POLICY=(\{.*\})'$/.exec(deploy)?.[1] ?? '';
+        const parsed = parsePolicy(JSON.parse(policy));
+        assert.deepEqual([...parsed.ownerIds], ['4242']);
+        assert.deepEqual(parsed.images, ['example.org/builders/', 'debian:']);
+        assert.equal(parsed.privileged, undefined, 'no privileged builds by default');
         assert.match(
           r.stdout,
           /dispatcher_url: https:\/\/kbuild-dispatcher-123456789012\.us-central1\.run\.app/,
@@ -208,7 +218,13 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
 });
 
 test('setup.sh without --dry-run: describes first, creates only what is missing', async (t) => {
-  const all = [...EXAMPLE.filter((_, i) => i < 8), '--with-spot', '--with-dispatcher'];
+  const all = [
+    ...EXAMPLE.filter((_, i) => i < 8),
+    '--with-spot',
+    '--with-dispatcher',
+    '--dispatcher-images',
+    IMAGES,
+  ];
   const cases = [
     { name: 'empty project: every create runs', input: { exists: false }, want: { creates: 9 } },
     { name: 'everything exists: no create runs', input: { exists: true }, want: { creates: 0 } },
@@ -277,6 +293,16 @@ test('setup.sh refuses bad flags before doing anything', async (t) => {
       name: 'bad project number',
       input: withValue('--project-number', '12ab'),
       error: /--project-number: digits are needed, got "12ab"/,
+    },
+    {
+      name: 'dispatcher without image prefixes',
+      input: [...EXAMPLE, '--with-dispatcher'],
+      error: /--dispatcher-images: the image prefixes the dispatcher may run are needed/,
+    },
+    {
+      name: 'dispatcher image prefix without / or :',
+      input: [...EXAMPLE, '--with-dispatcher', '--dispatcher-images', 'debian'],
+      error: /--dispatcher-images: .* got "debian"/,
     },
     { name: 'unknown flag', input: [...EXAMPLE, '--yes'], error: /unknown argument "--yes"/ },
   ];
