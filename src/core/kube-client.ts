@@ -234,27 +234,29 @@ export class ClientNodeKubeApi implements KubeApi {
 
   async canI(checks: AccessCheck[]): Promise<AccessCheck[]> {
     const authz = this.kc.makeApiClient(AuthorizationV1Api);
-    const denied: AccessCheck[] = [];
-    for (const c of checks) {
-      const review = await call('SelfSubjectAccessReview', () =>
-        authz.createSelfSubjectAccessReview({
-          body: {
-            apiVersion: 'authorization.k8s.io/v1',
-            kind: 'SelfSubjectAccessReview',
-            spec: {
-              resourceAttributes: {
-                verb: c.verb,
-                group: c.group,
-                resource: c.resource,
-                subresource: c.subresource,
-                namespace: c.namespace,
+    const allowed = await Promise.all(
+      checks.map(async (c) => {
+        const review = await call('SelfSubjectAccessReview', () =>
+          authz.createSelfSubjectAccessReview({
+            body: {
+              apiVersion: 'authorization.k8s.io/v1',
+              kind: 'SelfSubjectAccessReview',
+              spec: {
+                resourceAttributes: {
+                  verb: c.verb,
+                  group: c.group,
+                  resource: c.resource,
+                  subresource: c.subresource,
+                  namespace: c.namespace,
+                },
               },
             },
-          },
-        }),
-      );
-      if (!review.status?.allowed) denied.push(c);
-    }
-    return denied;
+          }),
+        );
+        return review.status?.allowed === true;
+      }),
+    );
+    return checks.filter((_, i) => !allowed[i]);
   }
+
 }

@@ -29,6 +29,7 @@ import type { ObjectStore } from './storage.ts';
 import { formatEvents } from './events.ts';
 import { jobVerdict, podVerdict, type Verdict } from './verdict.ts';
 import { createObjects, deleteBuild } from './create.ts';
+import { checkPermissions } from './permissions.ts';
 
 /** BuildDeps: the clients and sinks of a build. */
 export interface BuildDeps {
@@ -69,6 +70,7 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
     logLines: 0,
     logReconnects: 0,
   };
+  await checkPermissions(kube, spec);
   const created = await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
   deps.onCreated?.({ namespace: ns, jobName: spec.jobName, kind: spec.kind });
   reporter.info(
