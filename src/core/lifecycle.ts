@@ -87,22 +87,14 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
   const work = await mkdtemp(join(deps.tempDir, 'kbuild-'));
   const logPath = join(work, 'build.log');
   try {
-    const verdict = await untilStarted(spec, deps, watcher, listing?.files, signal);
-    const pod = watcher.state.pod;
-    r.podName = pod?.metadata?.name;
-    r.nodeName = pod?.spec?.nodeName;
-    if (r.nodeName) {
-      const node = await kube.readNode(r.nodeName).catch(() => undefined);
-      r.nodePool = node?.metadata?.labels?.[NODE_POOL_LABEL];
-    }
-    let final = verdict;
-    if (verdict.state === 'running' || verdict.exitCode !== undefined) {
-      const build = containerStatus(pod, CONTAINER.build);
-      r.startedAt = (build?.state?.running?.startedAt ?? build?.state?.terminated?.startedAt)?.toString();
-      r.pendingSeconds = r.startedAt ? (Date.parse(r.startedAt) - Date.parse(r.createdAt)) / 1000 : undefined;
-      reporter.info(`Build started on node ${r.nodeName ?? '?'}${r.nodePool ? ` (node pool ${r.nodePool})` : ''}`);
-      await streamLog(spec, deps, watcher, r, logPath, signal);
-      final = await untilEnded(spec, watcher, clock, signal);
+    let final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
+    if (final.retryable && spec.spot && spec.kind === 'job' && !signal.aborted) {
+      // A Spot VM was reclaimed under the build: retry once on another node (DESIGN section 3, `spot`).
+      reporter.warning(`${final.message}; retrying the build once`);
+      await deleteBuild(kube, ns, spec.jobName, 'job');
+      await watcher.until((s) => (s.job || s.pods.size > 0 ? undefined : true), AbortSignal.any([signal, AbortSignal.timeout(120_000)]));
+      await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
+      final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
     }
     if (final.state !== 'succeeded') final = await withEvents(kube, ns, watcher.state, final);
     r.status = final.state === 'succeeded' || final.state === 'timed_out' ? final.state : 'failed';
@@ -131,6 +123,36 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
     await rm(work, { recursive: true, force: true });
   }
   return r;
+}
+
+/**
+ * runAttempt runs one attempt of the build once its Job exists: waits for the
+ * start (staging meanwhile), follows the log, and answers the final verdict.
+ */
+async function runAttempt(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  files: string[] | undefined,
+  logPath: string,
+  signal: AbortSignal,
+): Promise<Verdict> {
+  const verdict = await untilStarted(spec, deps, watcher, files, signal);
+  const pod = watcher.state.pod;
+  r.podName = pod?.metadata?.name;
+  r.nodeName = pod?.spec?.nodeName;
+  if (r.nodeName) {
+    const node = await deps.kube.readNode(r.nodeName).catch(() => undefined);
+    r.nodePool = node?.metadata?.labels?.[NODE_POOL_LABEL];
+  }
+  if (verdict.state !== 'running' && verdict.exitCode === undefined) return verdict;
+  const build = containerStatus(pod, CONTAINER.build);
+  r.startedAt = (build?.state?.running?.startedAt ?? build?.state?.terminated?.startedAt)?.toString();
+  r.pendingSeconds = r.startedAt ? (Date.parse(r.startedAt) - Date.parse(r.createdAt)) / 1000 : undefined;
+  deps.reporter.info(`Build started on node ${r.nodeName ?? '?'}${r.nodePool ? ` (node pool ${r.nodePool})` : ''}`);
+  await streamLog(spec, deps, watcher, r, logPath, signal);
+  return untilEnded(spec, watcher, deps.clock, signal);
 }
 
 /** untilStarted waits for the build container to start (or the build to fail first), staging the source meanwhile. */
@@ -204,7 +226,7 @@ async function stage(spec: BuildSpec, kube: KubeApi, pod: V1Pod, files: string[]
 /** streamLog follows the build container's log into the reporter and a local copy (build.log). */
 async function streamLog(spec: BuildSpec, deps: BuildDeps, watcher: BuildWatcher, r: BuildResult, logPath: string, signal: AbortSignal): Promise<void> {
   const pod = r.podName ?? '';
-  const file = createWriteStream(logPath);
+  const file = createWriteStream(logPath, { flags: 'a' });
   const terminated = watcher.until((s) => (ended(s) ? true : undefined), signal).then(() => undefined, () => undefined);
   deps.reporter.startGroup(`Build output: ${spec.name} (${spec.arch})`);
   try {
@@ -246,9 +268,10 @@ function untilEnded(spec: BuildSpec, watcher: BuildWatcher, clock: Clock, signal
     if (!ended(s)) return undefined;
     const job = s.job ? jobVerdict(s.job) : undefined;
     if (job?.state === 'timed_out') return job;
-    if (s.pod && !s.podDeleted) {
+    if (s.pod) {
       const v = podVerdict(s.pod, [], new Date(clock.now()), { pendingTimeoutSeconds: spec.pendingTimeoutSeconds, startedWaitingAt: new Date(0) });
-      if (v.state !== 'running' && v.state !== 'pending') return v;
+      // The last state seen of a deleted pod still tells a preemption (DisruptionTarget).
+      if (v.retryable || (!s.podDeleted && v.state !== 'running' && v.state !== 'pending')) return v;
     }
     if (job && job.state !== 'running' && job.state !== 'pending') return job;
     if (s.podDeleted) return { state: 'failed', reason: 'PodDeleted', message: `pod of ${spec.jobName} was deleted before the build ended` };
