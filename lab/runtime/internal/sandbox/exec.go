@@ -50,7 +50,7 @@ func Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	cmd.WaitDelay = outputGrace
 	var ptmx *os.File
 	if opts.TTY {
-		m, tty, err := pty.Open()
+		m, tty, err := openPTY(opts.InitPID)
 		if err != nil {
 			return 0, err
 		}

@@ -46,7 +46,7 @@ type StartOptions struct {
 const infoTimeout = 30 * time.Second
 
 // Start runs opts.Argv in a new sandbox and returns once bwrap has set it up
-// (or failed to). bwrap reads its options from a pipe (--args), so that the
+// and forked the command (or failed to). bwrap reads its options from a pipe (--args), so that the
 // command line inside the sandbox stays short, and reports the sandbox's
 // init PID on --info-fd. stdin is /dev/null.
 func Start(opts StartOptions) (*Process, error) {
@@ -102,6 +102,15 @@ func Start(opts StartOptions) (*Process, error) {
 		return p, nil
 	}
 	p.InitPID = info.ChildPID
+	// bwrap reports the init's PID before the init has built the sandbox;
+	// the command is forked once it is built.
+	for len(childrenOf(p.InitPID)) == 0 {
+		select {
+		case <-p.done:
+			return p, nil
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 	return p, nil
 }
 

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -132,5 +133,25 @@ func TestSandboxExec(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(ws, "in")); err != nil || fi.Size() != 100000 {
 		t.Errorf("stdin not stored in the workspace: %v %v", fi, err)
+	}
+}
+
+func TestSandboxExecTTY(t *testing.T) {
+	nsenter, err := exec.LookPath("nsenter")
+	if err != nil {
+		t.Skip("nsenter is not installed")
+	}
+	p, _, _ := startSandbox(t, "sleep", "60")
+	var out bytes.Buffer
+	code, err := Exec(context.Background(), ExecOptions{
+		Nsenter: nsenter, InitPID: p.InitPID, UID: 65532, GID: 65532, TTY: true,
+		Argv: []string{"sh", "-c", "tty; exit 6"}, Env: []string{"PATH=" + defaultTestPath},
+		Stdin: strings.NewReader(""), Stdout: &out,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); code != 6 || !regexp.MustCompile(`^/dev/pts/\d+\r\n$`).MatchString(got) {
+		t.Errorf("output %q code %d, want a /dev/pts name and 6", got, code)
 	}
 }
