@@ -1,0 +1,70 @@
+// kube.ts: the few Job calls the dispatcher makes, behind a small interface (JobsApi) with its
+// implementation over @kubernetes/client-node beside it. Errors are the core's KubeApiError.
+import {
+  BatchV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type KubeConfig,
+  type V1Job,
+} from '@kubernetes/client-node';
+import type { Propagation } from '../../src/core/kube-api.ts';
+import { ClientNodeKubeApi, toKubeApiError } from '../../src/core/kube-client.ts';
+
+/** JobPatch is a JSON merge patch (RFC 7386) of a Job: `null` removes a key. */
+export interface JobPatch {
+  metadata?: {
+    labels?: Record<string, string | null>;
+    annotations?: Record<string, string | null>;
+  };
+  spec?: { suspend?: boolean };
+}
+
+/**
+ * JobsApi: create, list, patch and delete Jobs (batch/v1). Every method throws KubeApiError
+ * with the HTTP status on failure (0 for a network error), except deleteJob, which answers
+ * false when the Job was already gone.
+ */
+export interface JobsApi {
+  createJob(namespace: string, job: V1Job): Promise<V1Job>;
+  listJobs(namespace: string, labelSelector: string): Promise<V1Job[]>;
+  patchJob(namespace: string, name: string, patch: JobPatch): Promise<V1Job>;
+  deleteJob(namespace: string, name: string, propagation?: Propagation): Promise<boolean>;
+}
+
+/** ClientNodeJobsApi is the JobsApi over a KubeConfig (GKE with a refreshed token, or a file). */
+export class ClientNodeJobsApi implements JobsApi {
+  readonly #kube: ClientNodeKubeApi;
+  readonly #batch: BatchV1Api;
+
+  constructor(kc: KubeConfig) {
+    this.#kube = new ClientNodeKubeApi(kc);
+    this.#batch = kc.makeApiClient(BatchV1Api);
+  }
+
+  createJob(namespace: string, job: V1Job): Promise<V1Job> {
+    return this.#kube.createJob(namespace, job);
+  }
+
+  listJobs(namespace: string, labelSelector: string): Promise<V1Job[]> {
+    return this.#kube.listJobs(namespace, labelSelector);
+  }
+
+  async patchJob(namespace: string, name: string, patch: JobPatch): Promise<V1Job> {
+    try {
+      return await this.#batch.patchNamespacedJob(
+        { namespace, name, body: patch },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      );
+    } catch (err) {
+      throw toKubeApiError(err, `patch Job ${namespace}/${name}`);
+    }
+  }
+
+  deleteJob(
+    namespace: string,
+    name: string,
+    propagation: Propagation = 'Background',
+  ): Promise<boolean> {
+    return this.#kube.deleteJob(namespace, name, propagation);
+  }
+}

@@ -1,0 +1,236 @@
+// plan.ts: from a validated request and the caller's verified claims to the dispatch plan: one
+// BuildSpec and one Job per (package, arch), deterministic names and ids, dependency levels, and
+// the labels and annotations that keep the dispatch's state in the cluster (pure).
+import { createHash } from 'node:crypto';
+import type { V1Job } from '@kubernetes/client-node';
+import { InputError } from '../../src/core/errors.ts';
+import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
+import { renderManifests } from '../../src/core/manifest.ts';
+import { LABEL } from '../../src/core/names.ts';
+import type { Arch } from '../../src/core/parse.ts';
+import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../../src/core/spec.ts';
+import { levelsOf, RequestError, type DispatchRequest } from './request.ts';
+import type { GitHubClaims } from './tokens.ts';
+
+/** DISPATCH_LABEL carries the dispatch id on every Job and pod of a dispatch. */
+export const DISPATCH_LABEL = 'kbuild.dev/dispatch-id';
+
+/** DISPATCH_ANNOTATION names the annotations that hold a dispatch's state on its Jobs. */
+export const DISPATCH_ANNOTATION = {
+  /** plan: JSON PlanEntry[] of the whole dispatch, on every Job, so any one Job tells every build. */
+  plan: 'kbuild.dev/dispatch-plan',
+  /** requestHash: SHA-256 of the validated request; another request for the same builds is a 409. */
+  requestHash: 'kbuild.dev/request-hash',
+  /** repositoryId: the caller's repository_id; only that repository may read or cancel. */
+  repositoryId: 'kbuild.dev/repository-id',
+  /** gate: `dependencies` while kbuild holds the suspended Job back for its dependencies. */
+  gate: 'kbuild.dev/gate',
+  /** queue: the Kueue queue to label the Job with once its dependencies succeeded. */
+  queue: 'kbuild.dev/queue-name',
+  /** skipped: why the Job will never run (a dependency failed); it stays suspended. */
+  skipped: 'kbuild.dev/skipped',
+} as const;
+
+/** GATE_DEPENDENCIES is the value of the gate annotation. */
+export const GATE_DEPENDENCIES = 'dependencies';
+
+/** PlanEntry is one build of a dispatch, as stored in the plan annotation. */
+export interface PlanEntry {
+  package: string;
+  arch: Arch;
+  build_id: string;
+  job_name: string;
+  level: number;
+  /** depends_on: the Job names of the builds this one waits for (same arch). */
+  depends_on: string[];
+}
+
+/** PlannedBuild is a PlanEntry with its spec and its Job manifest. */
+export interface PlannedBuild {
+  entry: PlanEntry;
+  spec: BuildSpec;
+  job: V1Job;
+}
+
+/** DispatchPlan is everything POST creates. */
+export interface DispatchPlan {
+  dispatchId: string;
+  requestHash: string;
+  builds: PlannedBuild[];
+}
+
+/** PlanOptions: where builds go and the GitHub server for workflow URLs. */
+export interface PlanOptions {
+  namespace: string;
+  serverUrl: string;
+}
+
+function sha256(parts: unknown): string {
+  return createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+}
+
+/** isDispatchId: 32 lowercase hex chars. */
+export function isDispatchId(s: string): boolean {
+  return /^[0-9a-f]{32}$/.test(s);
+}
+
+/**
+ * dispatchIdOf is 32 hex chars of SHA-256 over the repository, run id, run attempt and the sorted
+ * build ids: the same run asking for the same builds gets the same dispatch.
+ */
+export function dispatchIdOf(
+  claims: Pick<GitHubClaims, 'repository' | 'runId' | 'runAttempt'>,
+  buildIds: readonly string[],
+): string {
+  return sha256([
+    'kbuild/dispatch/v1',
+    claims.repository,
+    claims.runId,
+    claims.runAttempt,
+    ...[...buildIds].sort(),
+  ]).slice(0, 32);
+}
+
+/** contextOf is the GitHubContext of a dispatch: the run from the token, ref and sha from the body. */
+export function contextOf(
+  claims: GitHubClaims,
+  req: Pick<DispatchRequest, 'ref' | 'sha'>,
+  serverUrl: string,
+): GitHubContext {
+  const [, repo = ''] = claims.repository.split('/');
+  const ctx: GitHubContext = {
+    repository: claims.repository,
+    repositoryId: claims.repositoryId,
+    owner: claims.repositoryOwner,
+    repo,
+    sha: req.sha,
+    ref: req.ref,
+    runId: claims.runId,
+    runAttempt: claims.runAttempt,
+    serverUrl,
+  };
+  if (claims.workflow) ctx.workflow = claims.workflow;
+  if (claims.actor) ctx.actor = claims.actor;
+  if (claims.eventName) ctx.eventName = claims.eventName;
+  return ctx;
+}
+
+/** rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec. */
+function rawInputsOf(
+  req: DispatchRequest,
+  pkg: string,
+  arch: Arch,
+  namespace: string,
+): RawBuildInputs {
+  const raw: RawBuildInputs = {
+    namespace,
+    image: req.image,
+    packages: pkg,
+    arch,
+    cpu: req.cpu.canonical,
+    memory: req.memory.canonical,
+    privileged: String(req.privileged),
+    context: '',
+    kind: 'job',
+    keep: 'true',
+    watch: 'true',
+  };
+  if (req.command !== undefined) raw.command = req.command;
+  if (req.packageTarget !== undefined) raw.package_target = req.packageTarget;
+  if (req.timeout !== undefined) raw.timeout = req.timeout;
+  if (req.queueName !== undefined) raw.queue_name = req.queueName;
+  if (req.bucket !== undefined) raw.bucket = req.bucket;
+  if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
+  return raw;
+}
+
+/**
+ * planDispatch validates every build of the request with the core's validateBuildSpec (a bad
+ * value is a RequestError naming the field) and renders its Job. A build with dependencies is
+ * created suspended with the gate annotation, and its Kueue label (if any) waits in an
+ * annotation, so neither the Job controller nor Kueue starts it before reconcile releases it.
+ */
+export function planDispatch(
+  req: DispatchRequest,
+  claims: GitHubClaims,
+  o: PlanOptions,
+): DispatchPlan {
+  const ctx = contextOf(claims, req, o.serverUrl);
+  const levels = levelsOf(req.packages, req.dependencies);
+  const specs: BuildSpec[] = [];
+  for (const pkg of req.packages) {
+    for (const arch of req.archs) {
+      try {
+        const spec = validateBuildSpec(rawInputsOf(req, pkg, arch, o.namespace), ctx);
+        spec.env = { ...req.env };
+        specs.push(spec);
+      } catch (err) {
+        if (!(err instanceof InputError)) throw err;
+        throw new RequestError(err.input, err.message.replace(/\binputs? "/g, 'field "'));
+      }
+    }
+  }
+  const jobOf = (pkg: string, arch: Arch) =>
+    specs.find((s) => s.package === pkg && s.arch === arch)?.jobName ?? '';
+  const entries: PlanEntry[] = specs.map((s) => ({
+    package: s.package ?? '',
+    arch: s.arch,
+    build_id: s.buildId,
+    job_name: s.jobName,
+    level: levels.get(s.package ?? '') ?? 0,
+    depends_on: (req.dependencies[s.package ?? ''] ?? []).map((d) => jobOf(d, s.arch)),
+  }));
+  const dispatchId = dispatchIdOf(
+    claims,
+    entries.map((e) => e.build_id),
+  );
+  const requestHash = sha256(['kbuild/request/v1', req]);
+  const plan = JSON.stringify(entries);
+  const builds = specs.map((spec, i): PlannedBuild => {
+    const entry = entries[i]!;
+    const job = renderManifests(spec).job!;
+    const meta = job.metadata!;
+    const template = job.spec!.template.metadata!;
+    meta.labels = { ...meta.labels, [DISPATCH_LABEL]: dispatchId };
+    template.labels = { ...template.labels, [DISPATCH_LABEL]: dispatchId };
+    meta.annotations = {
+      ...meta.annotations,
+      [DISPATCH_ANNOTATION.plan]: plan,
+      [DISPATCH_ANNOTATION.requestHash]: requestHash,
+      [DISPATCH_ANNOTATION.repositoryId]: claims.repositoryId,
+    };
+    if (entry.depends_on.length > 0) {
+      job.spec!.suspend = true;
+      meta.annotations[DISPATCH_ANNOTATION.gate] = GATE_DEPENDENCIES;
+      if (spec.queueName !== undefined) {
+        delete meta.labels[LABEL.kueueQueue];
+        delete template.labels[LABEL.kueueQueue];
+        meta.annotations[DISPATCH_ANNOTATION.queue] = spec.queueName;
+      }
+    }
+    return { entry, spec, job };
+  });
+  return { dispatchId, requestHash, builds };
+}
+
+/** parsePlan reads the plan annotation of a Job; undefined when it is missing or not a plan. */
+export function parsePlan(job: V1Job): PlanEntry[] | undefined {
+  const text = job.metadata?.annotations?.[DISPATCH_ANNOTATION.plan];
+  if (!text) return undefined;
+  try {
+    const v = JSON.parse(text) as unknown;
+    if (!Array.isArray(v)) return undefined;
+    const ok = v.every(
+      (e: Partial<PlanEntry>) =>
+        typeof e?.job_name === 'string' &&
+        typeof e.package === 'string' &&
+        typeof e.arch === 'string' &&
+        typeof e.build_id === 'string' &&
+        typeof e.level === 'number' &&
+        Array.isArray(e.depends_on),
+    );
+    return ok ? (v as PlanEntry[]) : undefined;
+  } catch {
+    return undefined;
+  }
+}

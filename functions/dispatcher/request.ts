@@ -1,0 +1,269 @@
+// request.ts: the body of `POST /v1/dispatches`, checked field by field. Every refusal is a
+// RequestError naming the field (HTTP 400); values are checked with the core's parsers.
+import { validateBucketName, validateImageReference } from '../../src/core/formats.ts';
+import {
+  isEnvName,
+  parseArch,
+  parseQuantity,
+  type Arch,
+  type Quantity,
+} from '../../src/core/parse.ts';
+import { validateArtifactsPath, validatePackageName } from '../../src/core/spec-fields.ts';
+
+/**
+ * DispatchRequest is a validated body. `dependencies` maps a package to the packages it needs
+ * (same arch); only packages of this request count, others are assumed to exist already.
+ */
+export interface DispatchRequest {
+  packages: string[];
+  archs: Arch[];
+  image: string;
+  command?: string;
+  packageTarget?: string;
+  cpu: Quantity;
+  memory: Quantity;
+  env: Record<string, string>;
+  timeout?: string;
+  ref: string;
+  sha: string;
+  dependencies: Record<string, string[]>;
+  queueName?: string;
+  privileged: boolean;
+  /** bucket: the caller collects the artifacts (the pods get a collector container) and uploads them there. */
+  bucket?: string;
+  artifactsPath?: string;
+}
+
+/** RequestError is a 400: the field of the body and what is wrong with it. */
+export class RequestError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = 'RequestError';
+    this.field = field;
+  }
+}
+
+/** REQUEST_FIELDS lists the fields of the body; others are refused. */
+export const REQUEST_FIELDS = [
+  'packages',
+  'archs',
+  'image',
+  'command',
+  'package_target',
+  'cpu',
+  'memory',
+  'env',
+  'timeout',
+  'ref',
+  'sha',
+  'dependencies',
+  'queue_name',
+  'privileged',
+  'bucket',
+  'artifacts_path',
+] as const;
+
+const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
+
+/** wrap runs a core parser and turns its error into a RequestError for field. */
+function wrap<T>(field: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    throw new RequestError(
+      field,
+      (err as Error).message.replace(/\binput "([a-z_]+)"/g, 'field "$1"'),
+    );
+  }
+}
+
+/** list reads a field that is a JSON list of strings or one string of space/comma separated items. */
+function list(field: string, v: unknown): string[] {
+  const items = typeof v === 'string' ? v.split(/[\s,]+/) : v;
+  if (!Array.isArray(items) || items.some((i) => typeof i !== 'string')) {
+    throw new RequestError(field, `field "${field}" must be a list of strings`);
+  }
+  const out = [...new Set((items as string[]).map((i) => i.trim()).filter((i) => i !== ''))];
+  if (out.length === 0) throw new RequestError(field, `field "${field}" is empty`);
+  return out;
+}
+
+function optionalString(b: Record<string, unknown>, field: string): string | undefined {
+  const v = b[field];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new RequestError(field, `field "${field}" must be a string`);
+  return v;
+}
+
+function quantity(b: Record<string, unknown>, field: 'cpu' | 'memory', fallback: string): Quantity {
+  const v = b[field] ?? fallback;
+  if (typeof v !== 'string' && typeof v !== 'number') {
+    throw new RequestError(field, `field "${field}" must be a Kubernetes quantity string`);
+  }
+  return wrap(field, () =>
+    parseQuantity(field, String(v), field === 'cpu' ? 'millicores' : 'bytes'),
+  );
+}
+
+function envOf(v: unknown): Record<string, string> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new RequestError('env', 'field "env" must be an object of NAME: "value" strings');
+  }
+  for (const [k, val] of Object.entries(v)) {
+    if (!isEnvName(k))
+      throw new RequestError(
+        'env',
+        `invalid variable name ${JSON.stringify(k)} in field "env": use letters, digits and _, not starting with a digit`,
+      );
+    if (typeof val !== 'string')
+      throw new RequestError('env', `variable ${k} in field "env" must be a string`);
+  }
+  // Sorted, so the request hash does not depend on the order of the keys.
+  return Object.fromEntries(
+    Object.entries(v as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1)),
+  );
+}
+
+function dependenciesOf(v: unknown, packages: readonly string[]): Record<string, string[]> {
+  if (v === undefined || v === null) return {};
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new RequestError(
+      'dependencies',
+      'field "dependencies" must be an object {package: [packages it needs]}',
+    );
+  }
+  const out: Record<string, string[]> = {};
+  for (const [pkg, deps] of Object.entries(v)) {
+    if (!packages.includes(pkg)) {
+      throw new RequestError(
+        'dependencies',
+        `field "dependencies" names package ${JSON.stringify(pkg)}, which is not in "packages"`,
+      );
+    }
+    const names = list('dependencies', deps).map((d) =>
+      wrap('dependencies', () => validatePackageName(d, 'dependencies')),
+    );
+    if (names.includes(pkg))
+      throw new RequestError(
+        'dependencies',
+        `package ${pkg} depends on itself in field "dependencies"`,
+      );
+    out[pkg] = names.filter((d) => packages.includes(d));
+  }
+  return out;
+}
+
+/**
+ * parseDispatchRequest validates the JSON body of `POST /v1/dispatches`. Required: packages,
+ * archs, image, ref, sha. Defaults: cpu 1, memory 2Gi, privileged false. Throws RequestError
+ * naming the first bad field.
+ */
+export function parseDispatchRequest(body: unknown): DispatchRequest {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new RequestError(
+      'body',
+      'the body must be a JSON object (Content-Type: application/json)',
+    );
+  }
+  const b = body as Record<string, unknown>;
+  for (const key of Object.keys(b)) {
+    if (!(REQUEST_FIELDS as readonly string[]).includes(key)) {
+      throw new RequestError(key, `unknown field "${key}"; fields: ${REQUEST_FIELDS.join(', ')}`);
+    }
+  }
+  if (b.packages === undefined)
+    throw new RequestError('packages', 'field "packages" is required: list the packages to build');
+  const packages = list('packages', b.packages).map((p) =>
+    wrap('packages', () => validatePackageName(p)),
+  );
+  if (b.archs === undefined)
+    throw new RequestError('archs', 'field "archs" is required: list amd64, arm64 or both');
+  const archs = [
+    ...new Set(list('archs', b.archs).map((a) => wrap('archs', () => parseArch('archs', a)))),
+  ];
+  const image = optionalString(b, 'image');
+  if (!image) throw new RequestError('image', 'field "image" is required: give the build image');
+  const ref = optionalString(b, 'ref');
+  if (!ref || !ref.startsWith('refs/'))
+    throw new RequestError(
+      'ref',
+      'field "ref" is required: give the git ref, e.g. refs/heads/main',
+    );
+  const sha = optionalString(b, 'sha');
+  if (!sha || !SHA.test(sha))
+    throw new RequestError(
+      'sha',
+      'field "sha" is required: give the 40 or 64 hex digit commit sha',
+    );
+  if (b.privileged !== undefined && typeof b.privileged !== 'boolean') {
+    throw new RequestError('privileged', 'field "privileged" must be true or false');
+  }
+  const req: DispatchRequest = {
+    packages,
+    archs,
+    image: wrap('image', () => validateImageReference('image', image)),
+    cpu: quantity(b, 'cpu', '1'),
+    memory: quantity(b, 'memory', '2Gi'),
+    env: envOf(b.env),
+    ref,
+    sha,
+    dependencies: dependenciesOf(b.dependencies, packages),
+    privileged: b.privileged === true,
+  };
+  const command = optionalString(b, 'command');
+  const packageTarget = optionalString(b, 'package_target');
+  const timeout = optionalString(b, 'timeout');
+  const queueName = optionalString(b, 'queue_name');
+  const bucket = optionalString(b, 'bucket');
+  const artifactsPath = optionalString(b, 'artifacts_path');
+  if (command !== undefined) req.command = command;
+  if (packageTarget !== undefined) req.packageTarget = packageTarget;
+  if (timeout !== undefined) req.timeout = timeout;
+  if (queueName) req.queueName = queueName;
+  if (bucket) req.bucket = wrap('bucket', () => validateBucketName('bucket', bucket));
+  if (artifactsPath !== undefined)
+    req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
+  levelsOf(req.packages, req.dependencies);
+  return req;
+}
+
+/**
+ * levelsOf orders packages in dependency levels: level 0 needs nothing of this request, level N
+ * only packages of levels < N. Throws RequestError (field `dependencies`) naming the packages
+ * of a cycle.
+ */
+export function levelsOf(
+  packages: readonly string[],
+  deps: Readonly<Record<string, readonly string[]>>,
+): Map<string, number> {
+  const level = new Map<string, number>();
+  let rest = [...packages];
+  for (let n = 0; rest.length > 0; n++) {
+    const ready = rest.filter((p) => (deps[p] ?? []).every((d) => (level.get(d) ?? n) < n));
+    if (ready.length === 0) {
+      throw new RequestError(
+        'dependencies',
+        `dependency cycle among packages ${cycleIn(rest, deps).join(' -> ')}: break it`,
+      );
+    }
+    for (const p of ready) level.set(p, n);
+    rest = rest.filter((p) => !level.has(p));
+  }
+  return level;
+}
+
+/** cycleIn walks dependencies from the first stuck package until one repeats: that loop is a cycle. */
+function cycleIn(
+  stuck: readonly string[],
+  deps: Readonly<Record<string, readonly string[]>>,
+): string[] {
+  const path: string[] = [];
+  let at = stuck[0] ?? '';
+  while (!path.includes(at)) {
+    path.push(at);
+    at = (deps[at] ?? []).find((d) => stuck.includes(d)) ?? at;
+  }
+  return [...path.slice(path.indexOf(at)), at];
+}

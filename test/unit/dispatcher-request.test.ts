@@ -1,0 +1,308 @@
+// dispatcher-request.test.ts: the body of POST /v1/dispatches (400 naming the field), dependency
+// levels and cycles, and the dispatch plan: deterministic names, gated Jobs, the Kueue label.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  levelsOf,
+  parseDispatchRequest,
+  RequestError,
+} from '../../functions/dispatcher/request.ts';
+import {
+  DISPATCH_ANNOTATION,
+  DISPATCH_LABEL,
+  parsePlan,
+  planDispatch,
+} from '../../functions/dispatcher/plan.ts';
+import type { GitHubClaims } from '../../functions/dispatcher/tokens.ts';
+
+const SHA = 'b'.repeat(40);
+const BODY = {
+  packages: ['zlib', 'libpng', 'hello'],
+  archs: ['amd64', 'aarch64'],
+  image: 'debian:bookworm',
+  ref: 'refs/heads/main',
+  sha: SHA,
+};
+const CLAIMS: GitHubClaims = {
+  repository: 'kbuild-lab/demo',
+  repositoryId: '90001',
+  repositoryOwner: 'kbuild-lab',
+  repositoryOwnerId: '4242',
+  runId: '77',
+  runAttempt: '1',
+  ref: 'refs/heads/main',
+  eventName: 'push',
+  sha: SHA,
+};
+const OPTS = { namespace: 'builds', serverUrl: 'https://github.com' };
+
+test('parseDispatchRequest: defaults and normalisation', () => {
+  const r = parseDispatchRequest({
+    ...BODY,
+    packages: 'zlib libpng, hello',
+    cpu: 2,
+    env: { B: '2', A: '1' },
+  });
+  assert.deepEqual(r.packages, ['zlib', 'libpng', 'hello']);
+  assert.deepEqual(r.archs, ['amd64', 'arm64']);
+  assert.equal(r.cpu.canonical, '2');
+  assert.equal(r.memory.canonical, '2Gi');
+  assert.deepEqual(Object.keys(r.env), ['A', 'B']);
+  assert.equal(r.privileged, false);
+});
+
+test('parseDispatchRequest: every bad field is a 400 naming it', () => {
+  const cases: { name: string; body: unknown; field: string; message: RegExp }[] = [
+    { name: 'not an object', body: 'hello', field: 'body', message: /JSON object/ },
+    {
+      name: 'unknown field',
+      body: { ...BODY, gpu: 1 },
+      field: 'gpu',
+      message: /unknown field "gpu"/,
+    },
+    {
+      name: 'no packages',
+      body: { ...BODY, packages: undefined },
+      field: 'packages',
+      message: /required/,
+    },
+    {
+      name: 'empty packages',
+      body: { ...BODY, packages: [] },
+      field: 'packages',
+      message: /is empty/,
+    },
+    {
+      name: 'bad package name',
+      body: { ...BODY, packages: ['Hello;rm'] },
+      field: 'packages',
+      message: /invalid package name "Hello;rm"/,
+    },
+    {
+      name: 'packages of numbers',
+      body: { ...BODY, packages: [1] },
+      field: 'packages',
+      message: /list of strings/,
+    },
+    {
+      name: 'bad arch',
+      body: { ...BODY, archs: ['riscv64'] },
+      field: 'archs',
+      message: /invalid arch "riscv64" for field "archs"/,
+    },
+    { name: 'no image', body: { ...BODY, image: undefined }, field: 'image', message: /required/ },
+    {
+      name: 'bad image',
+      body: { ...BODY, image: 'Debian:Bookworm!' },
+      field: 'image',
+      message: /invalid image reference/,
+    },
+    {
+      name: 'bad cpu',
+      body: { ...BODY, cpu: '-1' },
+      field: 'cpu',
+      message: /invalid quantity "-1" for field "cpu"/,
+    },
+    {
+      name: 'bad memory',
+      body: { ...BODY, memory: '2GB' },
+      field: 'memory',
+      message: /invalid quantity "2GB"/,
+    },
+    {
+      name: 'bad env name',
+      body: { ...BODY, env: { '1X': 'a' } },
+      field: 'env',
+      message: /invalid variable name "1X"/,
+    },
+    {
+      name: 'env value not a string',
+      body: { ...BODY, env: { X: 1 } },
+      field: 'env',
+      message: /must be a string/,
+    },
+    { name: 'no ref', body: { ...BODY, ref: undefined }, field: 'ref', message: /required/ },
+    { name: 'bad sha', body: { ...BODY, sha: 'abc' }, field: 'sha', message: /hex digit/ },
+    {
+      name: 'privileged as string',
+      body: { ...BODY, privileged: 'yes' },
+      field: 'privileged',
+      message: /true or false/,
+    },
+    {
+      name: 'dependency key not a package',
+      body: { ...BODY, dependencies: { curl: ['zlib'] } },
+      field: 'dependencies',
+      message: /"curl", which is not in "packages"/,
+    },
+    {
+      name: 'self dependency',
+      body: { ...BODY, dependencies: { zlib: ['zlib'] } },
+      field: 'dependencies',
+      message: /zlib depends on itself/,
+    },
+    {
+      name: 'cycle',
+      body: { ...BODY, dependencies: { zlib: ['hello'], hello: ['libpng'], libpng: ['zlib'] } },
+      field: 'dependencies',
+      message: /cycle among packages zlib -> hello -> libpng -> zlib/,
+    },
+    {
+      name: 'bad bucket',
+      body: { ...BODY, bucket: 'Bad_Bucket' },
+      field: 'bucket',
+      message: /bucket/,
+    },
+    {
+      name: 'bad artifacts_path',
+      body: { ...BODY, artifacts_path: '../out' },
+      field: 'artifacts_path',
+      message: /invalid path/,
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => parseDispatchRequest(c.body),
+      (err: unknown) => {
+        assert.ok(err instanceof RequestError, `${c.name}: ${String(err)}`);
+        assert.equal(err.field, c.field, c.name);
+        assert.match(err.message, c.message, c.name);
+        return true;
+      },
+    );
+  }
+});
+
+test('planDispatch: fields checked by the core build spec are named too', () => {
+  const cases: { name: string; body: Record<string, unknown>; field: string; message: RegExp }[] = [
+    {
+      name: 'bad timeout',
+      body: { timeout: '2 days' },
+      field: 'timeout',
+      message: /invalid duration "2 days" for field "timeout"/,
+    },
+    {
+      name: 'bad command quoting',
+      body: { command: 'sh -c "echo' },
+      field: 'command',
+      message: /field "command"/,
+    },
+    {
+      name: 'bad package_target',
+      body: { package_target: 'pkg/{name}' },
+      field: 'package_target',
+      message: /unknown placeholder \{name\}/,
+    },
+    {
+      name: 'bad queue name',
+      body: { queue_name: 'Big Queue' },
+      field: 'queue_name',
+      message: /field "queue_name"/,
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => planDispatch(parseDispatchRequest({ ...BODY, ...c.body }), CLAIMS, OPTS),
+      (err: unknown) => {
+        assert.ok(err instanceof RequestError, `${c.name}: ${String(err)}`);
+        assert.equal(err.field, c.field, c.name);
+        assert.match(err.message, c.message, c.name);
+        return true;
+      },
+    );
+  }
+});
+
+test('levelsOf: levels follow dependencies; outside packages do not count', () => {
+  const levels = levelsOf(['hello', 'libpng', 'zlib', 'png-tools'], {
+    libpng: ['zlib'],
+    'png-tools': ['libpng', 'zlib'],
+  });
+  assert.deepEqual(Object.fromEntries(levels), { hello: 0, zlib: 0, libpng: 1, 'png-tools': 2 });
+  const r = parseDispatchRequest({ ...BODY, dependencies: { libpng: ['zlib', 'glibc'] } });
+  assert.deepEqual(r.dependencies, { libpng: ['zlib'] });
+});
+
+test('planDispatch: one gated Job per package and arch, deterministic names, plan on every Job', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    dependencies: { libpng: ['zlib'] },
+    command: "sh -c 'echo $KBUILD_PACKAGES'",
+    package_target: '',
+    env: { V: '1' },
+  });
+  const plan = planDispatch(req, CLAIMS, OPTS);
+  assert.equal(plan.builds.length, 6);
+  assert.match(plan.dispatchId, /^[0-9a-f]{32}$/);
+  assert.deepEqual(
+    planDispatch(req, CLAIMS, OPTS).dispatchId,
+    plan.dispatchId,
+    'same request, same dispatch',
+  );
+  assert.notEqual(
+    planDispatch(req, { ...CLAIMS, runAttempt: '2' }, OPTS).dispatchId,
+    plan.dispatchId,
+    'a re-run is another dispatch',
+  );
+  const names = plan.builds.map((b) => b.entry.job_name);
+  assert.deepEqual(
+    names.map((n) => n.replace(/-[0-9a-f]{8}$/, '')),
+    [
+      'kb-zlib-amd64',
+      'kb-zlib-arm64',
+      'kb-libpng-amd64',
+      'kb-libpng-arm64',
+      'kb-hello-amd64',
+      'kb-hello-arm64',
+    ],
+  );
+  const libpng = plan.builds.find((b) => b.entry.package === 'libpng' && b.entry.arch === 'arm64')!;
+  const zlibArm = plan.builds.find((b) => b.entry.package === 'zlib' && b.entry.arch === 'arm64')!;
+  assert.deepEqual(libpng.entry.depends_on, [zlibArm.entry.job_name]);
+  assert.equal(libpng.entry.level, 1);
+  assert.equal(libpng.job.spec?.suspend, true);
+  assert.equal(libpng.job.metadata?.annotations?.[DISPATCH_ANNOTATION.gate], 'dependencies');
+  assert.equal(zlibArm.job.spec?.suspend, undefined, 'level 0 starts at once');
+  assert.equal(zlibArm.job.metadata?.annotations?.[DISPATCH_ANNOTATION.gate], undefined);
+  for (const b of plan.builds) {
+    assert.equal(b.job.metadata?.labels?.[DISPATCH_LABEL], plan.dispatchId);
+    assert.equal(b.job.spec?.template.metadata?.labels?.[DISPATCH_LABEL], plan.dispatchId);
+    assert.equal(b.job.metadata?.annotations?.[DISPATCH_ANNOTATION.repositoryId], '90001');
+    assert.equal(b.job.metadata?.namespace, 'builds');
+    assert.deepEqual(
+      parsePlan(b.job),
+      plan.builds.map((x) => x.entry),
+    );
+    const build = b.job.spec?.template.spec?.containers[0];
+    assert.deepEqual(build?.command, ['sh', '-c', 'echo $KBUILD_PACKAGES']);
+    assert.ok(build?.env?.some((e) => e.name === 'V' && e.value === '1'));
+  }
+  assert.equal(libpng.job.spec?.template.spec?.tolerations?.[0]?.key, 'kubernetes.io/arch');
+});
+
+test('planDispatch: a gated Job waits for its Kueue label in an annotation; others carry it', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    packages: ['zlib', 'libpng'],
+    archs: ['amd64'],
+    dependencies: { libpng: ['zlib'] },
+    queue_name: 'builds',
+  });
+  const [zlib, libpng] = planDispatch(req, CLAIMS, OPTS).builds;
+  assert.equal(zlib?.job.metadata?.labels?.['kueue.x-k8s.io/queue-name'], 'builds');
+  assert.equal(zlib?.job.spec?.suspend, true, 'Kueue admits it');
+  assert.equal(libpng?.job.metadata?.labels?.['kueue.x-k8s.io/queue-name'], undefined);
+  assert.equal(
+    libpng?.job.spec?.template.metadata?.labels?.['kueue.x-k8s.io/queue-name'],
+    undefined,
+  );
+  assert.equal(libpng?.job.metadata?.annotations?.[DISPATCH_ANNOTATION.queue], 'builds');
+  assert.equal(libpng?.job.spec?.suspend, true);
+});
+
+test('planDispatch: another request for the same builds has the same dispatch id, another hash', () => {
+  const a = planDispatch(parseDispatchRequest(BODY), CLAIMS, OPTS);
+  const b = planDispatch(parseDispatchRequest({ ...BODY, cpu: '2' }), CLAIMS, OPTS);
+  assert.equal(a.dispatchId, b.dispatchId);
+  assert.notEqual(a.requestHash, b.requestHash);
+});
