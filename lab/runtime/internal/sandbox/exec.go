@@ -5,6 +5,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
 
@@ -29,6 +30,10 @@ type ExecOptions struct {
 	Stdout, Stderr io.Writer
 	// Resize receives terminal sizes when TTY is set; may be nil.
 	Resize <-chan TerminalSize
+	// Bwrap and BwrapArgs start a new sandbox like the container's, used
+	// instead of nsenter when the runtime is not root (see Exec).
+	Bwrap     string
+	BwrapArgs []string
 }
 
 // TerminalSize is a terminal's width and height in characters.
@@ -44,13 +49,31 @@ const outputGrace = 2 * time.Second
 // its exit code (128+N when killed by signal N). stdin is streamed: the
 // command sees EOF when Stdin ends. When ctx ends first, the command and its
 // descendants are killed. An error means it could not be started.
+//
+// As root, the command joins the running sandbox with nsenter. Otherwise
+// nsenter cannot: bwrap nests the container's user namespace inside the one
+// that owns its other namespaces (it needs root there to mount devpts), and
+// an unprivileged process that has joined the inner one may not join the
+// others. Then the command runs in a new sandbox built like the container's
+// (same mounts, /tmp, user, working directory, environment), which does not
+// see the container's processes.
 func Exec(ctx context.Context, opts ExecOptions) (int, error) {
-	cmd := exec.Command(opts.Nsenter, NsenterArgs(opts.InitPID, opts.UID, opts.GID, opts.WorkingDir, opts.Argv)...)
+	enter := os.Geteuid() == 0 || opts.Bwrap == ""
+	var cmd *exec.Cmd
+	if enter {
+		cmd = exec.Command(opts.Nsenter, NsenterArgs(opts.InitPID, opts.UID, opts.GID, opts.WorkingDir, opts.Argv)...)
+	} else {
+		cmd = exec.Command(opts.Bwrap, slices.Concat(opts.BwrapArgs, []string{"--"}, opts.Argv)...)
+	}
 	cmd.Env = opts.Env
 	cmd.WaitDelay = outputGrace
 	var ptmx *os.File
 	if opts.TTY {
-		m, tty, err := openPTY(opts.InitPID)
+		open := pty.Open
+		if enter {
+			open = func() (*os.File, *os.File, error) { return openPTY(opts.InitPID) }
+		}
+		m, tty, err := open()
 		if err != nil {
 			return 0, err
 		}

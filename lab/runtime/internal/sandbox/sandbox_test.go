@@ -16,6 +16,12 @@ import (
 // startSandbox runs argv in a real bubblewrap sandbox with a workspace and a
 // /tmp from t.TempDir(); it skips the test where bwrap cannot run.
 func startSandbox(t *testing.T, argv ...string) (*Process, string, *os.File) {
+	p, ws, out, _ := startSandboxArgs(t, argv...)
+	return p, ws, out
+}
+
+// startSandboxArgs is startSandbox that also returns bwrap's path and options.
+func startSandboxArgs(t *testing.T, argv ...string) (*Process, string, *os.File, []string) {
 	t.Helper()
 	bwrap, err := exec.LookPath("bwrap")
 	if err != nil {
@@ -51,7 +57,7 @@ func startSandbox(t *testing.T, argv ...string) (*Process, string, *os.File) {
 		<-p.Done()
 		outR.Close()
 	})
-	return p, ws, outR
+	return p, ws, outR, append([]string{bwrap}, args...)
 }
 
 const defaultTestPath = "/usr/local/bin:/usr/bin:/bin"
@@ -104,7 +110,7 @@ func TestSandboxExec(t *testing.T) {
 	if err != nil {
 		t.Skip("nsenter is not installed")
 	}
-	p, ws, _ := startSandbox(t, "sh", "-c", "echo started > /tmp/marker; sleep 60")
+	p, ws, _, bw := startSandboxArgs(t, "sh", "-c", "echo started > /tmp/marker; sleep 60")
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if _, err := os.Stat(filepath.Join(filepath.Dir(ws), "tmp", "marker")); err == nil {
@@ -118,14 +124,18 @@ func TestSandboxExec(t *testing.T) {
 	var stdout, stderr bytes.Buffer
 	code, err := Exec(context.Background(), ExecOptions{
 		Nsenter: nsenter, InitPID: p.InitPID, UID: 65532, GID: 65532, WorkingDir: "/workspace",
-		Argv:  []string{"sh", "-c", `cat > in; cat /tmp/marker; id -u; pwd; ps -e -o comm= | grep -c sleep; wc -c < in; echo oops >&2; exit 4`},
+		Bwrap: bw[0], BwrapArgs: bw[1:],
+		Argv:  []string{"sh", "-c", `cat > in; cat /tmp/marker; id -u; pwd; wc -c < in; ps -e -o comm= | grep -c sleep; echo oops >&2; exit 4`},
 		Env:   []string{"PATH=" + defaultTestPath},
 		Stdin: strings.NewReader(strings.Repeat("x", 100000)), Stdout: &stdout, Stderr: &stderr,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := "started\n65532\n/workspace\n1\n100000\n"; stdout.String() != want {
+	// As root, exec joins the container and sees its sleep; otherwise it
+	// runs in a new sandbox that does not.
+	sleeps := map[bool]string{true: "1", false: "0"}[os.Geteuid() == 0]
+	if want := "started\n65532\n/workspace\n100000\n" + sleeps + "\n"; stdout.String() != want {
 		t.Errorf("stdout %q, want %q", stdout.String(), want)
 	}
 	if stderr.String() != "oops\n" || code != 4 {
@@ -141,17 +151,21 @@ func TestSandboxExecTTY(t *testing.T) {
 	if err != nil {
 		t.Skip("nsenter is not installed")
 	}
-	p, _, _ := startSandbox(t, "sleep", "60")
+	p, _, _, bw := startSandboxArgs(t, "sleep", "60")
 	var out bytes.Buffer
 	code, err := Exec(context.Background(), ExecOptions{
-		Nsenter: nsenter, InitPID: p.InitPID, UID: 65532, GID: 65532, TTY: true,
+		Nsenter: nsenter, InitPID: p.InitPID, UID: 65532, GID: 65532, TTY: true, Bwrap: bw[0], BwrapArgs: bw[1:],
 		Argv: []string{"sh", "-c", "tty; exit 6"}, Env: []string{"PATH=" + defaultTestPath},
 		Stdin: strings.NewReader(""), Stdout: &out,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := out.String(); code != 6 || !regexp.MustCompile(`^/dev/pts/\d+\r\n$`).MatchString(got) {
+	want := regexp.MustCompile(`^/dev/pts/\d+\r\n$`) // the sandbox's own terminal
+	if os.Geteuid() != 0 {
+		want = regexp.MustCompile(`^/dev/console\r\n$`) // a new sandbox binds the terminal there
+	}
+	if got := out.String(); code != 6 || !want.MatchString(got) {
 		t.Errorf("output %q code %d, want a /dev/pts name and 6", got, code)
 	}
 }
