@@ -13,6 +13,7 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=SCRIPTDIR/versions.sh
 source "$here/versions.sh"
 src=$(cd "$here/../runtime" && pwd)
 
@@ -49,4 +50,8 @@ chmod 755 "$tmp"
 mv "$tmp" "$bin"
 trap - EXIT
 log "built $bin in $((SECONDS - started))s"
+# Older builds are of no use (a running runtime keeps its deleted binary).
+for old in "$KBUILD_LAB_CACHE/runtime"/*/; do
+  [[ ${old%/} == "$out_dir" ]] || rm -rf "$old"
+done
 echo "$bin"
