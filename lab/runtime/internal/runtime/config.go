@@ -8,7 +8,9 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
 
 	"kbuild.dev/lab/runtime/internal/envvars"
@@ -43,15 +45,26 @@ func runcFailure(err error) *startError {
 		"runc create failed: unable to start container process: error during container init: " + err.Error() + ": unknown"}
 }
 
-// apiSources reads Secrets and ConfigMaps from the API server.
+// apiSources reads Secrets and ConfigMaps from the API server. A missing
+// object is reported like the kubelet's object cache does (`secret "x" not
+// found`, singular).
 type apiSources struct{ client kubernetes.Interface }
 
 func (s apiSources) Secret(ctx context.Context, ns, name string) (*corev1.Secret, error) {
-	return s.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := s.client.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, kubeletNotFound(err, "secret", name)
 }
 
 func (s apiSources) ConfigMap(ctx context.Context, ns, name string) (*corev1.ConfigMap, error) {
-	return s.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	obj, err := s.client.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	return obj, kubeletNotFound(err, "configmap", name)
+}
+
+func kubeletNotFound(err error, resource, name string) error {
+	if apierrors.IsNotFound(err) {
+		return apierrors.NewNotFound(schema.GroupResource{Resource: resource}, name)
+	}
+	return err
 }
 
 // configure resolves c's environment, user, command and sandbox. An error
