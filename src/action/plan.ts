@@ -150,16 +150,22 @@ async function readDefinitions(
   return defs.filter((d): d is PackageDefinition => d !== undefined);
 }
 
+const plural = (n: number, one: string, many = `${one}s`): string => `${n} ${n === 1 ? one : many}`;
+
+/** listed shows at most `max` items, then how many more there are. */
+const listed = (items: readonly string[], max: number, sep: string): string =>
+  items.slice(0, max).join(sep) + (items.length > max ? ` and ${items.length - max} more` : '');
+
 function planLog(plan: Plan, pull: number, fileCount: number): string[] {
   const lines = [
-    `Pull request #${pull}: ${fileCount} changed files, ${plan.changed.length} package definitions changed`,
+    `Pull request #${pull}: ${plural(fileCount, 'changed file')}, ${plural(plan.changed.length, 'package definition')} changed`,
   ];
   if (plan.levels.length === 0)
     lines.push('No package definitions changed: nothing to build (matrix {"include":[]})');
   for (const [i, level] of plan.levels.entries()) lines.push(`Level ${i}: ${level.join(' ')}`);
   lines.push(...plan.notes);
   if (plan.ignored.length > 0)
-    lines.push(`Not package definitions (ignored): ${plan.ignored.join(' ')}`);
+    lines.push(`Not package definitions (ignored): ${listed(plan.ignored, 50, ' ')}`);
   return lines;
 }
 
@@ -180,12 +186,12 @@ export function planSummaryMarkdown(plan: Plan, pull: number, packagePaths: stri
         out.push(`| ${i} | ${code(pkg)} | ${why} | ${archs} |`);
       }
     }
-    out.push('', `${plan.matrix.include.length} builds in ${plan.levels.length} levels.`, '');
+    const builds = plural(plan.matrix.include.length, 'build');
+    out.push('', `${builds} in ${plural(plan.levels.length, 'level')}.`, '');
   }
   const notes = [...plan.notes];
-  const shown = plan.ignored.slice(0, 20).map(code).join(', ');
-  const more = plan.ignored.length > 20 ? ` and ${plan.ignored.length - 20} more` : '';
-  if (plan.ignored.length > 0) notes.push(`Not package definitions, ignored: ${shown}${more}`);
+  if (plan.ignored.length > 0)
+    notes.push(`Not package definitions, ignored: ${listed(plan.ignored.map(code), 20, ', ')}`);
   if (notes.length > 0) out.push('#### Notes', '', ...notes.map((n) => `- ${n}`), '');
   return out.join('\n');
 }
