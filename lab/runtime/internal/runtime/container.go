@@ -187,7 +187,7 @@ func (w *podWorker) execute(pod *corev1.Pod, c *corev1.Container, cfg *container
 		klog.InfoS("Container started", "pod", klog.KObj(pod), "container", c.Name, "pid", proc.PID())
 	}
 	if cfg.memoryLimit > 0 {
-		go proc.WatchMemory(cfg.memoryLimit, memoryInterval)
+		w.m.memory.Watch(proc, cfg.memoryLimit)
 	}
 
 	killedBy := w.wait(proc, ref, c.Name)

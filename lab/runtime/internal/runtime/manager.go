@@ -21,6 +21,8 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+
+	"kbuild.dev/lab/runtime/internal/sandbox"
 )
 
 // Config is the runtime's configuration.
@@ -44,6 +46,7 @@ type Manager struct {
 	pods   corelisters.PodLister
 	nodes  corelisters.NodeLister
 	events *recorders
+	memory *sandbox.MemoryWatcher
 	// ctx ends when the runtime shuts down.
 	ctx context.Context
 
@@ -54,7 +57,8 @@ type Manager struct {
 
 // New returns a Manager for cfg; Run starts it.
 func New(cfg Config) *Manager {
-	return &Manager{cfg: cfg, workers: map[string]*podWorker{}, events: newRecorders(cfg.Client)}
+	return &Manager{cfg: cfg, workers: map[string]*podWorker{}, events: newRecorders(cfg.Client),
+		memory: sandbox.NewMemoryWatcher(memoryInterval)}
 }
 
 // shutdownWait bounds how long Run waits, after ctx ends, for the killed

@@ -173,22 +173,58 @@ func (p *Process) Kill() {
 	})
 }
 
-// WatchMemory samples the resident memory of the sandbox's process tree
-// every interval and kills the sandbox, marking it OOMKilled, when it exceeds
-// limit bytes. It returns when the sandbox exits. Sampling can miss a spike
-// shorter than interval.
-func (p *Process) WatchMemory(limit int64, interval time.Duration) {
-	t := time.NewTicker(interval)
+// MemoryWatcher enforces memory limits by sampling: every interval it reads
+// /proc once and compares the resident memory of each watched sandbox's
+// process tree with its limit; over it, the sandbox is killed and marked
+// OOMKilled. A spike shorter than interval can be missed.
+type MemoryWatcher struct {
+	interval time.Duration
+	mu       sync.Mutex
+	limits   map[*Process]int64
+	running  bool
+}
+
+// NewMemoryWatcher returns a watcher sampling every interval.
+func NewMemoryWatcher(interval time.Duration) *MemoryWatcher {
+	return &MemoryWatcher{interval: interval, limits: map[*Process]int64{}}
+}
+
+// Watch enforces limit (bytes) on p until p exits.
+func (w *MemoryWatcher) Watch(p *Process, limit int64) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.limits[p] = limit
+	if !w.running {
+		w.running = true
+		go w.loop()
+	}
+}
+
+func (w *MemoryWatcher) loop() {
+	t := time.NewTicker(w.interval)
 	defer t.Stop()
-	for {
-		select {
-		case <-p.done:
+	for range t.C {
+		w.mu.Lock()
+		watched := make(map[*Process]int64, len(w.limits))
+		for p, limit := range w.limits {
+			select {
+			case <-p.done:
+				delete(w.limits, p)
+			default:
+				watched[p] = limit
+			}
+		}
+		if len(watched) == 0 {
+			w.running = false
+			w.mu.Unlock()
 			return
-		case <-t.C:
-			if TreeRSS(p.PID()) > limit {
+		}
+		w.mu.Unlock()
+		procs := snapshot()
+		for p, limit := range watched {
+			if treeRSS(p.PID(), procs) > limit {
 				p.oomKilled.Store(true)
 				p.Kill()
-				return
 			}
 		}
 	}

@@ -98,7 +98,7 @@ func TestSandboxTerminate(t *testing.T) {
 func TestSandboxMemoryLimit(t *testing.T) {
 	// The shell holds 64 MB of "a" in a variable, well over the 16 MiB limit.
 	p, _, _ := startSandbox(t, "sh", "-c", `x=$(head -c 64000000 /dev/zero | tr '\0' a); sleep 60`)
-	go p.WatchMemory(16<<20, 50*time.Millisecond)
+	NewMemoryWatcher(50*time.Millisecond).Watch(p, 16<<20)
 	waitDone(t, p)
 	if !p.OOMKilled() || p.ExitCode() != 137 {
 		t.Errorf("oom %v exit %d, want OOM-killed with 137", p.OOMKilled(), p.ExitCode())
