@@ -81,4 +81,9 @@ function appFromEnv(): Promise<App> {
   return fromEnv;
 }
 
-functions.http(ENTRY_POINT, httpFunction(appFromEnv, jsonLogger()));
+/**
+ * dispatcher is the HTTP function. It is registered with the Functions Framework and also
+ * exported under the entry point's name, which the framework's loader falls back to.
+ */
+export const dispatcher = httpFunction(appFromEnv, jsonLogger());
+functions.http(ENTRY_POINT, dispatcher);

@@ -43,7 +43,12 @@ export async function startLocalServer(
   });
   const { port: bound } = server.address() as AddressInfo;
   const url = `http://127.0.0.1:${bound}`;
-  started.app = makeApp(url);
+  try {
+    started.app = makeApp(url);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
   return {
     url,
     close: () =>
