@@ -16,8 +16,12 @@ let cached: Record<string, string> | undefined;
 export function labEnv(): Record<string, string> {
   if (cached) return cached;
   const file = resolve(ROOT, '.lab/env');
-  if (!existsSync(file)) throw new Error('the lab is not up: run `npm run lab:up` (or the e2e suite, which starts it)');
-  const r = spawnSync('bash', ['-c', `set -a; source "${file}"; env -0`], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+  if (!existsSync(file))
+    throw new Error('the lab is not up: run `npm run lab:up` (or the e2e suite, which starts it)');
+  const r = spawnSync('bash', ['-c', `set -a; source "${file}"; env -0`], {
+    encoding: 'utf8',
+    env: { PATH: process.env['PATH'] ?? '' },
+  });
   if (r.status !== 0) throw new Error(`cannot read ${file}: ${r.stderr}`);
   const env: Record<string, string> = {};
   for (const kv of r.stdout.split('\0')) {
@@ -34,7 +38,12 @@ export function labEnv(): Record<string, string> {
 /** kubectl runs the lab's kubectl with the admin kubeconfig; answers stdout, throws on failure. */
 export function kubectl(args: string[], input?: string): string {
   const env = labEnv();
-  const r = spawnSync('kubectl', args, { encoding: 'utf8', env: { ...process.env, ...env }, input, maxBuffer: 256 << 20 });
+  const r = spawnSync('kubectl', args, {
+    encoding: 'utf8',
+    env: { ...process.env, ...env },
+    input,
+    maxBuffer: 256 << 20,
+  });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }

@@ -4,7 +4,15 @@
 // request URL and token. Also reads objects back with gcloud (a client we did
 // not write).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parse } from 'yaml';
@@ -69,7 +77,9 @@ export interface StepOptions {
  * expression default (`${{ github.token }}`) is evaluated from `expressions`.
  */
 export function actionDefaults(expressions: Record<string, string> = {}): Record<string, string> {
-  const doc = parse(readFileSync(resolve(ROOT, 'action.yml'), 'utf8')) as { inputs?: Record<string, { default?: unknown }> };
+  const doc = parse(readFileSync(resolve(ROOT, 'action.yml'), 'utf8')) as {
+    inputs?: Record<string, { default?: unknown }>;
+  };
   const out: Record<string, string> = {};
   for (const [name, spec] of Object.entries(doc.inputs ?? {})) {
     if (spec.default === undefined || spec.default === null) continue;
@@ -103,7 +113,11 @@ export function newRunId(): string {
 export function runStep(o: StepOptions): Promise<ActionRun> {
   const runDir = mkdtempSync(join(tmpdir(), 'kbuild-step-'));
   const workspace = o.workspace ?? mkdtempSync(join(tmpdir(), 'kbuild-ws-'));
-  const files = { GITHUB_OUTPUT: join(runDir, 'output'), GITHUB_STEP_SUMMARY: join(runDir, 'summary'), GITHUB_STATE: join(runDir, 'state') };
+  const files = {
+    GITHUB_OUTPUT: join(runDir, 'output'),
+    GITHUB_STEP_SUMMARY: join(runDir, 'summary'),
+    GITHUB_STATE: join(runDir, 'state'),
+  };
   for (const f of Object.values(files)) writeFileSync(f, '');
   const lab = labEnv();
   const env: Record<string, string> = {
@@ -127,17 +141,23 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
     ACTIONS_ID_TOKEN_REQUEST_URL: lab['ACTIONS_ID_TOKEN_REQUEST_URL']!,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: lab['ACTIONS_ID_TOKEN_REQUEST_TOKEN']!,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_STS']!,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS']!,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS:
+      lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS']!,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER']!,
     STORAGE_EMULATOR_HOST: lab['STORAGE_EMULATOR_HOST']!,
   };
   const inputs = { ...actionDefaults({ 'github.token': 'lab-github-token' }), ...o.inputs };
-  for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
+  for (const [k, v] of Object.entries(inputs))
+    env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(o.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, o.env ?? {});
   const script = resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
   return new Promise((res, rej) => {
-    const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [script], { cwd: workspace, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [script], {
+      cwd: workspace,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: string[] = [];
     const err: string[] = [];
     child.stdout.setEncoding('utf8').on('data', (c: string) => {
@@ -170,7 +190,10 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
  */
 export function exampleWorkspace(sourcePackages: string[]): string {
   const ws = mkdtempSync(join(tmpdir(), 'kbuild-ws-'));
-  cpSync(resolve(ROOT, 'examples'), ws, { recursive: true, filter: (src) => !/\/packages\/(x86_64|aarch64)(\/|$)/.test(src) });
+  cpSync(resolve(ROOT, 'examples'), ws, {
+    recursive: true,
+    filter: (src) => !/\/packages\/(x86_64|aarch64)(\/|$)/.test(src),
+  });
   const sources = labEnv()['KBUILD_LAB_SOURCES']!;
   for (const s of sourcePackages) {
     const from = join(sources, s);
@@ -185,7 +208,15 @@ export function exampleWorkspace(sourcePackages: string[]): string {
   git('init', '-q');
   git('add', '-A');
   if (sourcePackages.length) git('add', '-f', 'sources');
-  git('-c', 'user.email=e2e@kbuild.invalid', '-c', 'user.name=e2e', 'commit', '-qm', 'e2e workspace');
+  git(
+    '-c',
+    'user.email=e2e@kbuild.invalid',
+    '-c',
+    'user.name=e2e',
+    'commit',
+    '-qm',
+    'e2e workspace',
+  );
   return ws;
 }
 
@@ -215,7 +246,8 @@ export function gcloud(args: string[]): Buffer {
       CLOUDSDK_CONFIG: config,
       CLOUDSDK_CORE_PROJECT: lab['KBUILD_LAB_PROJECT_ID']!,
       CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'true',
-      CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE'] ?? `${lab['STORAGE_EMULATOR_HOST']}/`,
+      CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE:
+        lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE'] ?? `${lab['STORAGE_EMULATOR_HOST']}/`,
       CLOUDSDK_CORE_DISABLE_PROMPTS: '1',
       CLOUDSDK_COMPONENT_MANAGER_DISABLE_UPDATE_CHECK: 'true',
       CLOUDSDK_CORE_DISABLE_USAGE_REPORTING: 'true',

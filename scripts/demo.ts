@@ -36,15 +36,23 @@ for (const b of builds) {
   });
   const o = run.outputs;
   if (run.code !== 0) failed++;
-  const artifacts = JSON.parse(o['artifacts'] || '[]') as { name: string; size: number; uri: string }[];
+  const artifacts = JSON.parse(o['artifacts'] || '[]') as {
+    name: string;
+    size: number;
+    uri: string;
+  }[];
   results.push(
     `${b.pkg} ${b.arch}: ${o['status'] ?? 'error'} on ${o['node_name'] || '?'}\n` +
-      (artifacts.length ? artifacts.map((a) => `    ${a.uri}  (${a.size} bytes)`).join('\n') + '\n' : '') +
+      (artifacts.length
+        ? artifacts.map((a) => `    ${a.uri}  (${a.size} bytes)`).join('\n') + '\n'
+        : '') +
       (o['log_uri'] ? `    log: ${o['log_uri']}\n` : '') +
       (run.code !== 0 ? `    ${run.stderr.trim().split('\n').slice(-3).join('\n    ')}\n` : ''),
   );
 }
 console.log('\n##### Where the artifacts went #####');
 console.log(results.join(''));
-console.log(`Read them back with: source .lab/env && gcloud storage ls gs://${bucket}/kbuild-lab/demo/ (CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true)`);
+console.log(
+  `Read them back with: source .lab/env && gcloud storage ls gs://${bucket}/kbuild-lab/demo/ (CLOUDSDK_AUTH_DISABLE_CREDENTIALS=true)`,
+);
 process.exitCode = failed ? 1 : 0;

@@ -23,7 +23,12 @@ import { STATE, type SavedBuild } from './state.ts';
  * runBuildMode runs mode `build`. Resolves with the process exit code: 0 on
  * success, the build's exit code (or 1) on failure.
  */
-export async function runBuildMode(raw: RawInputs, ctx: GitHubContext, env: NodeJS.ProcessEnv, signal: AbortSignal): Promise<number> {
+export async function runBuildMode(
+  raw: RawInputs,
+  ctx: GitHubContext,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<number> {
   const spec = validateBuildSpec(raw, ctx);
   const auth = validateAuthConfig(raw, { create: spec.create });
   if (spec.context) await listContext(spec.context); // a missing context fails before anything exists

@@ -17,8 +17,10 @@ async function post(): Promise<void> {
   try {
     const saved = parseSavedBuild(core.getState(STATE.build));
     if (!saved) return core.info('kbuild: no build to clean up');
-    if (core.getState(STATE.finished) === 'true') return core.info(`kbuild: ${saved.jobName} already ended`);
-    if (!saved.watch) return core.info(`kbuild: ${saved.jobName} was created with watch: false; leaving it`);
+    if (core.getState(STATE.finished) === 'true')
+      return core.info(`kbuild: ${saved.jobName} already ended`);
+    if (!saved.watch)
+      return core.info(`kbuild: ${saved.jobName} was created with watch: false; leaving it`);
     const { raw } = readInputs((name) => core.getInput(name), process.env);
     const auth = validateAuthConfig(raw as RawBuildInputs, { create: true });
     const clients = await connect(auth, {
@@ -27,9 +29,15 @@ async function post(): Promise<void> {
       mask: (s) => core.setSecret(s),
     });
     const existed = await deleteBuild(clients.kube, saved.namespace, saved.jobName, saved.kind);
-    core.info(existed ? `kbuild: deleted ${saved.kind} ${saved.namespace}/${saved.jobName}, which the main step left running` : `kbuild: ${saved.jobName} is already gone`);
+    core.info(
+      existed
+        ? `kbuild: deleted ${saved.kind} ${saved.namespace}/${saved.jobName}, which the main step left running`
+        : `kbuild: ${saved.jobName} is already gone`,
+    );
   } catch (err) {
-    core.warning(`kbuild-action post step could not clean up: ${err instanceof Error ? err.message : String(err)}`);
+    core.warning(
+      `kbuild-action post step could not clean up: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
 }
 

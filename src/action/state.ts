@@ -21,7 +21,13 @@ export function parseSavedBuild(text: string): SavedBuild | undefined {
   try {
     const v = JSON.parse(text) as Partial<SavedBuild>;
     if (typeof v.namespace !== 'string' || typeof v.jobName !== 'string') return undefined;
-    return { namespace: v.namespace, jobName: v.jobName, kind: v.kind === 'pod' ? 'pod' : 'job', keep: !!v.keep, watch: v.watch !== false };
+    return {
+      namespace: v.namespace,
+      jobName: v.jobName,
+      kind: v.kind === 'pod' ? 'pod' : 'job',
+      keep: !!v.keep,
+      watch: v.watch !== false,
+    };
   } catch {
     return undefined;
   }

@@ -17,7 +17,15 @@ export function buildOutputs(r: BuildResult): Record<string, string> {
     status: r.status,
     exit_code: r.exitCode === undefined ? '' : String(r.exitCode),
     artifacts_uri: r.artifactsUri ?? '',
-    artifacts: JSON.stringify(r.artifacts.map(({ name, size, crc32c, sha256, uri }) => ({ name, size, crc32c, sha256, uri }))),
+    artifacts: JSON.stringify(
+      r.artifacts.map(({ name, size, crc32c, sha256, uri }) => ({
+        name,
+        size,
+        crc32c,
+        sha256,
+        uri,
+      })),
+    ),
     log_uri: r.logUri ?? '',
   };
 }
@@ -56,15 +64,22 @@ function escapeCell(s: string): string {
 /** summaryMarkdown renders the job summary: a status table and an artifacts table. */
 export function summaryMarkdown(spec: BuildSpec, r: BuildResult): string {
   const rows: [string, string][] = [
-    ['Status', `${STATUS_ICON[r.status] ?? ''} ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''}`],
+    [
+      'Status',
+      `${STATUS_ICON[r.status] ?? ''} ${r.status}${r.exitCode !== undefined ? ` (exit code ${r.exitCode})` : ''}`,
+    ],
     ['Build', `\`${spec.name}\` (${spec.arch})`],
     ['Job', `\`${r.namespace}/${r.jobName}\``],
-    ['Node', r.nodeName ? `\`${r.nodeName}\`${r.nodePool ? ` (node pool \`${r.nodePool}\`)` : ''}` : '-'],
+    [
+      'Node',
+      r.nodeName ? `\`${r.nodeName}\`${r.nodePool ? ` (node pool \`${r.nodePool}\`)` : ''}` : '-',
+    ],
     ['Image', `\`${spec.image}\``],
     ['Waited', r.pendingSeconds !== undefined ? formatDuration(Math.round(r.pendingSeconds)) : '-'],
     ['Ran', r.buildSeconds !== undefined ? formatDuration(Math.round(r.buildSeconds)) : '-'],
   ];
-  if (r.status !== 'succeeded' && r.message) rows.push(['Reason', `${r.reason}: ${r.message.split('\n')[0]}`]);
+  if (r.status !== 'succeeded' && r.message)
+    rows.push(['Reason', `${r.reason}: ${r.message.split('\n')[0]}`]);
   if (r.logUri) rows.push(['Log', `[build.log](${consoleLink(r.logUri)}) \`${r.logUri}\``]);
   let md = `### kbuild: ${escapeCell(spec.name)} (${spec.arch})\n\n| | |\n|---|---|\n`;
   md += rows.map(([k, v]) => `| ${k} | ${escapeCell(v)} |`).join('\n') + '\n';
@@ -72,15 +87,23 @@ export function summaryMarkdown(spec: BuildSpec, r: BuildResult): string {
     md += `\n#### Artifacts (${r.artifacts.length}) in \`${r.artifactsUri ?? ''}\`\n\n| File | Size | SHA-256 |\n|---|---:|---|\n`;
     const shown: Artifact[] = r.artifacts.slice(0, 200);
     md += shown
-      .map((a) => `| ${a.uri ? `[${escapeCell(a.name)}](${consoleLink(a.uri)})` : escapeCell(a.name)} | ${humanSize(a.size)} | \`${a.sha256.slice(0, 16)}…\` |`)
+      .map(
+        (a) =>
+          `| ${a.uri ? `[${escapeCell(a.name)}](${consoleLink(a.uri)})` : escapeCell(a.name)} | ${humanSize(a.size)} | \`${a.sha256.slice(0, 16)}…\` |`,
+      )
       .join('\n');
-    md += r.artifacts.length > shown.length ? `\n\n…and ${r.artifacts.length - shown.length} more (see kbuild.json)\n` : '\n';
+    md +=
+      r.artifacts.length > shown.length
+        ? `\n\n…and ${r.artifacts.length - shown.length} more (see kbuild.json)\n`
+        : '\n';
   }
   return md;
 }
 
 /** failureMessage is the step's error: what happened, why, and the last lines of the build. */
 export function failureMessage(r: BuildResult): string {
-  const tail = r.lastLines.length ? `\nLast lines of the build:\n${r.lastLines.slice(-10).join('\n')}` : '';
+  const tail = r.lastLines.length
+    ? `\nLast lines of the build:\n${r.lastLines.slice(-10).join('\n')}`
+    : '';
   return `build ${r.jobName} ${r.status === 'timed_out' ? 'timed out' : r.status}: ${r.message}${tail}`;
 }

@@ -35,12 +35,17 @@ export interface CliArgs {
 export function parseCliArgs(argv: string[]): CliArgs {
   const inputs = BUILD_INPUT_NAMES.filter((n) => n !== 'packages');
   const options: Record<string, { type: 'string' | 'boolean'; multiple?: boolean }> = {};
-  for (const name of inputs) options[flagOf(name)] = { type: 'string', ...(REPEATED_INPUTS.has(name) ? { multiple: true } : {}) };
+  for (const name of inputs)
+    options[flagOf(name)] = {
+      type: 'string',
+      ...(REPEATED_INPUTS.has(name) ? { multiple: true } : {}),
+    };
   const normalized: string[] = [];
   for (const a of argv) {
     const m = /^--(no-)?([a-z-]+)$/.exec(a);
     const input = m?.[2]?.replace(/-/g, '_');
-    if (m && input && BOOLEAN_INPUTS.has(input)) normalized.push(`--${m[2]}=${m[1] ? 'false' : 'true'}`);
+    if (m && input && BOOLEAN_INPUTS.has(input))
+      normalized.push(`--${m[2]}=${m[1] ? 'false' : 'true'}`);
     else normalized.push(a);
   }
   for (const f of [...CLI_ONLY, 'h']) options[f] = { type: 'boolean' };

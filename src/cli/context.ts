@@ -11,7 +11,10 @@ import type { GitHubContext } from '../core/spec.ts';
 
 function git(args: string[]): string | undefined {
   try {
-    return execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    return execFileSync('git', args, {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).trim();
   } catch {
     return undefined;
   }
@@ -19,11 +22,18 @@ function git(args: string[]): string | undefined {
 
 /** cliContext answers the GitHubContext of a CLI run. */
 export function cliContext(env: NodeJS.ProcessEnv, now: number): GitHubContext {
-  if (env['GITHUB_REPOSITORY'] && env['GITHUB_RUN_ID'] && env['GITHUB_SHA']) return readContext(env);
+  if (env['GITHUB_REPOSITORY'] && env['GITHUB_RUN_ID'] && env['GITHUB_SHA'])
+    return readContext(env);
   const remote = git(['remote', 'get-url', 'origin']) ?? '';
   const m = /[:/]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/.exec(remote);
   const owner = m?.[1] ?? 'local';
-  const repo = m?.[2] ?? (basename(git(['rev-parse', '--show-toplevel']) ?? process.cwd()).replace(/[^A-Za-z0-9._-]/g, '-') || 'workspace');
+  const repo =
+    m?.[2] ??
+    (basename(git(['rev-parse', '--show-toplevel']) ?? process.cwd()).replace(
+      /[^A-Za-z0-9._-]/g,
+      '-',
+    ) ||
+      'workspace');
   return {
     repository: `${owner}/${repo}`,
     owner,

@@ -25,7 +25,9 @@ async function main(argv: string[]): Promise<number> {
     return command ? 0 : 2;
   }
   if (command !== 'run' && command !== 'render') {
-    process.stderr.write(`kbuild: unknown command "${command}": use run or render (kbuild --help)\n`);
+    process.stderr.write(
+      `kbuild: unknown command "${command}": use run or render (kbuild --help)\n`,
+    );
     return 2;
   }
   const args = parseCliArgs(rest);
@@ -59,13 +61,21 @@ async function main(argv: string[]): Promise<number> {
   reporter.info(`cluster ${clients.clusterName}, namespace ${spec.namespace}`);
   const result = await runBuild(
     spec,
-    { kube: clients.kube, ...(clients.store ? { store: clients.store } : {}), reporter, clock: systemClock, tempDir: tmpdir() },
+    {
+      kube: clients.kube,
+      ...(clients.store ? { store: clients.store } : {}),
+      reporter,
+      clock: systemClock,
+      tempDir: tmpdir(),
+    },
     controller.signal,
   );
   if (args.json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   const line = `${result.status}${result.exitCode !== undefined ? ` (exit code ${result.exitCode})` : ''}`;
   if (result.status === 'succeeded' || result.status === 'created') {
-    reporter.info(`${spec.jobName}: ${line}${result.artifactsUri ? `; artifacts in ${result.artifactsUri}` : ''}`);
+    reporter.info(
+      `${spec.jobName}: ${line}${result.artifactsUri ? `; artifacts in ${result.artifactsUri}` : ''}`,
+    );
     return 0;
   }
   reporter.error(`${spec.jobName}: ${line}: ${result.message}`);

@@ -13,7 +13,10 @@ export class TerminalReporter implements Reporter {
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
 
-  constructor(out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr) {
+  constructor(
+    out: NodeJS.WritableStream = process.stdout,
+    err: NodeJS.WritableStream = process.stderr,
+  ) {
     this.out = out;
     this.err = err;
   }

@@ -98,7 +98,11 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
     result.artifacts.push(a);
     o.onArtifact?.(a);
   };
-  const put = async (name: string, body: Readable | (() => Readable), size: number): Promise<void> => {
+  const put = async (
+    name: string,
+    body: Readable | (() => Readable),
+    size: number,
+  ): Promise<void> => {
     if (!o.store) {
       const d = await digest(typeof body === 'function' ? body() : body);
       record({ name, ...d, uri: '' });
@@ -138,7 +142,10 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
     }
     if (checked.kind !== 'file') {
       if (checked.kind === 'symlink' || checked.kind === 'hardlink') {
-        result.skipped.push({ name: checked.path, reason: `${checked.kind} to ${checked.target} (object storage has no links)` });
+        result.skipped.push({
+          name: checked.path,
+          reason: `${checked.kind} to ${checked.target} (object storage has no links)`,
+        });
       }
       entry.resume();
       continue;
@@ -179,10 +186,14 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
   }
   const res = await exec;
   if (res.exitCode !== 0) {
-    if (/No such file or directory|can't change directory|cannot change directory/i.test(stderrText)) {
+    if (
+      /No such file or directory|can't change directory|cannot change directory/i.test(stderrText)
+    ) {
       result.missing = true;
     } else {
-      throw new Error(`copying ${dir} out of pod ${o.pod} failed (tar exit code ${res.exitCode}): ${stderrText.trim() || res.message}`);
+      throw new Error(
+        `copying ${dir} out of pod ${o.pod} failed (tar exit code ${res.exitCode}): ${stderrText.trim() || res.message}`,
+      );
     }
   }
   await release(o);
@@ -190,7 +201,9 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
 }
 
 /** release creates the marker that lets the collector container end. */
-export async function release(o: Pick<CollectOptions, 'kube' | 'namespace' | 'pod' | 'signal'>): Promise<void> {
+export async function release(
+  o: Pick<CollectOptions, 'kube' | 'namespace' | 'pod' | 'signal'>,
+): Promise<void> {
   await o.kube.exec({
     namespace: o.namespace,
     pod: o.pod,
@@ -215,8 +228,18 @@ function refetch(o: CollectOptions, dir: string, name: string): Readable {
   });
   extract.on('error', (err: Error) => out.destroy(err));
   o.kube
-    .exec({ namespace: o.namespace, pod: o.pod, container: CONTAINER.collector, command: tarCommand(dir, `./${name}`), stdout: extract, signal: o.signal })
-    .then((r) => r.exitCode !== 0 && out.destroy(new Error(`fetching ${name} again failed: ${r.message}`)))
+    .exec({
+      namespace: o.namespace,
+      pod: o.pod,
+      container: CONTAINER.collector,
+      command: tarCommand(dir, `./${name}`),
+      stdout: extract,
+      signal: o.signal,
+    })
+    .then(
+      (r) =>
+        r.exitCode !== 0 && out.destroy(new Error(`fetching ${name} again failed: ${r.message}`)),
+    )
     .catch((err: Error) => out.destroy(err));
   return out;
 }

@@ -18,9 +18,14 @@ export interface BuildObjects {
 }
 
 /** containerStatus finds a container's status in a pod (init containers included). */
-export function containerStatus(pod: V1Pod | undefined, name: string): V1ContainerStatus | undefined {
+export function containerStatus(
+  pod: V1Pod | undefined,
+  name: string,
+): V1ContainerStatus | undefined {
   const s = pod?.status;
-  return [...(s?.initContainerStatuses ?? []), ...(s?.containerStatuses ?? [])].find((c) => c.name === name);
+  return [...(s?.initContainerStatuses ?? []), ...(s?.containerStatuses ?? [])].find(
+    (c) => c.name === name,
+  );
 }
 
 function created(p: V1Pod): number {
@@ -79,7 +84,8 @@ export class BuildWatcher {
     } else {
       this.state.pods.set(name, pod);
       const newest = [...this.state.pods.values()].sort((a, b) => created(b) - created(a))[0];
-      if (newest && newest.metadata?.name !== this.state.pod?.metadata?.name) this.state.podDeleted = false;
+      if (newest && newest.metadata?.name !== this.state.pod?.metadata?.name)
+        this.state.podDeleted = false;
       this.state.pod = newest;
     }
     this.changed();
@@ -95,7 +101,7 @@ export class BuildWatcher {
    */
   until<T>(fn: (s: BuildObjects) => T | undefined, signal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      let timer: NodeJS.Timeout | undefined;
+      const timer = setInterval(() => check(), this.tickMs);
       const cleanup = () => {
         this.listeners.delete(check);
         clearInterval(timer);
@@ -127,7 +133,6 @@ export class BuildWatcher {
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
       this.listeners.add(check);
-      timer = setInterval(check, this.tickMs);
       check();
     });
   }

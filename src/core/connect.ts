@@ -65,7 +65,9 @@ export function tokenSourceFor(auth: AuthConfig, o: ConnectOptions): TokenSource
  */
 export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clients> {
   const storageIsGoogle = o.endpoints.storage === DEFAULT_ENDPOINTS.storage;
-  const needToken = !auth.kubeconfig || (o.bucket !== undefined && (storageIsGoogle || auth.workloadIdentityProvider));
+  const needToken =
+    !auth.kubeconfig ||
+    (o.bucket !== undefined && (storageIsGoogle || auth.workloadIdentityProvider));
   const tokenSource = needToken ? tokenSourceFor(auth, o) : undefined;
   let kubeConfig: KubeConfig;
   let clusterName: string;
@@ -75,14 +77,30 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
   } else {
     const c = auth.cluster;
     if (!c?.project || !c.location || !tokenSource) {
-      throw new Error('input "cluster" needs a project and a location (inputs "project_id" and "location")');
+      throw new Error(
+        'input "cluster" needs a project and a location (inputs "project_id" and "location")',
+      );
     }
-    const info = await getCluster({ project: c.project, location: c.location, name: c.name }, tokenSource, o.endpoints.container);
+    const info = await getCluster(
+      { project: c.project, location: c.location, name: c.name },
+      tokenSource,
+      o.endpoints.container,
+    );
     kubeConfig = kubeConfigFor(info, tokenSource);
     clusterName = `projects/${c.project}/locations/${c.location}/clusters/${c.name}`;
   }
   const store = o.bucket
-    ? new GcsObjectStore({ bucket: o.bucket, apiEndpoint: o.endpoints.storage, ...(tokenSource ? { tokenSource } : {}) })
+    ? new GcsObjectStore({
+        bucket: o.bucket,
+        apiEndpoint: o.endpoints.storage,
+        ...(tokenSource ? { tokenSource } : {}),
+      })
     : undefined;
-  return { kube: new ClientNodeKubeApi(kubeConfig), kubeConfig, ...(store ? { store } : {}), ...(tokenSource ? { tokenSource } : {}), clusterName };
+  return {
+    kube: new ClientNodeKubeApi(kubeConfig),
+    kubeConfig,
+    ...(store ? { store } : {}),
+    ...(tokenSource ? { tokenSource } : {}),
+    clusterName,
+  };
 }

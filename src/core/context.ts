@@ -57,7 +57,8 @@ export async function listContext(dir: string): Promise<ContextListing> {
     for await (const e of await opendir(d)) {
       const abs = join(d, e.name);
       if (e.isDirectory()) await walk(abs);
-      else if (e.isFile() || e.isSymbolicLink()) files.push(relative(dir, abs).split(sep).join('/'));
+      else if (e.isFile() || e.isSymbolicLink())
+        files.push(relative(dir, abs).split(sep).join('/'));
     }
   };
   await walk(dir);
@@ -79,7 +80,10 @@ export interface PackStats {
  * was listed) is skipped and reported in stats.skipped. Reads one file at a
  * time with backpressure.
  */
-export function packContext(dir: string, files: readonly string[]): { stream: Readable; stats: Promise<PackStats> } {
+export function packContext(
+  dir: string,
+  files: readonly string[],
+): { stream: Readable; stats: Promise<PackStats> } {
   const pack = tar.pack();
   const stats: PackStats = { files: 0, bytes: 0, skipped: [] };
   const marker = posix.relative(WORKSPACE_DIR, STAGED_MARKER);
@@ -90,10 +94,19 @@ export function packContext(dir: string, files: readonly string[]): { stream: Re
       if (st?.isSymbolicLink()) {
         const target = await readlink(abs);
         await new Promise<void>((res, rej) =>
-          pack.entry({ name, type: 'symlink', linkname: target, mode: 0o777, mtime: st.mtime }, (e) => (e ? rej(e) : res())),
+          pack.entry(
+            { name, type: 'symlink', linkname: target, mode: 0o777, mtime: st.mtime },
+            (e) => (e ? rej(e) : res()),
+          ),
         );
       } else if (st?.isFile()) {
-        const entry = pack.entry({ name, type: 'file', size: st.size, mode: st.mode & 0o7777, mtime: st.mtime });
+        const entry = pack.entry({
+          name,
+          type: 'file',
+          size: st.size,
+          mode: st.mode & 0o7777,
+          mtime: st.mtime,
+        });
         await pipeline(createReadStream(abs), entry);
         stats.bytes += st.size;
       } else {

@@ -49,7 +49,9 @@ export async function createObjects(
   } catch (err) {
     const name = (m.job ?? m.pod)?.metadata?.name ?? '';
     if (conflict(err)) {
-      const existing = m.job ? await kube.readJob(namespace, name) : await kube.readPod(namespace, name);
+      const existing = m.job
+        ? await kube.readJob(namespace, name)
+        : await kube.readPod(namespace, name);
       if (!existing) throw err;
       owner = { ...existing, apiVersion: m.job ? 'batch/v1' : 'v1', kind: m.job ? 'Job' : 'Pod' };
       adopted = true;
@@ -74,8 +76,16 @@ export async function createObjects(
  * removes its pods and Secret) or the bare Pod, and the Secret in case its
  * owner reference was never set. Answers whether the Job or Pod existed.
  */
-export async function deleteBuild(kube: KubeApi, namespace: string, name: string, kind: 'job' | 'pod'): Promise<boolean> {
-  const existed = kind === 'job' ? await kube.deleteJob(namespace, name, 'Background') : await kube.deletePod(namespace, name);
+export async function deleteBuild(
+  kube: KubeApi,
+  namespace: string,
+  name: string,
+  kind: 'job' | 'pod',
+): Promise<boolean> {
+  const existed =
+    kind === 'job'
+      ? await kube.deleteJob(namespace, name, 'Background')
+      : await kube.deletePod(namespace, name);
   await kube.deleteSecret(namespace, name).catch(() => false);
   return existed;
 }

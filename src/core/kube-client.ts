@@ -42,7 +42,7 @@ export function toKubeApiError(err: unknown, what: string): KubeApiError {
   const e = err as { code?: unknown; body?: unknown; message?: unknown };
   if (typeof e?.code === 'number') {
     let reason = '';
-    let message = '';
+    let message: string;
     try {
       const body = typeof e.body === 'string' ? JSON.parse(e.body) : e.body;
       reason = String(body?.reason ?? '');
@@ -258,5 +258,4 @@ export class ClientNodeKubeApi implements KubeApi {
     );
     return checks.filter((_, i) => !allowed[i]);
   }
-
 }

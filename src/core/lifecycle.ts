@@ -51,7 +51,11 @@ const LAST_LINES = 20;
  * failed build (status `failed`, `timed_out`, `cancelled`), only for errors
  * before anything was created (bad context, API refusals on create).
  */
-export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSignal): Promise<BuildResult> {
+export async function runBuild(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  signal: AbortSignal,
+): Promise<BuildResult> {
   const { kube, reporter, clock } = deps;
   const ns = spec.namespace;
   const listing = spec.context ? await listContext(spec.context) : undefined;
@@ -71,7 +75,9 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
     logReconnects: 0,
   };
   await checkPermissions(kube, spec);
-  const created = await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
+  const created = await createObjects(kube, ns, manifests, (owner, secret) =>
+    withOwner(secret, owner),
+  );
   deps.onCreated?.({ namespace: ns, jobName: spec.jobName, kind: spec.kind });
   reporter.info(
     `${created.adopted ? 'Found existing' : 'Created'} ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName} (${spec.arch}, image ${spec.image})`,
@@ -83,7 +89,10 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
     return r;
   }
 
-  const watcher = new BuildWatcher(kube, ns, buildSelector(spec.buildId), { clock, watchJob: spec.kind === 'job' });
+  const watcher = new BuildWatcher(kube, ns, buildSelector(spec.buildId), {
+    clock,
+    watchJob: spec.kind === 'job',
+  });
   const work = await mkdtemp(join(deps.tempDir, 'kbuild-'));
   const logPath = join(work, 'build.log');
   try {
@@ -92,7 +101,10 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
       // A Spot VM was reclaimed under the build: retry once on another node (DESIGN section 3, `spot`).
       reporter.warning(`${final.message}; retrying the build once`);
       await deleteBuild(kube, ns, spec.jobName, 'job');
-      await watcher.until((s) => (s.job || s.pods.size > 0 ? undefined : true), AbortSignal.any([signal, AbortSignal.timeout(120_000)]));
+      await watcher.until(
+        (s) => (s.job || s.pods.size > 0 ? undefined : true),
+        AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
+      );
       await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
       final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
     }
@@ -103,7 +115,8 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
     r.exitCode = final.exitCode;
     const build = containerStatus(watcher.state.pod, CONTAINER.build)?.state?.terminated;
     r.finishedAt = (build?.finishedAt ?? new Date(clock.now())).toString();
-    if (build?.finishedAt && r.startedAt) r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
+    if (build?.finishedAt && r.startedAt)
+      r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
     await collect(spec, deps, watcher, r, signal);
     await uploadRecords(spec, deps, r, logPath);
   } catch (err) {
@@ -118,7 +131,8 @@ export async function runBuild(spec: BuildSpec, deps: BuildDeps, signal: AbortSi
         reporter.warning(`could not delete ${spec.jobName}: ${err.message}`);
         return false;
       });
-      if (gone) reporter.info(`Deleted ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName}`);
+      if (gone)
+        reporter.info(`Deleted ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName}`);
     }
     await rm(work, { recursive: true, force: true });
   }
@@ -148,9 +162,15 @@ async function runAttempt(
   }
   if (verdict.state !== 'running' && verdict.exitCode === undefined) return verdict;
   const build = containerStatus(pod, CONTAINER.build);
-  r.startedAt = (build?.state?.running?.startedAt ?? build?.state?.terminated?.startedAt)?.toString();
-  r.pendingSeconds = r.startedAt ? (Date.parse(r.startedAt) - Date.parse(r.createdAt)) / 1000 : undefined;
-  deps.reporter.info(`Build started on node ${r.nodeName ?? '?'}${r.nodePool ? ` (node pool ${r.nodePool})` : ''}`);
+  r.startedAt = (
+    build?.state?.running?.startedAt ?? build?.state?.terminated?.startedAt
+  )?.toString();
+  r.pendingSeconds = r.startedAt
+    ? (Date.parse(r.startedAt) - Date.parse(r.createdAt)) / 1000
+    : undefined;
+  deps.reporter.info(
+    `Build started on node ${r.nodeName ?? '?'}${r.nodePool ? ` (node pool ${r.nodePool})` : ''}`,
+  );
   await streamLog(spec, deps, watcher, r, logPath, signal);
   return untilEnded(spec, watcher, deps.clock, signal);
 }
@@ -176,13 +196,18 @@ async function untilStarted(
     if (job && (job.state === 'failed' || job.state === 'timed_out')) return job;
     const pod = s.pod;
     const v: Verdict = pod
-      ? podVerdict(pod, [], now, { pendingTimeoutSeconds: spec.pendingTimeoutSeconds, startedWaitingAt: since })
+      ? podVerdict(pod, [], now, {
+          pendingTimeoutSeconds: spec.pendingTimeoutSeconds,
+          startedWaitingAt: since,
+        })
       : job?.state === 'queued'
         ? job
         : pendingWithoutPod(spec, since, now);
     if (pod && files && !staging && containerStatus(pod, CONTAINER.stage)?.state?.running) {
       staging = stage(spec, kube, pod, files, reporter, signal).catch((err: Error) => {
-        stagingError = new Error(`staging ${spec.context} into pod ${pod.metadata?.name} failed: ${err.message}`);
+        stagingError = new Error(
+          `staging ${spec.context} into pod ${pod.metadata?.name} failed: ${err.message}`,
+        );
       });
     }
     if (v.state === 'pending' || v.state === 'queued') {
@@ -201,13 +226,28 @@ async function untilStarted(
 function pendingWithoutPod(spec: BuildSpec, since: Date, now: Date): Verdict {
   const waited = (now.getTime() - since.getTime()) / 1000;
   if (waited > spec.pendingTimeoutSeconds) {
-    return { state: 'failed', reason: 'PendingTimeout', message: `no pod was created for ${spec.jobName} within ${formatDuration(spec.pendingTimeoutSeconds)}` };
+    return {
+      state: 'failed',
+      reason: 'PendingTimeout',
+      message: `no pod was created for ${spec.jobName} within ${formatDuration(spec.pendingTimeoutSeconds)}`,
+    };
   }
-  return { state: 'pending', reason: 'NoPod', message: `waiting for the Job controller to create the pod of ${spec.jobName}` };
+  return {
+    state: 'pending',
+    reason: 'NoPod',
+    message: `waiting for the Job controller to create the pod of ${spec.jobName}`,
+  };
 }
 
 /** stage streams the context into the `stage` init container (context.ts). */
-async function stage(spec: BuildSpec, kube: KubeApi, pod: V1Pod, files: string[], reporter: Reporter, signal: AbortSignal): Promise<void> {
+async function stage(
+  spec: BuildSpec,
+  kube: KubeApi,
+  pod: V1Pod,
+  files: string[],
+  reporter: Reporter,
+  signal: AbortSignal,
+): Promise<void> {
   const { stream, stats } = packContext(spec.context ?? '.', files);
   const res = await kube.exec({
     namespace: spec.namespace,
@@ -219,20 +259,44 @@ async function stage(spec: BuildSpec, kube: KubeApi, pod: V1Pod, files: string[]
   });
   const st = await stats;
   if (res.exitCode !== 0) throw new Error(`tar exited with code ${res.exitCode}: ${res.message}`);
-  reporter.info(`Staged ${st.files} files (${(st.bytes / 1048576).toFixed(1)} MiB) from ${spec.context} into /workspace`);
+  reporter.info(
+    `Staged ${st.files} files (${(st.bytes / 1048576).toFixed(1)} MiB) from ${spec.context} into /workspace`,
+  );
   for (const s of st.skipped) reporter.warning(`not staged: ${s} (not a regular file or symlink)`);
 }
 
 /** streamLog follows the build container's log into the reporter and a local copy (build.log). */
-async function streamLog(spec: BuildSpec, deps: BuildDeps, watcher: BuildWatcher, r: BuildResult, logPath: string, signal: AbortSignal): Promise<void> {
+async function streamLog(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  logPath: string,
+  signal: AbortSignal,
+): Promise<void> {
   const pod = r.podName ?? '';
   const file = createWriteStream(logPath, { flags: 'a' });
-  const terminated = watcher.until((s) => (ended(s) ? true : undefined), signal).then(() => undefined, () => undefined);
+  const terminated = watcher
+    .until((s) => (ended(s) ? true : undefined), signal)
+    .then(
+      () => undefined,
+      () => undefined,
+    );
   deps.reporter.startGroup(`Build output: ${spec.name} (${spec.arch})`);
   try {
     const res = await followLogs({
       open: (sinceTime, sig) =>
-        deps.kube.openLog({ namespace: spec.namespace, pod, container: CONTAINER.build, follow: true, timestamps: true, sinceTime }, sig),
+        deps.kube.openLog(
+          {
+            namespace: spec.namespace,
+            pod,
+            container: CONTAINER.build,
+            follow: true,
+            timestamps: true,
+            sinceTime,
+          },
+          sig,
+        ),
       onLine: async (line) => {
         r.lastLines.push(line.text);
         if (r.lastLines.length > LAST_LINES) r.lastLines.shift();
@@ -241,7 +305,10 @@ async function streamLog(spec: BuildSpec, deps: BuildDeps, watcher: BuildWatcher
       },
       terminated,
       signal,
-      onReconnect: (n, why) => deps.reporter.info(`(log stream reconnected from the last line seen, attempt ${n}: ${why})`),
+      onReconnect: (n, why) =>
+        deps.reporter.info(
+          `(log stream reconnected from the last line seen, attempt ${n}: ${why})`,
+        ),
     });
     r.logLines = res.lines;
     r.logReconnects = res.reconnects;
@@ -263,24 +330,43 @@ function ended(s: BuildObjects): boolean {
 }
 
 /** untilEnded waits for the final verdict once the build container ran. */
-function untilEnded(spec: BuildSpec, watcher: BuildWatcher, clock: Clock, signal: AbortSignal): Promise<Verdict> {
+function untilEnded(
+  spec: BuildSpec,
+  watcher: BuildWatcher,
+  clock: Clock,
+  signal: AbortSignal,
+): Promise<Verdict> {
   return watcher.until((s) => {
     if (!ended(s)) return undefined;
     const job = s.job ? jobVerdict(s.job) : undefined;
     if (job?.state === 'timed_out') return job;
     if (s.pod) {
-      const v = podVerdict(s.pod, [], new Date(clock.now()), { pendingTimeoutSeconds: spec.pendingTimeoutSeconds, startedWaitingAt: new Date(0) });
+      const v = podVerdict(s.pod, [], new Date(clock.now()), {
+        pendingTimeoutSeconds: spec.pendingTimeoutSeconds,
+        startedWaitingAt: new Date(0),
+      });
       // The last state seen of a deleted pod still tells a preemption (DisruptionTarget).
-      if (v.retryable || (!s.podDeleted && v.state !== 'running' && v.state !== 'pending')) return v;
+      if (v.retryable || (!s.podDeleted && v.state !== 'running' && v.state !== 'pending'))
+        return v;
     }
     if (job && job.state !== 'running' && job.state !== 'pending') return job;
-    if (s.podDeleted) return { state: 'failed', reason: 'PodDeleted', message: `pod of ${spec.jobName} was deleted before the build ended` };
+    if (s.podDeleted)
+      return {
+        state: 'failed',
+        reason: 'PodDeleted',
+        message: `pod of ${spec.jobName} was deleted before the build ended`,
+      };
     return undefined;
   }, signal);
 }
 
 /** withEvents adds the pod's (or Job's) last events to a failure message. */
-async function withEvents(kube: KubeApi, ns: string, s: BuildObjects, v: Verdict): Promise<Verdict> {
+async function withEvents(
+  kube: KubeApi,
+  ns: string,
+  s: BuildObjects,
+  v: Verdict,
+): Promise<Verdict> {
   const name = s.pod?.metadata?.name ?? s.job?.metadata?.name;
   if (!name) return v;
   const events = await kube.listEvents(ns, name).catch(() => []);
@@ -289,12 +375,21 @@ async function withEvents(kube: KubeApi, ns: string, s: BuildObjects, v: Verdict
 }
 
 /** collect copies the artifacts out through the collector container, when there is a bucket. */
-async function collect(spec: BuildSpec, deps: BuildDeps, watcher: BuildWatcher, r: BuildResult, signal: AbortSignal): Promise<void> {
+async function collect(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  signal: AbortSignal,
+): Promise<void> {
   if (!spec.bucket || !deps.store) return;
   r.artifactsUri = gcsUri(spec.bucket, `${spec.destination}/`);
   const collector = containerStatus(watcher.state.pod, CONTAINER.collector);
   if (!collector?.state?.running || !r.podName) {
-    if (r.startedAt) deps.reporter.warning(`artifacts of ${spec.jobName} could not be collected: the collector container is not running`);
+    if (r.startedAt)
+      deps.reporter.warning(
+        `artifacts of ${spec.jobName} could not be collected: the collector container is not running`,
+      );
     return;
   }
   const res = await collectArtifacts({
@@ -309,17 +404,33 @@ async function collect(spec: BuildSpec, deps: BuildDeps, watcher: BuildWatcher, 
   });
   r.artifacts = res.artifacts;
   r.skipped = res.skipped;
-  if (res.missing) deps.reporter.warning(`no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`);
+  if (res.missing)
+    deps.reporter.warning(
+      `no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`,
+    );
   else deps.reporter.info(`Uploaded ${res.artifacts.length} artifacts to ${r.artifactsUri}`);
 }
 
 /** uploadRecords stores build.log and kbuild.json beside the artifacts. */
-async function uploadRecords(spec: BuildSpec, deps: BuildDeps, r: BuildResult, logPath: string): Promise<void> {
+async function uploadRecords(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  r: BuildResult,
+  logPath: string,
+): Promise<void> {
   if (!spec.bucket || !deps.store) return;
   if (r.startedAt) {
-    const log = await deps.store.upload(objectName(spec.destination, 'build.log'), () => createReadStream(logPath), { contentType: 'text/plain; charset=utf-8' });
+    const log = await deps.store.upload(
+      objectName(spec.destination, 'build.log'),
+      () => createReadStream(logPath),
+      { contentType: 'text/plain; charset=utf-8' },
+    );
     r.logUri = log.uri;
   }
   const json = Buffer.from(JSON.stringify(kbuildRecord(spec, r), null, 2) + '\n');
-  await deps.store.upload(objectName(spec.destination, 'kbuild.json'), () => Readable.from([json]), { contentType: 'application/json', size: json.length });
+  await deps.store.upload(
+    objectName(spec.destination, 'kbuild.json'),
+    () => Readable.from([json]),
+    { contentType: 'application/json', size: json.length },
+  );
 }

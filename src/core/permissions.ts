@@ -8,7 +8,12 @@ import type { AccessCheck, KubeApi } from './kube-api.ts';
 import type { BuildSpec } from './spec.ts';
 
 /** requiredPermissions lists what runBuild will do in the namespace for this spec. */
-export function requiredPermissions(spec: Pick<BuildSpec, 'namespace' | 'kind' | 'watch' | 'keep' | 'secretEnv' | 'context' | 'bucket'>): AccessCheck[] {
+export function requiredPermissions(
+  spec: Pick<
+    BuildSpec,
+    'namespace' | 'kind' | 'watch' | 'keep' | 'secretEnv' | 'context' | 'bucket'
+  >,
+): AccessCheck[] {
   const ns = spec.namespace;
   const c = (verb: string, group: string, resource: string, subresource?: string): AccessCheck => ({
     verb,
@@ -20,12 +25,19 @@ export function requiredPermissions(spec: Pick<BuildSpec, 'namespace' | 'kind' |
   const out: AccessCheck[] = [];
   if (spec.kind === 'job') out.push(c('create', 'batch', 'jobs'));
   else out.push(c('create', '', 'pods'));
-  if (Object.keys(spec.secretEnv).length > 0) out.push(c('create', '', 'secrets'), c('patch', '', 'secrets'), c('delete', '', 'secrets'));
+  if (Object.keys(spec.secretEnv).length > 0)
+    out.push(c('create', '', 'secrets'), c('patch', '', 'secrets'), c('delete', '', 'secrets'));
   if (!spec.watch) return out;
   if (spec.kind === 'job') out.push(c('list', 'batch', 'jobs'), c('watch', 'batch', 'jobs'));
-  out.push(c('list', '', 'pods'), c('watch', '', 'pods'), c('get', '', 'pods', 'log'), c('list', '', 'events'));
+  out.push(
+    c('list', '', 'pods'),
+    c('watch', '', 'pods'),
+    c('get', '', 'pods', 'log'),
+    c('list', '', 'events'),
+  );
   if (spec.context || spec.bucket) out.push(c('create', '', 'pods', 'exec'));
-  if (!spec.keep) out.push(spec.kind === 'job' ? c('delete', 'batch', 'jobs') : c('delete', '', 'pods'));
+  if (!spec.keep)
+    out.push(spec.kind === 'job' ? c('delete', 'batch', 'jobs') : c('delete', '', 'pods'));
   return out;
 }
 
@@ -50,7 +62,10 @@ export class PermissionError extends Error {
 }
 
 /** checkPermissions throws PermissionError when any required permission is denied; a no-op when the client cannot check. */
-export async function checkPermissions(kube: KubeApi, spec: Parameters<typeof requiredPermissions>[0]): Promise<void> {
+export async function checkPermissions(
+  kube: KubeApi,
+  spec: Parameters<typeof requiredPermissions>[0],
+): Promise<void> {
   if (!kube.canI) return;
   const missing = await kube.canI(requiredPermissions(spec));
   if (missing.length > 0) throw new PermissionError(missing, spec.namespace);

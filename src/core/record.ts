@@ -98,6 +98,12 @@ export function kbuildRecord(spec: BuildSpec, r: BuildResult): KbuildRecord {
     status: r.status,
     reason: r.reason,
     ...(r.exitCode !== undefined ? { exit_code: r.exitCode } : {}),
-    artifacts: r.artifacts.map((a) => ({ name: a.name, size: a.size, crc32c: a.crc32c, sha256: a.sha256, uri: a.uri })),
+    artifacts: r.artifacts.map((a) => ({
+      name: a.name,
+      size: a.size,
+      crc32c: a.crc32c,
+      sha256: a.sha256,
+      uri: a.uri,
+    })),
   };
 }

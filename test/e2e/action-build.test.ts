@@ -31,13 +31,23 @@ for (const pkg of ['hello', 'zlib'] as const) {
           bucket,
         },
       });
-      assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
+      assert.equal(
+        run.code,
+        0,
+        `step failed:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`,
+      );
       const o = run.outputs;
       assert.equal(o['status'], 'succeeded');
       assert.equal(o['exit_code'], '0');
       assert.match(o['job_name'] ?? '', new RegExp(`^kb-${pkg}-${arch}-[0-9a-f]{8}$`));
-      assert.match(o['node_name'] ?? '', new RegExp(`^gke-lab-${arch}-pool-`), 'ran on the matching node pool');
-      const node = JSON.parse(kubectl(['get', 'node', o['node_name']!, '-o', 'json'])) as { metadata: { labels: Record<string, string> } };
+      assert.match(
+        o['node_name'] ?? '',
+        new RegExp(`^gke-lab-${arch}-pool-`),
+        'ran on the matching node pool',
+      );
+      const node = JSON.parse(kubectl(['get', 'node', o['node_name']!, '-o', 'json'])) as {
+        metadata: { labels: Record<string, string> };
+      };
       assert.equal(node.metadata.labels['kubernetes.io/arch'], arch);
 
       // The step log holds the build's whole output, in order.
@@ -52,9 +62,16 @@ for (const pkg of ['hello', 'zlib'] as const) {
       }
 
       // Every artifact is in GCS, and its SHA-256 (read back with gcloud) matches kbuild.json.
-      const artifacts = JSON.parse(o['artifacts']!) as { name: string; size: number; sha256: string; uri: string }[];
+      const artifacts = JSON.parse(o['artifacts']!) as {
+        name: string;
+        size: number;
+        sha256: string;
+        uri: string;
+      }[];
       assert.ok(artifacts.length >= 2, `artifacts: ${o['artifacts']}`);
-      const record = JSON.parse(gcloud(['storage', 'cat', `${o['artifacts_uri']}kbuild.json`]).toString('utf8')) as {
+      const record = JSON.parse(
+        gcloud(['storage', 'cat', `${o['artifacts_uri']}kbuild.json`]).toString('utf8'),
+      ) as {
         status: string;
         arch: string;
         node: string;
@@ -69,14 +86,23 @@ for (const pkg of ['hello', 'zlib'] as const) {
         assert.equal(bytes.length, a.size, a.name);
         assert.equal(createHash('sha256').update(bytes).digest('hex'), a.sha256, a.name);
       }
-      assert.ok(record.artifacts.some((a) => a.name.endsWith('.tar.gz')), 'the package tarball is an artifact');
+      assert.ok(
+        record.artifacts.some((a) => a.name.endsWith('.tar.gz')),
+        'the package tarball is an artifact',
+      );
 
       // Summary, cleanup, and nothing written into the workspace.
       assert.match(run.summary, /### kbuild: /);
       assert.match(run.summary, /succeeded/);
       assert.match(run.summary, /#### Artifacts/);
-      assert.equal(kubectl(['get', 'jobs', '-l', `kbuild.dev/build-id=${o['build_id']}`, '-o', 'name']).trim(), '');
-      assert.deepEqual(listTree(ws).filter((f) => !f.startsWith('.git/')), before.filter((f) => !f.startsWith('.git/')));
+      assert.equal(
+        kubectl(['get', 'jobs', '-l', `kbuild.dev/build-id=${o['build_id']}`, '-o', 'name']).trim(),
+        '',
+      );
+      assert.deepEqual(
+        listTree(ws).filter((f) => !f.startsWith('.git/')),
+        before.filter((f) => !f.startsWith('.git/')),
+      );
     });
   }
 }

@@ -1,7 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { followLogs, LineCursor, LogStreamError, splitTimestamp, timeKey, type LogLine } from '../../src/core/logs.ts';
+import {
+  followLogs,
+  LineCursor,
+  LogStreamError,
+  splitTimestamp,
+  timeKey,
+  type LogLine,
+} from '../../src/core/logs.ts';
 
 /** A fake API server log: lines with timestamps, several per second and some identical. */
 function makeLog(n: number): string[] {
@@ -20,7 +27,10 @@ function makeLog(n: number): string[] {
 /** serve answers the log from sinceTime (truncated to seconds, as the API server does), cut after `cut` bytes. */
 function serve(log: string[], sinceTime: string | undefined, cut: number | undefined): Readable {
   const since = sinceTime ? (timeKey(sinceTime)! / 1_000_000_000n) * 1_000_000_000n : -1n;
-  const body = log.filter((l) => timeKey(l.slice(0, l.indexOf(' ')))! >= since).map((l) => l + '\n').join('');
+  const body = log
+    .filter((l) => timeKey(l.slice(0, l.indexOf(' ')))! >= since)
+    .map((l) => l + '\n')
+    .join('');
   const bytes = Buffer.from(body);
   if (cut === undefined) return Readable.from([bytes.subarray(0, 5000), bytes.subarray(5000)]);
   return new Readable({
@@ -118,7 +128,10 @@ test('LineCursor skips what was already delivered at the last timestamp', () => 
   const t2 = '2026-11-21T10:00:00.6Z';
   assert.deepEqual([c.accept(t1), c.accept(t2), c.accept(t2)], [true, true, true]);
   c.rewind();
-  assert.deepEqual([c.accept(t1), c.accept(t2), c.accept(t2), c.accept(t2)], [false, false, false, true]);
+  assert.deepEqual(
+    [c.accept(t1), c.accept(t2), c.accept(t2), c.accept(t2)],
+    [false, false, false, true],
+  );
   assert.deepEqual(splitTimestamp(`${t1} hello world`), { time: t1, text: 'hello world' });
   assert.deepEqual(splitTimestamp('no stamp here'), { time: '', text: 'no stamp here' });
 });
