@@ -12,7 +12,7 @@ import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { labEnv, ROOT } from './lab.ts';
-import { waitFor } from './lab-kube.ts';
+import { readPids, waitFor } from './lab-kube.ts';
 
 /** BASE is the private lab's port base: its ports (BASE+1 ... BASE+59) stay clear of the shared lab's 16400-16460. */
 const BASE = 17400;
@@ -115,16 +115,6 @@ function accepts(port: number): Promise<boolean> {
 async function openPorts(offsets: number[]): Promise<number[]> {
   const open = await Promise.all(offsets.map((o) => accepts(BASE + o)));
   return offsets.filter((_, i) => open[i]).map((o) => BASE + o);
-}
-
-/** readPids answers {component: pid} from DIR/pids/*.pid. */
-function readPids(dir: string): Record<string, number> {
-  const pidDir = join(dir, 'pids');
-  return Object.fromEntries(
-    readdirSync(pidDir)
-      .filter((f) => f.endsWith('.pid'))
-      .map((f) => [f.slice(0, -4), Number(readFileSync(join(pidDir, f), 'utf8').trim())]),
-  );
 }
 
 test('a private lab starts from the cache, and npm run lab:down leaves nothing running', async (t) => {

@@ -1,9 +1,11 @@
 // lab-kube.ts: helpers for the lab's own end-to-end tests (lab*.test.ts): a
 // throw-away namespace, objects created from plain JSON, polling, pod events,
-// and shell pipelines (tar | kubectl exec) run with the lab's environment.
+// shell pipelines (tar | kubectl exec) run with the lab's environment, and
+// the PID files of a lab directory.
 import { after, before } from 'node:test';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -177,4 +179,14 @@ export function mustShell(script: string, args: string[] = []): Buffer {
   if (r.status !== 0)
     throw new Error(`bash -c ${JSON.stringify(script)} failed (${r.status}): ${r.stderr}`);
   return r.stdout;
+}
+
+/** readPids answers {component: pid} from a lab directory's pids/*.pid (lab.sh writes one per component). */
+export function readPids(dir: string): Record<string, number> {
+  const pidDir = join(dir, 'pids');
+  return Object.fromEntries(
+    readdirSync(pidDir)
+      .filter((f) => f.endsWith('.pid'))
+      .map((f) => [f.slice(0, -4), Number(readFileSync(join(pidDir, f), 'utf8').trim())]),
+  );
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { gcloud } from './action.ts';
@@ -17,6 +17,7 @@ import {
   getJson,
   mustShell,
   podEvents,
+  readPids,
   waitFor,
   waitForPhase,
   type PodLike,
@@ -335,20 +336,10 @@ test('gcloud storage cp, ls, cat and rm work against the lab GCS', async () => {
   assert.throws(() => gcloud(['storage', 'ls', prefix]), /matched no objects/);
 });
 
-/** labPids answers {component: pid} from .lab/pids/*.pid. */
-function labPids(): Record<string, string> {
-  const pidDir = join(ROOT, '.lab', 'pids');
-  return Object.fromEntries(
-    readdirSync(pidDir)
-      .filter((f) => f.endsWith('.pid'))
-      .map((f) => [f.slice(0, -4), readFileSync(join(pidDir, f), 'utf8').trim()]),
-  );
-}
-
 test('lab.sh up on the running lab returns 0 and changes nothing', (t) => {
   const envFile = join(ROOT, '.lab', 'env');
   const before = {
-    pids: labPids(),
+    pids: readPids(join(ROOT, '.lab')),
     env: readFileSync(envFile, 'utf8'),
     envMtime: statSync(envFile).mtimeMs,
     nodes: kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.uid}{"\\n"}{end}']),
@@ -362,8 +353,8 @@ test('lab.sh up on the running lab returns 0 and changes nothing', (t) => {
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /the lab is already up/);
   assert.doesNotMatch(r.stderr, /starting|building|compiling/);
-  assert.deepEqual(labPids(), before.pids);
-  for (const pid of Object.values(before.pids)) assert.ok(alive(Number(pid)), `pid ${pid} alive`);
+  assert.deepEqual(readPids(join(ROOT, '.lab')), before.pids);
+  for (const pid of Object.values(before.pids)) assert.ok(alive(pid), `pid ${pid} alive`);
   assert.equal(readFileSync(envFile, 'utf8'), before.env);
   assert.equal(statSync(envFile).mtimeMs, before.envMtime);
   assert.equal(
