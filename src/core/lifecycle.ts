@@ -235,7 +235,10 @@ function pendingWithoutPod(spec: BuildSpec, since: Date, now: Date): Verdict {
   return {
     state: 'pending',
     reason: 'NoPod',
-    message: `waiting for the Job controller to create the pod of ${spec.jobName}`,
+    message:
+      spec.kind === 'job'
+        ? `waiting for the Job controller to create the pod of ${spec.jobName}`
+        : `waiting for pod ${spec.jobName} to be seen`,
   };
 }
 
