@@ -10,7 +10,10 @@ import { spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
+import { ClientNodeKubeApi } from '../../src/core/kube-client.ts';
 import { execInPod } from '../../src/core/kube-stream.ts';
+import { renderManifests } from '../../src/core/manifest.ts';
+import { validateBuildSpec } from '../../src/core/spec.ts';
 import { kubectl, labEnv } from './lab.ts';
 
 const BUILDER = 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com';
@@ -51,6 +54,8 @@ test('deploy/kubernetes/lab applies: server-side dry run, then for real', () => 
     'Role/kbuild-dispatcher',
     'RoleBinding/kbuild-builder',
     'RoleBinding/kbuild-dispatcher',
+    'ValidatingAdmissionPolicy/kbuild-build-secrets',
+    'ValidatingAdmissionPolicyBinding/kbuild-build-secrets',
   ]);
   assert.doesNotMatch(yaml, /PROJECT_ID/, 'the lab overlay names the lab accounts');
   // A namespaced object cannot be dry-run into a namespace that does not exist
@@ -173,6 +178,119 @@ test('the Roles grant exactly what each identity needs (kubectl auth can-i --as)
       assert.equal(canI(user, args.split(' ')), want);
     });
   }
+});
+
+/** asBuilder runs kubectl as the action's identity; answers its status and output. */
+function asBuilder(args: string[], input?: string): { ok: boolean; out: string } {
+  const r = spawnSync('kubectl', ['--as', BUILDER, '-n', NS, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, ...labEnv() },
+    input,
+  });
+  return { ok: r.status === 0, out: `${r.stdout}${r.stderr}` };
+}
+
+test("the admission policy keeps the namespace's Secrets to the builds' own", async (t) => {
+  kubectl(['apply', '-k', LAB]);
+  // The Secret the engine makes for secret_env (src/core/manifest.ts).
+  const spec = validateBuildSpec(
+    { image: 'debian:bookworm', packages: 'hello', namespace: NS, secret_env: 'TOKEN=s3cret' },
+    {
+      repository: 'kbuild-lab/demo',
+      owner: 'kbuild-lab',
+      repo: 'demo',
+      sha: '0123456789abcdef0123456789abcdef01234567',
+      ref: 'refs/heads/main',
+      runId: String(Date.now()),
+      runAttempt: '1',
+      serverUrl: 'https://github.example',
+    },
+  );
+  const secret = renderManifests(spec).secret;
+  assert.ok(secret?.metadata?.name, 'secret_env makes a Secret');
+  const name = secret.metadata.name;
+  const other = (patch: Record<string, unknown>) =>
+    JSON.stringify({ ...secret, metadata: { ...secret.metadata, ...patch } });
+  const cases = [
+    {
+      name: "the engine's Secret",
+      input: JSON.stringify(secret),
+      want: /created \(server dry run\)/,
+    },
+    {
+      name: 'another name',
+      input: other({ name: 'registry-credentials' }),
+      want: /named kb-\.\.\./,
+    },
+    { name: 'no kbuild label', input: other({ labels: {} }), want: /managed-by=kbuild/ },
+    {
+      name: 'a service account token Secret',
+      input: JSON.stringify({
+        ...secret,
+        metadata: {
+          ...secret.metadata,
+          annotations: { 'kubernetes.io/service-account.name': 'default' },
+        },
+        type: 'kubernetes.io/service-account-token',
+        stringData: {},
+      }),
+      want: /of type Opaque/,
+    },
+    {
+      name: 'a mutable Secret',
+      input: JSON.stringify({ ...secret, immutable: false }),
+      want: /are immutable/,
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      const r = asBuilder(['create', '--dry-run=server', '-f', '-'], c.input);
+      assert.match(r.out, c.want);
+      assert.equal(r.ok, c.want.source.includes('created'), r.out);
+    });
+  }
+  await t.test("the engine's calls as the builder: create, set the owner, delete", async () => {
+    const kube = new ClientNodeKubeApi(kubeAs(BUILDER));
+    // A suspended Job (no pod) as the owner, so the garbage collector keeps the Secret.
+    const job = await kube.createJob(NS, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name, labels: secret.metadata?.labels ?? {} },
+      spec: {
+        suspend: true,
+        template: {
+          spec: {
+            restartPolicy: 'Never',
+            containers: [{ name: 'build', image: 'debian:bookworm', command: ['true'] }],
+          },
+        },
+      },
+    });
+    try {
+      await kube.createSecret(NS, secret);
+      const uid = job.metadata?.uid ?? '';
+      await kube.setSecretOwner(NS, name, { apiVersion: 'batch/v1', kind: 'Job', name, uid });
+      const read = asBuilder(['get', 'secret', name]);
+      assert.match(
+        read.out,
+        /cannot get resource "secrets"/,
+        'the builder cannot read a Secret back',
+      );
+      const owners = kubectl([
+        'get',
+        'secret',
+        name,
+        '-n',
+        NS,
+        '-o',
+        'jsonpath={.metadata.ownerReferences[*].uid}',
+      ]);
+      assert.equal(owners, uid);
+      assert.equal(await kube.deleteSecret(NS, name), true);
+    } finally {
+      await kube.deleteJob(NS, name);
+    }
+  });
 });
 
 /** until polls check every 100 ms, for at most 10 s. */
