@@ -14,7 +14,7 @@ import { labEnv } from '../../lab/env.ts';
 import { configFromEnv } from './config.ts';
 import { createDispatcher } from './index.ts';
 import { startLocalServer, type LocalServer } from './local.ts';
-import { jsonLogger } from './log.ts';
+import { jsonLogger, type Logger } from './log.ts';
 
 /** LAB_POLICY admits the lab's default owner (4242) with generous limits. */
 export const LAB_POLICY = {
@@ -52,10 +52,10 @@ export function externalAccount(env: Record<string, string>): Record<string, unk
 /**
  * startLabDispatcher starts a dispatcher on the lab; `gke` picks the GKE stand-in through ADC
  * (see the file comment) instead of the admin kubeconfig. `env` adds or overrides variables
- * (e.g. KBUILD_POLICY). The returned close() also removes the credentials file.
+ * (e.g. KBUILD_POLICY); logs go to `logger` (default: JSON lines on stdout). The returned close() also removes the credentials file.
  */
 export async function startLabDispatcher(
-  o: { port?: number; gke?: boolean; env?: Record<string, string> } = {},
+  o: { port?: number; gke?: boolean; env?: Record<string, string>; logger?: Logger } = {},
 ): Promise<LocalServer> {
   const lab = labEnv();
   const env: Record<string, string | undefined> = {
@@ -82,7 +82,7 @@ export async function startLabDispatcher(
   } else {
     env['KBUILD_KUBECONFIG'] = lab['KUBECONFIG'];
   }
-  const logger = jsonLogger();
+  const logger = o.logger ?? jsonLogger();
   const server = await startLocalServer(
     (url) => createDispatcher(configFromEnv({ ...env, KBUILD_AUDIENCE: url }), { logger }),
     logger,
