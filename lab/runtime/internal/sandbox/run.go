@@ -162,14 +162,24 @@ func (p *Process) Terminate() {
 	p.Kill()
 }
 
-// Kill sends SIGKILL to the sandbox: its init (which takes every process of
-// its PID namespace with it) and bwrap.
+// Kill sends SIGKILL to the sandbox's init, which takes every process of its
+// PID namespace with it; bwrap then reaps it and exits (137). bwrap itself
+// is killed only if it has not exited a second later: killing it first would
+// leave the init to be reaped by the host's init.
 func (p *Process) Kill() {
 	p.killOnce.Do(func() {
-		if p.InitPID != 0 {
-			_ = syscall.Kill(p.InitPID, syscall.SIGKILL)
+		if p.InitPID == 0 {
+			_ = p.cmd.Process.Kill()
+			return
 		}
-		_ = p.cmd.Process.Kill()
+		_ = syscall.Kill(p.InitPID, syscall.SIGKILL)
+		go func() {
+			select {
+			case <-p.done:
+			case <-time.After(time.Second):
+				_ = p.cmd.Process.Kill()
+			}
+		}()
 	})
 }
 
