@@ -7,6 +7,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -14,6 +17,7 @@ import { ClientNodeKubeApi } from '../../src/core/kube-client.ts';
 import { execInPod } from '../../src/core/kube-stream.ts';
 import { renderManifests } from '../../src/core/manifest.ts';
 import { validateBuildSpec } from '../../src/core/spec.ts';
+import { gcloud, labInputs, runStep } from './action.ts';
 import { kubectl, labEnv } from './lab.ts';
 
 const BUILDER = 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com';
@@ -178,6 +182,44 @@ test('the Roles grant exactly what each identity needs (kubectl auth can-i --as)
       assert.equal(canI(user, args.split(' ')), want);
     });
   }
+});
+
+test("a build runs under exactly the action's Role (namespace kbuild)", async (t) => {
+  kubectl(['apply', '-k', LAB]);
+  const ws = mkdtempSync(join(tmpdir(), 'kbuild-role-'));
+  t.after(() => rmSync(ws, { recursive: true, force: true }));
+  writeFileSync(join(ws, 'input.txt'), 'staged\n');
+  const secret = `s3cret-${Date.now()}`;
+  // Every rule of the Role is used: a Secret (secret_env), the Job, watches,
+  // exec to stage and to collect, the log, events on failure, and cleanup.
+  const run = await runStep({
+    workspace: ws,
+    inputs: {
+      ...labInputs(),
+      namespace: NS,
+      image: 'debian:bookworm',
+      name: 'rolecheck',
+      package_target: '',
+      command: `sh -c 'mkdir -p packages && cp input.txt packages/ && printf %s "$TOKEN" | wc -c > packages/len.txt && echo built'`,
+      secret_env: `TOKEN=${secret}`,
+      bucket: labEnv()['KBUILD_LAB_BUCKET'] ?? '',
+      cpu: '100m',
+      memory: '256Mi',
+    },
+  });
+  const log = `${run.stdout}\n${run.stderr}`;
+  assert.equal(run.code, 0, log.slice(-4000));
+  assert.equal(run.outputs['status'], 'succeeded');
+  assert.doesNotMatch(log, new RegExp(secret), 'the secret value never reaches the log');
+  const artifacts = JSON.parse(run.outputs['artifacts'] ?? '[]') as { name: string; uri: string }[];
+  assert.deepEqual(artifacts.map((a) => a.name).sort(), ['input.txt', 'len.txt']);
+  const len = artifacts.find((a) => a.name === 'len.txt')?.uri ?? '';
+  assert.equal(gcloud(['storage', 'cat', len]).toString('utf8').trim(), String(secret.length));
+  const job = run.outputs['job_name'] ?? '';
+  assert.equal(
+    kubectl(['get', 'job,secret', job, '-n', NS, '--ignore-not-found', '-o', 'name']),
+    '',
+  );
 });
 
 /** asBuilder runs kubectl as the action's identity; answers its status and output. */
