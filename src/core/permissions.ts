@@ -35,7 +35,9 @@ export function requiredPermissions(
     c('get', '', 'pods', 'log'),
     c('list', '', 'events'),
   );
-  if (spec.context || spec.bucket) out.push(c('create', '', 'pods', 'exec'));
+  // Exec over WebSocket is an upgraded GET: the API server checks `get`, and
+  // since Kubernetes 1.35 also `create` (AuthorizePodWebsocketUpgradeCreatePermission).
+  if (spec.context || spec.bucket) out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
   if (!spec.keep)
     out.push(spec.kind === 'job' ? c('delete', 'batch', 'jobs') : c('delete', '', 'pods'));
   return out;

@@ -27,6 +27,7 @@ const cases = [
       'list pods',
       'get pods/log',
       'create pods/exec',
+      'get pods/exec',
       'delete batch/jobs',
       'list events',
     ],
