@@ -1,17 +1,18 @@
-// lab-down.test.ts: a second, private lab (its own state directory and ports
-// 17400+) starts from the cached binaries, runs a pod, and `npm run lab:down`
-// then leaves nothing running: no recorded PID, no sandbox process, no
-// process naming its directory, no open port. Prints the cached start time
-// and the lab's resident memory. The shared lab is left untouched.
+// lab-down.test.ts: starting and stopping the lab. A second, private lab (its
+// own state directory and ports 17400+) starts from the cached binaries, runs
+// a pod, and `npm run lab:down` then leaves nothing running: no recorded PID,
+// no sandbox process, no process naming its directory, no open port. Prints
+// the cached start time and the lab's resident memory. The shared lab is left
+// untouched, and `lab.sh up` on it changes nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { labEnv, ROOT } from './lab.ts';
+import { kubectl, labEnv, ROOT } from './lab.ts';
 import { readPids, waitFor } from './lab-kube.ts';
 
 /** BASE is the private lab's port base: its ports (BASE+1 ... BASE+59) stay clear of the shared lab's 16400-16460. */
@@ -238,4 +239,31 @@ test('a private lab starts from the cache, and npm run lab:down leaves nothing r
       spawnSync('bash', [join(ROOT, 'lab/scripts/lab.sh'), 'down'], { env, stdio: 'ignore' });
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+test('lab.sh up on the running lab returns 0 and changes nothing', (t) => {
+  const envFile = join(ROOT, '.lab', 'env');
+  const before = {
+    pids: readPids(join(ROOT, '.lab')),
+    env: readFileSync(envFile, 'utf8'),
+    envMtime: statSync(envFile).mtimeMs,
+    nodes: kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.uid}{"\\n"}{end}']),
+  };
+  const env = { ...process.env };
+  delete env['KBUILD_LAB_DIR'];
+  delete env['KBUILD_LAB_PORT_BASE'];
+  const started = performance.now();
+  const r = spawnSync('bash', [join(ROOT, 'lab/scripts/lab.sh'), 'up'], { env, encoding: 'utf8' });
+  t.diagnostic(`lab.sh up on the running lab took ${Math.round(performance.now() - started)} ms`);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /the lab is already up/);
+  assert.doesNotMatch(r.stderr, /starting|building|compiling/);
+  assert.deepEqual(readPids(join(ROOT, '.lab')), before.pids);
+  for (const pid of Object.values(before.pids)) assert.ok(procOf(pid), `pid ${pid} runs`);
+  assert.equal(readFileSync(envFile, 'utf8'), before.env);
+  assert.equal(statSync(envFile).mtimeMs, before.envMtime);
+  assert.equal(
+    kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.uid}{"\\n"}{end}']),
+    before.nodes,
+  );
 });

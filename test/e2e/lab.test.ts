@@ -1,29 +1,13 @@
-// lab.test.ts: the lab itself behaves like GKE where kbuild-action depends on
-// it (DESIGN.md section 8, docs/lab.md): the three node pools with GKE's
-// labels, taints and allocatable; scheduling by arch, taint and resources;
-// `kubectl logs -f` and exit codes; `kubectl exec` with tar, byte for byte;
-// the GCS stand-in through gcloud; and an idempotent `lab.sh up`.
+// lab.test.ts: the lab's node pools and scheduler behave like GKE where
+// kbuild-action depends on them (DESIGN.md section 8, docs/lab.md): the three
+// node pools with GKE's labels, taints and allocatable; a Job for arm64 runs on
+// an arm64 node only with the toleration; requests over the allocatable stay
+// Pending. Pods: lab-pods.test.ts; GCS: lab-gcs.test.ts; a build:
+// lab-build.test.ts; up and down: lab-down.test.ts.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync } from 'node:child_process';
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync, statSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { gcloud } from './action.ts';
-import { kubectl, labEnv, ROOT } from './lab.ts';
-import {
-  create,
-  getJson,
-  mustShell,
-  podEvents,
-  readPids,
-  waitFor,
-  waitForPhase,
-  type PodLike,
-  useScope,
-} from './lab-kube.ts';
-import { makeTree, snapshotTree } from './lab-tree.ts';
+import { kubectl } from './lab.ts';
+import { create, getJson, podEvents, useScope, waitFor, type PodLike } from './lab-kube.ts';
 
 const IMAGE = 'debian:bookworm';
 const ARM64_TOLERATION = {
@@ -33,7 +17,7 @@ const ARM64_TOLERATION = {
   effect: 'NoSchedule',
 };
 
-const scope = useScope('lab-e2e');
+const scope = useScope('lab-sched-e2e');
 
 interface NodeLike {
   metadata: { name: string; labels: Record<string, string> };
@@ -225,149 +209,4 @@ for (const c of TOO_BIG) {
     assert.match(await schedulingFailure(c.name), c.want);
     assert.equal(getJson<PodLike>(['pod', '-n', scope.ns, c.name]).status.phase, 'Pending');
   });
-}
-
-/** sleeper creates a pod whose one container `main` waits, and waits until it runs. */
-async function sleeper(name: string, script: string): Promise<void> {
-  create(scope.ns, {
-    apiVersion: 'v1',
-    kind: 'Pod',
-    metadata: { name },
-    spec: {
-      restartPolicy: 'Never',
-      terminationGracePeriodSeconds: 1,
-      containers: [{ name: 'main', image: IMAGE, command: ['sh', '-c', script] }],
-    },
-  });
-  await waitForPhase(scope.ns, name, ['Running'], 60_000);
-}
-
-test('kubectl logs -f shows exactly the 1000 lines, and the pod ends with exit code 3 (Error)', async () => {
-  const name = 'counter';
-  // The loop starts once /workspace/go exists, so the log is followed while it is written.
-  await sleeper(
-    name,
-    'while [ ! -e /workspace/go ]; do sleep 0.1; done; for i in $(seq 1 1000); do echo line $i; done; exit 3',
-  );
-  const follow = spawn('kubectl', ['logs', '-f', '-n', scope.ns, name], {
-    env: { ...process.env, ...labEnv() },
-  });
-  const chunks: Buffer[] = [];
-  follow.stdout.on('data', (c: Buffer) => chunks.push(c));
-  let stderr = '';
-  follow.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = new Promise<number | null>((res) => follow.on('close', (code) => res(code)));
-  kubectl(['exec', '-n', scope.ns, name, '--', 'touch', '/workspace/go']);
-  assert.equal(await exited, 0, `kubectl logs -f: ${stderr}`);
-
-  const want = Array.from({ length: 1000 }, (_, i) => `line ${i + 1}\n`).join('');
-  assert.equal(Buffer.concat(chunks).toString('utf8'), want);
-  const pod = await waitForPhase(scope.ns, name, ['Failed', 'Succeeded'], 60_000);
-  assert.equal(pod.status.phase, 'Failed');
-  const terminated = pod.status.containerStatuses?.[0]?.state?.terminated;
-  assert.deepEqual(
-    { exitCode: terminated?.exitCode, reason: terminated?.reason },
-    { exitCode: 3, reason: 'Error' },
-  );
-  assert.equal(kubectl(['logs', '-n', scope.ns, name]), want, 'the log of the finished container');
-});
-
-test('kubectl exec -i with tar copies a directory in and out byte for byte', async () => {
-  const name = 'tar';
-  const src = join(scope.dir, 'tar-src');
-  const random = randomBytes(3 << 20);
-  await makeTree(src, random);
-  await sleeper(name, 'mkdir -p /workspace/in; exec sleep 3600');
-
-  mustShell('tar -cf - -C "$1" . | kubectl exec -i -n "$2" "$3" -- tar -xf - -C /workspace/in', [
-    src,
-    scope.ns,
-    name,
-  ]);
-  // Inside the pod: the bytes arrived, and the executable runs.
-  const sum = kubectl([
-    'exec',
-    '-n',
-    scope.ns,
-    name,
-    '--',
-    'sha256sum',
-    '/workspace/in/data/random.bin',
-  ]);
-  assert.equal(sum.split(' ')[0], createHash('sha256').update(random).digest('hex'));
-  assert.equal(
-    kubectl(['exec', '-n', scope.ns, name, '--', '/workspace/in/bin/run.sh']),
-    'run.sh ran\n',
-  );
-
-  const back = mustShell('kubectl exec -n "$1" "$2" -- tar -cf - -C /workspace/in .', [
-    scope.ns,
-    name,
-  ]);
-  const out = join(scope.dir, 'tar-out');
-  await writeFile(`${out}.tar`, back);
-  mustShell('mkdir "$1" && tar -xpf "$1.tar" -C "$1"', [out]);
-  const want = await snapshotTree(src);
-  assert.ok(want.length >= 10, `the tree has ${want.length} entries`);
-  assert.deepEqual(await snapshotTree(out), want);
-});
-
-test('gcloud storage cp, ls, cat and rm work against the lab GCS', async () => {
-  const bucket = labEnv()['KBUILD_LAB_BUCKET'];
-  assert.equal(bucket, 'kbuild-lab-artifacts');
-  const prefix = `gs://${bucket}/lab-e2e/${scope.ns}/`;
-  const text = 'hello from the lab\n';
-  const big = randomBytes(5 << 20);
-  await writeFile(join(scope.dir, 'note.txt'), text);
-  await writeFile(join(scope.dir, 'big.bin'), big);
-
-  gcloud(['storage', 'cp', join(scope.dir, 'note.txt'), join(scope.dir, 'big.bin'), prefix]);
-  const ls = gcloud(['storage', 'ls', '-l', prefix]).toString('utf8');
-  assert.match(ls, new RegExp(`^\\s*19\\s+\\S+\\s+${prefix}note\\.txt$`, 'm'));
-  assert.match(ls, new RegExp(`^\\s*${big.length}\\s+\\S+\\s+${prefix}big\\.bin$`, 'm'));
-  assert.equal(gcloud(['storage', 'cat', `${prefix}note.txt`]).toString('utf8'), text);
-  gcloud(['storage', 'cp', `${prefix}big.bin`, join(scope.dir, 'big.down')]);
-  assert.ok(
-    readFileSync(join(scope.dir, 'big.down')).equals(big),
-    'downloaded bytes equal the uploaded ones',
-  );
-
-  gcloud(['storage', 'rm', `${prefix}**`]);
-  assert.throws(() => gcloud(['storage', 'ls', prefix]), /matched no objects/);
-});
-
-test('lab.sh up on the running lab returns 0 and changes nothing', (t) => {
-  const envFile = join(ROOT, '.lab', 'env');
-  const before = {
-    pids: readPids(join(ROOT, '.lab')),
-    env: readFileSync(envFile, 'utf8'),
-    envMtime: statSync(envFile).mtimeMs,
-    nodes: kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.uid}{"\\n"}{end}']),
-  };
-  const env = { ...process.env };
-  delete env['KBUILD_LAB_DIR'];
-  delete env['KBUILD_LAB_PORT_BASE'];
-  const started = performance.now();
-  const r = spawnSync('bash', [join(ROOT, 'lab/scripts/lab.sh'), 'up'], { env, encoding: 'utf8' });
-  t.diagnostic(`lab.sh up on the running lab took ${Math.round(performance.now() - started)} ms`);
-  assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stderr, /the lab is already up/);
-  assert.doesNotMatch(r.stderr, /starting|building|compiling/);
-  assert.deepEqual(readPids(join(ROOT, '.lab')), before.pids);
-  for (const pid of Object.values(before.pids)) assert.ok(alive(pid), `pid ${pid} alive`);
-  assert.equal(readFileSync(envFile, 'utf8'), before.env);
-  assert.equal(statSync(envFile).mtimeMs, before.envMtime);
-  assert.equal(
-    kubectl(['get', 'nodes', '-o', 'jsonpath={range .items[*]}{.metadata.uid}{"\\n"}{end}']),
-    before.nodes,
-  );
-});
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
