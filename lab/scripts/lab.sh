@@ -144,9 +144,8 @@ EOF2
 }
 
 up() {
-  if alive kube-apiserver && [[ -f $lab/env ]]; then
+  if [[ -f $lab/env ]] && status >/dev/null 2>&1; then
     log "the lab is already up"
-    status
     return 0
   fi
   local t0=$SECONDS
@@ -233,16 +232,19 @@ write_env() {
   mv "$lab/env.tmp" "$lab/env"
 }
 
-down() {
+# stop NAME...: SIGTERM to each that runs, wait up to 10 s, then SIGKILL.
+stop() {
   local name pid pids=() names=()
-  for name in "${components[@]}"; do
+  for name in "$@"; do
     pid=$(pid_of "$name") || continue
     if kill -0 "$pid" 2>/dev/null; then
       kill -TERM "$pid" 2>/dev/null || true
       pids+=("$pid")
       names+=("$name")
     fi
+    rm -f "$lab/pids/$name.pid"
   done
+  ((${#pids[@]})) || return 0
   for _ in $(seq 1 50); do
     local left=0
     for pid in "${pids[@]}"; do kill -0 "$pid" 2>/dev/null && left=1; done
@@ -250,7 +252,13 @@ down() {
     sleep 0.2
   done
   for pid in "${pids[@]}"; do kill -KILL "$pid" 2>/dev/null || true; done
-  ((${#names[@]})) && log "stopped ${names[*]}"
+  log "stopped ${names[*]}"
+}
+
+down() {
+  # etcd last: the API server needs it to shut down cleanly.
+  stop runtime kwok kube-scheduler kube-controller-manager kube-apiserver google
+  stop etcd
   rm -f "$lab"/pids/*.pid
   rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env" "$lab/google.env"
 }
