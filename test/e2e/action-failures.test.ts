@@ -7,22 +7,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labInputs, runStep, type ActionRun } from './action.ts';
+import { errorText } from './annotations.ts';
 import { kubectl } from './lab.ts';
-
-/** errorText decodes the `::error::` lines of a step (@actions/core escapes %, CR and LF). */
-function errorText(run: ActionRun): string {
-  return run.stdout
-    .split('\n')
-    .filter((l) => l.startsWith('::error'))
-    .map((l) =>
-      l
-        .slice(l.indexOf('::', 2) + 2)
-        .replace(/%0D/g, '\r')
-        .replace(/%0A/g, '\n')
-        .replace(/%25/g, '%'),
-    )
-    .join('\n');
-}
 
 /** failStep runs a build that must fail; answers the run and its wall time in seconds. */
 async function failStep(
