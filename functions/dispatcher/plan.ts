@@ -115,8 +115,11 @@ export function contextOf(
   return ctx;
 }
 
-/** rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec. */
-function rawInputsOf(
+/**
+ * rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec
+ * (also used by the action's dispatch mode, to find the same names and its destinations).
+ */
+export function rawInputsOf(
   req: DispatchRequest,
   pkg: string,
   arch: Arch,

@@ -34,6 +34,26 @@ export interface DispatchRequest {
   artifactsPath?: string;
 }
 
+/** DispatchBody is the JSON body of `POST /v1/dispatches`, as clients send it (docs/dispatcher.md). */
+export interface DispatchBody {
+  packages: string[] | string;
+  archs: string[] | string;
+  image: string;
+  command?: string;
+  package_target?: string;
+  cpu?: string | number;
+  memory?: string;
+  env?: Record<string, string>;
+  timeout?: string;
+  ref: string;
+  sha: string;
+  dependencies?: Record<string, string[]>;
+  queue_name?: string;
+  privileged?: boolean;
+  bucket?: string;
+  artifacts_path?: string;
+}
+
 /** RequestError is a 400: the field of the body and what is wrong with it. */
 export class RequestError extends Error {
   readonly field: string;
@@ -62,7 +82,7 @@ export const REQUEST_FIELDS = [
   'privileged',
   'bucket',
   'artifacts_path',
-] as const;
+] as const satisfies readonly (keyof DispatchBody)[];
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
 

@@ -60,6 +60,8 @@ export function observeJob(job: V1Job): ObservedJob {
 /** DispatchStatus is the JSON answer of GET (and the base of POST's). */
 export interface DispatchStatus {
   dispatch_id: string;
+  /** namespace of the Jobs (where followers find the pods). */
+  namespace: string;
   state: Reconciled['state'];
   builds: BuildReport[];
   /** counts: how many builds are in each status. */
@@ -95,14 +97,14 @@ export async function refreshDispatch(
     const failed = await applyActions(api, namespace, r.actions, o.fanout);
     for (const [name, message] of failed) o.warn?.(`could not update Job ${name}: ${message}`);
   }
-  return statusOf(view.dispatchId, r);
+  return statusOf(view.dispatchId, namespace, r);
 }
 
 /** statusOf renders a Reconciled as the JSON answer. */
-export function statusOf(dispatchId: string, r: Reconciled): DispatchStatus {
+export function statusOf(dispatchId: string, namespace: string, r: Reconciled): DispatchStatus {
   const counts: Record<string, number> = {};
   for (const b of r.builds) counts[b.status] = (counts[b.status] ?? 0) + 1;
-  return { dispatch_id: dispatchId, state: r.state, builds: r.builds, counts };
+  return { dispatch_id: dispatchId, namespace, state: r.state, builds: r.builds, counts };
 }
 
 /** CancelResult is the JSON answer of DELETE. */

@@ -7,6 +7,7 @@
 import * as core from '@actions/core';
 import { readInputs } from './inputs.ts';
 import { runBuildMode } from './build.ts';
+import { runDispatchMode } from './dispatch.ts';
 import { runPlanMode } from './plan.ts';
 
 async function main(): Promise<void> {
@@ -21,12 +22,18 @@ async function main(): Promise<void> {
   try {
     const { raw, ctx } = readInputs((name) => core.getInput(name), process.env);
     const mode = raw['mode'] || 'build';
+    if (mode === 'dispatch') {
+      process.exitCode = await runDispatchMode(raw, ctx, process.env, controller.signal);
+      return;
+    }
     if (mode === 'plan') {
       process.exitCode = await runPlanMode(raw, ctx, process.env);
       return;
     }
     if (mode !== 'build') {
-      throw new Error(`mode "${mode}" is not available in this version: use mode: build or plan`);
+      throw new Error(
+        `mode "${mode}" is not available in this version: use mode: build, dispatch or plan`,
+      );
     }
     process.exitCode = await runBuildMode(raw, ctx, process.env, controller.signal);
     if (controller.signal.aborted) process.exitCode = 1;

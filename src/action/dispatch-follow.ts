@@ -1,0 +1,289 @@
+/**
+ * dispatch-follow.ts: what mode `dispatch` (wait: true) knows of each build of a dispatch, and
+ * how it shows an ended build: its complete log in its own group, then its artifacts, build.log
+ * and kbuild.json, uploaded as in mode `build` (src/core: followLogs, collectArtifacts). Builds
+ * are shown one at a time, so groups never interleave.
+ */
+import { once } from 'node:events';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough, Readable } from 'node:stream';
+import type { V1Pod } from '@kubernetes/client-node';
+import { collectArtifacts } from '../core/artifacts.ts';
+import { containerStatus } from '../core/build-watch.ts';
+import type { Clients } from '../core/connect.ts';
+import { deleteBuild } from '../core/create.ts';
+import { gcsUri, objectName } from '../core/destination.ts';
+import { followLogs } from '../core/logs.ts';
+import { LABEL } from '../core/names.ts';
+import { COLLECTED_MARKER, CONTAINER, NODE_POOL_LABEL } from '../core/podspec.ts';
+import { kbuildRecord, type BuildResult } from '../core/record.ts';
+import type { Reporter } from '../core/report.ts';
+import type { BuildSpec } from '../core/spec.ts';
+import { podVerdict } from '../core/verdict.ts';
+import { DISPATCH_LABEL } from '../../functions/dispatcher/plan.ts';
+import type { BuildReport } from '../../functions/dispatcher/reconcile.ts';
+import type { DispatchStatus } from '../../functions/dispatcher/status.ts';
+
+/** TERMINAL: dispatcher statuses after which a build changes no more. */
+export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
+
+/** buildKey names a build in messages: `package/arch`. */
+export const buildKey = (b: { package: string; arch: string }) => `${b.package}/${b.arch}`;
+
+/** Tracked is what the step knows of one build: the dispatcher's report and what it saw itself. */
+export interface Tracked {
+  report: BuildReport;
+  spec?: BuildSpec;
+  result: BuildResult;
+  /** shown: its log and artifacts were handled (or it has none). */
+  shown: boolean;
+}
+
+/** FollowerOptions: the dispatch, the local specs by `package/arch`, clients (absent: statuses only). */
+export interface FollowerOptions {
+  dispatchId: string;
+  specs: ReadonlyMap<string, BuildSpec>;
+  clients?: Clients;
+  reporter: Reporter;
+  /** work: a private directory for build.log copies (RUNNER_TEMP). */
+  work: string;
+  signal: AbortSignal;
+}
+
+const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
+
+/** DispatchFollower keeps the builds of one dispatch and shows each once its build ended. */
+export class DispatchFollower {
+  readonly tracked = new Map<string, Tracked>();
+  readonly #o: FollowerOptions;
+
+  constructor(o: FollowerOptions) {
+    this.#o = o;
+  }
+
+  /** done: every build was shown and the dispatcher reports it ended. */
+  get done(): boolean {
+    return [...this.tracked.values()].every((t) => t.shown && TERMINAL.has(t.report.status));
+  }
+
+  /** update takes in a status answer and reports every build whose status changed. */
+  update(s: DispatchStatus): void {
+    for (const b of s.builds) {
+      const t = this.tracked.get(b.job_name);
+      if (t && t.report.status === b.status) {
+        t.report = b;
+        continue;
+      }
+      this.#o.reporter.info(
+        `${buildKey(b)}: ${t ? `${t.report.status} -> ` : ''}${b.status} (${b.message})`,
+      );
+      if (t) {
+        t.report = b;
+        continue;
+      }
+      const spec = this.#o.specs.get(buildKey(b));
+      const result: BuildResult = {
+        buildId: b.build_id,
+        jobName: b.job_name,
+        namespace: s.namespace,
+        status: 'failed',
+        reason: '',
+        message: '',
+        createdAt: new Date().toISOString(),
+        artifacts: [],
+        skipped: [],
+        lastLines: [],
+        logLines: 0,
+        logReconnects: 0,
+      };
+      this.tracked.set(b.job_name, { report: b, ...(spec ? { spec } : {}), result, shown: false });
+    }
+  }
+
+  /**
+   * showEnded shows, one at a time, every build whose build container ended, and settles those
+   * that ended without one. A pod that cannot start (image pull errors, unschedulable past
+   * pending_timeout) fails its build: its Job is deleted, and the dispatcher skips its dependents.
+   */
+  async showEnded(namespace: string): Promise<void> {
+    const pending = [...this.tracked.values()].filter((t) => !t.shown);
+    const clients = this.#o.clients;
+    if (pending.length === 0) return;
+    const pods = clients
+      ? await clients.kube.listPods(namespace, `${DISPATCH_LABEL}=${this.#o.dispatchId}`)
+      : [];
+    for (const t of pending) {
+      const pod = pods
+        .filter((p) => p.metadata?.labels?.[LABEL.buildId] === t.report.build_id)
+        .sort((a, b) => created(b) - created(a))[0];
+      if (pod && clients && containerStatus(pod, CONTAINER.build)?.state?.terminated) {
+        await this.#show(t, pod, clients);
+      } else if (pod && clients && t.spec && !TERMINAL.has(t.report.status)) {
+        const v = podVerdict(pod, [], new Date(), {
+          pendingTimeoutSeconds: t.spec.pendingTimeoutSeconds,
+          startedWaitingAt: new Date(created(pod)),
+        });
+        if (v.state !== 'failed') continue;
+        await deleteBuild(clients.kube, namespace, t.report.job_name, 'job');
+        this.#o.reporter.error(
+          `${buildKey(t.report)} failed before it started; deleted its Job: ${v.message}`,
+        );
+        Object.assign(t.result, { status: 'failed', reason: v.reason, message: v.message });
+      } else if (TERMINAL.has(t.report.status)) {
+        settle(t, undefined);
+      } else continue;
+      t.shown = true;
+    }
+  }
+
+  /** #show prints a build's complete log in its own group and collects its artifacts. */
+  async #show(t: Tracked, pod: V1Pod, clients: Clients): Promise<void> {
+    const { reporter, signal } = this.#o;
+    settle(t, pod);
+    const r = t.result;
+    const name = pod.metadata?.name ?? '';
+    const node = r.nodeName
+      ? await clients.kube.readNode(r.nodeName).catch(() => undefined)
+      : undefined;
+    r.nodePool = node?.metadata?.labels?.[NODE_POOL_LABEL];
+    const logPath = join(this.#o.work, `${t.report.job_name}.log`);
+    const file = createWriteStream(logPath);
+    const code = r.exitCode !== undefined ? `, exit code ${r.exitCode}` : '';
+    reporter.startGroup(`Build output: ${buildKey(t.report)} (${r.status}${code})`);
+    try {
+      const res = await followLogs({
+        open: (sinceTime, sig) =>
+          clients.kube.openLog(
+            {
+              namespace: r.namespace,
+              pod: name,
+              container: CONTAINER.build,
+              follow: true,
+              timestamps: true,
+              sinceTime,
+            },
+            sig,
+          ),
+        onLine: async (line) => {
+          r.lastLines = [...r.lastLines, line.text].slice(-20);
+          if (!file.write(`${line.text}\n`)) await once(file, 'drain');
+          await reporter.buildLine(line.text);
+        },
+        terminated: Promise.resolve(),
+        signal,
+      });
+      r.logLines = res.lines;
+      r.logReconnects = res.reconnects;
+    } finally {
+      reporter.endGroup();
+      file.end();
+      await once(file, 'close');
+    }
+    const pool = r.nodePool ? ` (node pool ${r.nodePool})` : '';
+    reporter.info(
+      `${buildKey(t.report)} ${r.status} on node ${r.nodeName ?? '?'}${pool}: ${r.message}`,
+    );
+    const spec = t.spec;
+    if (
+      !spec?.bucket ||
+      !clients.store ||
+      !containerStatus(pod, CONTAINER.collector)?.state?.running
+    )
+      return;
+    r.artifactsUri = gcsUri(spec.bucket, `${spec.destination}/`);
+    let got;
+    try {
+      got = await collectArtifacts({
+        kube: clients.kube,
+        namespace: r.namespace,
+        pod: name,
+        artifactsPath: spec.artifactsPath,
+        prefix: spec.destination,
+        store: clients.store,
+        signal,
+        onWarning: (m) => reporter.warning(m),
+      });
+    } finally {
+      // The Job ends only when the collector does, whatever happened to the copy.
+      await releaseCollector(clients, r.namespace, name, signal).catch((e: Error) =>
+        reporter.warning(e.message),
+      );
+    }
+    r.artifacts = got.artifacts;
+    r.skipped = got.skipped;
+    const log = await clients.store.upload(
+      objectName(spec.destination, 'build.log'),
+      () => createReadStream(logPath),
+      {
+        contentType: 'text/plain; charset=utf-8',
+      },
+    );
+    r.logUri = log.uri;
+    const json = Buffer.from(JSON.stringify(kbuildRecord(spec, r), null, 2) + '\n');
+    await clients.store.upload(
+      objectName(spec.destination, 'kbuild.json'),
+      () => Readable.from([json]),
+      {
+        contentType: 'application/json',
+        size: json.length,
+      },
+    );
+    reporter.info(
+      `Uploaded ${r.artifacts.length} artifacts of ${buildKey(t.report)} to ${r.artifactsUri}`,
+    );
+  }
+}
+
+/**
+ * releaseCollector creates the marker that ends the collector container (podspec.ts
+ * COLLECTED_MARKER), with a stderr stream attached: the API server refuses an exec without any
+ * stream ("you must specify at least 1 of stdin, stdout, stderr"), and core's `release` in
+ * artifacts.ts attaches none, so alone it leaves the collector, and the Job, running.
+ */
+async function releaseCollector(
+  clients: Clients,
+  namespace: string,
+  pod: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const stderr = new PassThrough();
+  let text = '';
+  stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
+  const res = await clients.kube.exec({
+    namespace,
+    pod,
+    container: CONTAINER.collector,
+    command: ['touch', COLLECTED_MARKER],
+    stderr,
+    signal,
+  });
+  if (res.exitCode !== 0)
+    throw new Error(`could not release the collector of pod ${pod}: ${text.trim() || res.message}`);
+}
+
+/** settle fills a build's result from its pod (verdict, exit code, node, times), else from its report. */
+export function settle(t: Tracked, pod: V1Pod | undefined): void {
+  const r = t.result;
+  if (!pod) {
+    r.status = t.report.status === 'succeeded' ? 'succeeded' : 'failed';
+    r.reason = t.report.reason;
+    r.message = t.report.message;
+    return;
+  }
+  const v = podVerdict(pod, [], new Date(), {
+    pendingTimeoutSeconds: Number.MAX_SAFE_INTEGER,
+    startedWaitingAt: new Date(),
+  });
+  r.status = v.state === 'succeeded' || v.state === 'timed_out' ? v.state : 'failed';
+  r.reason = v.reason;
+  r.message = v.message;
+  if (v.exitCode !== undefined) r.exitCode = v.exitCode;
+  r.podName = pod.metadata?.name;
+  r.nodeName = pod.spec?.nodeName;
+  const term = containerStatus(pod, CONTAINER.build)?.state?.terminated;
+  if (term?.startedAt) r.startedAt = new Date(term.startedAt).toISOString();
+  if (term?.finishedAt) r.finishedAt = new Date(term.finishedAt).toISOString();
+  if (r.startedAt && r.finishedAt)
+    r.buildSeconds = (Date.parse(r.finishedAt) - Date.parse(r.startedAt)) / 1000;
+}

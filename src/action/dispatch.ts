@@ -1,0 +1,179 @@
+/**
+ * dispatch.ts: mode `dispatch` of the action. Sends the matrix (packages x archs) to the
+ * dispatcher with the job's GitHub OIDC token (audience = dispatcher_url), and with `wait: true`
+ * follows every build to its end: live progress lines, each build's complete log in its own
+ * group once its build container ended (groups never interleave), its artifacts collected and
+ * uploaded as in mode `build`, one summary row per build. Fails naming the builds that did not
+ * succeed; on SIGINT/SIGTERM it cancels the dispatch (DELETE) before exiting.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import * as core from '@actions/core';
+import { validateAuthConfig, type AuthConfig } from '../core/auth-config.ts';
+import { connect } from '../core/connect.ts';
+import { endpointsFromEnv } from '../core/endpoints.ts';
+import { InputError } from '../core/errors.ts';
+import { inputValue, type InputName, type RawInputs } from '../core/inputs-schema.ts';
+import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/parse.ts';
+import { systemClock } from '../core/report.ts';
+import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/spec.ts';
+import { DispatcherClient } from '../../functions/dispatcher/client.ts';
+import { rawInputsOf } from '../../functions/dispatcher/plan.ts';
+import {
+  parseDispatchRequest,
+  RequestError,
+  type DispatchBody,
+} from '../../functions/dispatcher/request.ts';
+import { buildKey, DispatchFollower, TERMINAL } from './dispatch-follow.ts';
+import { finishDispatch } from './dispatch-summary.ts';
+import { ActionsReporter } from './reporter.ts';
+
+/** DispatchInputs are the validated inputs of mode `dispatch`. */
+export interface DispatchInputs {
+  url: string;
+  body: DispatchBody;
+  wait: boolean;
+  /** specs: the build spec of each `package/arch`, computed like the dispatcher does (names, destinations). */
+  specs: Map<string, BuildSpec>;
+  /** auth: how to reach the cluster for logs and artifacts; absent: statuses only. */
+  auth?: AuthConfig;
+  bucket?: string;
+}
+
+/** POLL_MS: how often the dispatcher is asked (each GET also releases builds whose dependencies ended). */
+const POLL_MS = 3000;
+
+/**
+ * validateDispatchInputs checks every input of mode `dispatch` before anything is sent: the body
+ * with the dispatcher's own parser (a bad value names its input), and each build's spec.
+ * Throws InputError.
+ */
+export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): DispatchInputs {
+  const value = (n: InputName) => inputValue(raw, n);
+  const url = requireValue('dispatcher_url', value('dispatcher_url'), 'the URL of the dispatcher');
+  if (!/^https?:\/\/[^/\s]+/.test(url)) {
+    throw new InputError(
+      'dispatcher_url',
+      `invalid URL "${url}" for input "dispatcher_url": use https://HOST[/PATH]`,
+    );
+  }
+  if (value('secret_env') !== '') {
+    throw new InputError(
+      'secret_env',
+      'input "secret_env" is not available in mode dispatch: the dispatcher takes no secrets',
+    );
+  }
+  const wait = parseBoolean('wait', value('wait'));
+  const bucket = value('bucket') || undefined;
+  const body: DispatchBody = {
+    packages: parseList(value('packages')),
+    archs: parseList(value('archs')),
+    image: value('image'),
+    command: value('command'),
+    package_target: value('package_target'),
+    cpu: value('cpu'),
+    memory: value('memory'),
+    env: parseKeyValueLines('env', value('env')),
+    timeout: value('timeout'),
+    ref: ctx.ref,
+    sha: ctx.sha,
+    privileged: parseBoolean('privileged', value('privileged')),
+    artifacts_path: value('artifacts_path'),
+    ...(value('queue_name') ? { queue_name: value('queue_name') } : {}),
+    // Pods wait for a collector only when this step collects (wait) and uploads (bucket).
+    ...(wait && bucket ? { bucket } : {}),
+  };
+  const specs = new Map<string, BuildSpec>();
+  try {
+    const req = parseDispatchRequest(body);
+    for (const pkg of req.packages) {
+      for (const arch of req.archs) {
+        const rawBuild = {
+          ...rawInputsOf(req, pkg, arch, value('namespace')),
+          destination: value('destination'),
+        };
+        specs.set(buildKey({ package: pkg, arch }), validateBuildSpec(rawBuild, ctx));
+      }
+    }
+  } catch (err) {
+    if (!(err instanceof RequestError)) throw err;
+    throw new InputError(err.field, err.message.replace(/\bfield "/g, 'input "'));
+  }
+  const auth = validateAuthConfig(raw, { create: false });
+  const out: DispatchInputs = { url, body, wait, specs };
+  if (wait && (auth.cluster || auth.kubeconfig)) out.auth = auth;
+  if (bucket) out.bucket = bucket;
+  return out;
+}
+
+/**
+ * runDispatchMode runs mode `dispatch`; resolves with the exit code (0 when every build
+ * succeeded, or when not waiting). SIGINT/SIGTERM (signal) cancel the dispatch.
+ */
+export async function runDispatchMode(
+  raw: RawInputs,
+  ctx: GitHubContext,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<number> {
+  const input = validateDispatchInputs(raw, ctx);
+  const reporter = new ActionsReporter();
+  const clients = input.auth
+    ? await connect(input.auth, {
+        endpoints: endpointsFromEnv(env),
+        getIdToken: (aud) => core.getIDToken(aud),
+        mask: (s) => core.setSecret(s),
+        ...(input.bucket ? { bucket: input.bucket } : {}),
+      })
+    : undefined;
+  const client = new DispatcherClient({ url: input.url, token: (aud) => core.getIDToken(aud) });
+  const created = await client.create(input.body);
+  const id = created.dispatch_id;
+  reporter.info(
+    `Dispatch ${id}: ${created.builds.length} builds in namespace ${created.namespace} (${created.created} created, ${created.existing} existing)`,
+  );
+  const work = await mkdtemp(join(env['RUNNER_TEMP'] || tmpdir(), 'kbuild-dispatch-'));
+  const follower = new DispatchFollower({
+    dispatchId: id,
+    specs: input.specs,
+    ...(clients ? { clients } : {}),
+    reporter,
+    work,
+    signal,
+  });
+  const tracked = () => [...follower.tracked.values()];
+  follower.update(created);
+  try {
+    if (!input.wait) return await finishDispatch(id, tracked(), reporter, false);
+    if (!clients)
+      reporter.warning(
+        'no "cluster" or "kubeconfig" input: following statuses only, without build logs or artifacts',
+      );
+    for (let namespace = created.namespace; ;) {
+      await follower.showEnded(namespace);
+      if (follower.done) break;
+      await systemClock.sleep(POLL_MS, signal);
+      if (signal.aborted) throw signal.reason;
+      const now = await client.status(id);
+      namespace = now.namespace;
+      follower.update(now);
+    }
+    return await finishDispatch(id, tracked(), reporter, true);
+  } catch (err) {
+    if (!signal.aborted) throw err;
+    reporter.warning(`cancelling dispatch ${id}`);
+    const c = await client
+      .cancel(id)
+      .catch((e: Error) => reporter.error(`could not cancel dispatch ${id}: ${e.message}`));
+    if (c)
+      reporter.info(
+        `Cancelled ${c.cancelled.length} builds: ${c.cancelled.map(buildKey).join(', ') || 'none was still running'}`,
+      );
+    for (const t of tracked()) if (!TERMINAL.has(t.report.status)) t.result.status = 'cancelled';
+    await finishDispatch(id, tracked(), reporter, true);
+    return 1;
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}

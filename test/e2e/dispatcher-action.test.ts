@@ -1,0 +1,183 @@
+// dispatcher-action.test.ts: the bundled action's mode `dispatch` on the lab, against a
+// dispatcher served on 127.0.0.1: every build followed to its end, each build's complete log in
+// its own group (never interleaved), artifacts in GCS, one summary row per build; a failed build
+// fails the step by name; SIGTERM cancels the dispatch.
+import type { ChildProcess } from 'node:child_process';
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
+import type { LocalServer } from '../../functions/dispatcher/local.ts';
+import { jsonLogger } from '../../functions/dispatcher/log.ts';
+import { gcloud, labInputs, newRunId, runStep, type StepOptions } from './action.ts';
+import { kubectl, labEnv } from './lab.ts';
+
+let server: LocalServer;
+before(async () => {
+  // The lab's service account may work in `default` only (lab/config/bootstrap.yaml).
+  server = await startLabDispatcher({
+    env: { KBUILD_NAMESPACE: 'default' },
+    logger: jsonLogger(() => undefined),
+  });
+});
+after(() => server?.close());
+
+interface Built {
+  package: string;
+  arch: string;
+  status: string;
+  job_name: string;
+  message: string;
+  exit_code: number | null;
+  node_name: string;
+  log_uri: string;
+  artifacts: { name: string; size: number; sha256: string; uri: string }[];
+}
+
+// Writes one artifact and prints a few lines, so that logs and artifacts are per build.
+const COMMAND = `sh -c 'mkdir -p packages && echo "$KBUILD_PACKAGES for $KBUILD_ARCH" > packages/$KBUILD_PACKAGES.txt; for i in 1 2 3; do echo "building $KBUILD_PACKAGES $KBUILD_ARCH line $i"; done; test "$KBUILD_PACKAGES" != broken'`;
+
+function inputs(extra: Record<string, string>): Record<string, string> {
+  return {
+    ...labInputs(),
+    mode: 'dispatch',
+    dispatcher_url: server.url,
+    image: 'debian:bookworm',
+    command: COMMAND,
+    package_target: '',
+    cpu: '100m',
+    memory: '128Mi',
+    bucket: labEnv()['KBUILD_LAB_BUCKET']!,
+    ...extra,
+  };
+}
+
+/**
+ * step runs the bundled action with a fresh run id, and ID tokens that carry it (the lab's
+ * issuer would otherwise mint its default run_id, and runs would share their dispatches).
+ */
+async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>> {
+  const env = labEnv();
+  const runId = newRunId();
+  const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/request-tokens`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ claims: { run_id: runId } }),
+  });
+  const t = (await res.json()) as { requestToken: string; requestUrl: string };
+  return runStep({
+    ...o,
+    runId,
+    env: {
+      ...o.env,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
+      ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
+    },
+  });
+}
+
+/** groups answers the step log's groups: title and lines, and fails on a group opened inside another. */
+function groups(stdout: string): { title: string; lines: string[] }[] {
+  const out: { title: string; lines: string[] }[] = [];
+  let open: { title: string; lines: string[] } | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('::group::')) {
+      assert.equal(open, undefined, `group "${line}" opened inside "${open?.title}"`);
+      open = { title: line.slice('::group::'.length), lines: [] };
+    } else if (line === '::endgroup::') {
+      if (open) out.push(open);
+      open = undefined;
+    } else if (open && !line.startsWith('::')) open.lines.push(line);
+  }
+  return out;
+}
+
+test('dispatch mode follows 3 packages x 2 arches: one log group each, artifacts in GCS, a summary row each', async () => {
+  const run = await step({
+    inputs: inputs({ packages: 'zlib libpng hello', archs: 'amd64 arm64' }),
+  });
+  assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+  assert.equal(builds.length, 6);
+  const logs = groups(run.stdout);
+  for (const b of builds) {
+    assert.equal(b.status, 'succeeded', JSON.stringify(b));
+    assert.equal(b.exit_code, 0);
+    assert.match(b.node_name, new RegExp(`^gke-lab-${b.arch}-pool-`));
+    const group = logs.filter((g) => g.title.startsWith(`Build output: ${b.package}/${b.arch} `));
+    assert.equal(group.length, 1, `one group for ${b.package}/${b.arch}`);
+    assert.deepEqual(
+      group[0]!.lines,
+      [1, 2, 3].map((i) => `building ${b.package} ${b.arch} line ${i}`),
+    );
+    assert.deepEqual(
+      b.artifacts.map((a) => a.name),
+      [`${b.package}.txt`],
+    );
+    assert.equal(
+      gcloud(['storage', 'cat', b.artifacts[0]!.uri]).toString(),
+      `${b.package} for ${b.arch}\n`,
+    );
+    assert.match(
+      gcloud(['storage', 'cat', b.log_uri]).toString(),
+      new RegExp(`building ${b.package} ${b.arch} line 3`),
+    );
+  }
+  const rows = run.summary.split('\n').filter((l) => /^\| (zlib|libpng|hello) \|/.test(l));
+  assert.equal(rows.length, 6);
+  assert.ok(
+    rows.every((r) => r.includes('| succeeded (exit 0) |')),
+    rows.join('\n'),
+  );
+});
+
+test('dispatch mode fails naming the failed build; the others succeed', async () => {
+  const run = await step({ inputs: inputs({ packages: 'good broken', archs: 'amd64' }) });
+  assert.equal(run.code, 1);
+  assert.match(
+    run.stdout,
+    /::error::1 of 2 builds did not succeed: broken \(amd64\) failed: build in pod kb-broken-amd64-[0-9a-f]+-\w+ exited with code 1/,
+  );
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+  assert.deepEqual(
+    builds.map((b) => [b.package, b.status, b.exit_code]),
+    [
+      ['good', 'succeeded', 0],
+      ['broken', 'failed', 1],
+    ],
+  );
+});
+
+test('SIGTERM cancels the dispatch: its Jobs are deleted', async () => {
+  let child: ChildProcess | undefined;
+  let sent = false;
+  let seen = '';
+  const running = (arch: string) => new RegExp(`sleepy/${arch}: (?:\\w+ -> )?running`).test(seen);
+  const run = await step({
+    inputs: inputs({
+      packages: 'sleepy',
+      archs: 'amd64 arm64',
+      command: `sh -c 'trap "exit 143" TERM; sleep 600 & wait'`,
+      bucket: '',
+    }),
+    onStdout: (chunk) => {
+      seen += chunk;
+      if (!sent && running('amd64') && running('arm64')) {
+        sent = true;
+        child?.kill('SIGTERM');
+      }
+    },
+    onStart: (c) => (child = c),
+  });
+  assert.ok(sent, `never saw the builds run:\n${run.stdout.slice(-2000)}`);
+  assert.equal(run.code, 1);
+  assert.match(run.stdout, /cancelling dispatch [0-9a-f]{32}/);
+  assert.match(run.stdout, /Cancelled \d builds/);
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+  const left = builds.flatMap(
+    (b) => kubectl(['get', 'jobs', b.job_name, '--ignore-not-found', '-o', 'name']).trim() || [],
+  );
+  assert.deepEqual(left, [], 'the dispatch left Jobs behind');
+});

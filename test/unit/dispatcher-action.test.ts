@@ -1,0 +1,222 @@
+// dispatcher-action.test.ts: the action's dispatch mode, pure parts: inputs checked before
+// anything is sent (a bad value names its input), the same build names as the dispatcher's, and
+// the `builds` output and summary rows.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { validateDispatchInputs } from '../../src/action/dispatch.ts';
+import type { Tracked } from '../../src/action/dispatch-follow.ts';
+import { dispatchedBuild, dispatchSummary } from '../../src/action/dispatch-summary.ts';
+import type { GitHubContext } from '../../src/core/spec.ts';
+import { parseDispatchRequest } from '../../functions/dispatcher/request.ts';
+import { planDispatch } from '../../functions/dispatcher/plan.ts';
+
+const CTX: GitHubContext = {
+  repository: 'kbuild-lab/demo',
+  repositoryId: '90001',
+  owner: 'kbuild-lab',
+  repo: 'demo',
+  sha: 'e'.repeat(40),
+  ref: 'refs/heads/main',
+  runId: '42',
+  runAttempt: '1',
+  serverUrl: 'https://github.com',
+};
+const RAW = {
+  mode: 'dispatch',
+  dispatcher_url: 'https://dispatcher.example',
+  packages: 'zlib hello',
+  archs: 'amd64 arm64',
+  image: 'debian:bookworm',
+  bucket: 'kbuild-lab-artifacts',
+  cluster: 'lab',
+  location: 'us-central1',
+  project_id: 'kbuild-lab',
+};
+
+test('validateDispatchInputs: the body, the local specs (same names as the dispatcher), the cluster', () => {
+  const d = validateDispatchInputs({ ...RAW, env: 'A=1\nB=2', queue_name: 'q' }, CTX);
+  assert.equal(d.url, 'https://dispatcher.example');
+  assert.equal(d.wait, true);
+  assert.deepEqual(d.body.packages, ['zlib', 'hello']);
+  assert.deepEqual(d.body.env, { A: '1', B: '2' });
+  assert.equal(d.body.bucket, 'kbuild-lab-artifacts', 'pods wait for this step to collect');
+  assert.equal(d.body.ref, 'refs/heads/main');
+  assert.equal(d.body.queue_name, 'q');
+  assert.deepEqual(d.auth?.cluster, {
+    name: 'lab',
+    project: 'kbuild-lab',
+    location: 'us-central1',
+  });
+  const claims = {
+    repository: 'kbuild-lab/demo',
+    repositoryId: '90001',
+    repositoryOwner: 'kbuild-lab',
+    repositoryOwnerId: '4242',
+    runId: '42',
+    runAttempt: '1',
+    ref: 'refs/heads/main',
+    eventName: 'push',
+    sha: CTX.sha,
+  };
+  const plan = planDispatch(parseDispatchRequest(d.body), claims, {
+    namespace: 'default',
+    serverUrl: 'https://github.com',
+  });
+  for (const b of plan.builds) {
+    const spec = d.specs.get(`${b.entry.package}/${b.entry.arch}`);
+    assert.equal(spec?.jobName, b.entry.job_name);
+    assert.equal(spec?.destination, `kbuild-lab/demo/42-1/${b.entry.arch}/${b.entry.package}`);
+  }
+});
+
+test('validateDispatchInputs: without wait no collector is asked for, and no cluster is needed', () => {
+  const d = validateDispatchInputs(
+    { ...RAW, wait: 'false', cluster: '', location: '', project_id: '' },
+    CTX,
+  );
+  assert.equal(d.body.bucket, undefined);
+  assert.equal(d.auth, undefined);
+});
+
+test('validateDispatchInputs: every bad input is named before anything is sent', () => {
+  const cases: { name: string; raw: Record<string, string>; input: string; message: RegExp }[] = [
+    {
+      name: 'no URL',
+      raw: { dispatcher_url: '' },
+      input: 'dispatcher_url',
+      message: /input "dispatcher_url" is required/,
+    },
+    {
+      name: 'bad URL',
+      raw: { dispatcher_url: 'dispatcher.example' },
+      input: 'dispatcher_url',
+      message: /invalid URL/,
+    },
+    {
+      name: 'no packages',
+      raw: { packages: '' },
+      input: 'packages',
+      message: /input "packages" is empty/,
+    },
+    {
+      name: 'bad package',
+      raw: { packages: 'Zlib!' },
+      input: 'packages',
+      message: /invalid package name "Zlib!"/,
+    },
+    {
+      name: 'bad arch',
+      raw: { archs: 'sparc' },
+      input: 'archs',
+      message: /invalid arch "sparc" for input "archs"/,
+    },
+    { name: 'no image', raw: { image: '' }, input: 'image', message: /input "image" is required/ },
+    { name: 'bad cpu', raw: { cpu: 'x' }, input: 'cpu', message: /for input "cpu"/ },
+    {
+      name: 'bad timeout',
+      raw: { timeout: '1d' },
+      input: 'timeout',
+      message: /for input "timeout"/,
+    },
+    { name: 'bad wait', raw: { wait: 'maybe' }, input: 'wait', message: /use true or false/ },
+    {
+      name: 'secret_env',
+      raw: { secret_env: 'T=x' },
+      input: 'secret_env',
+      message: /not available in mode dispatch/,
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => validateDispatchInputs({ ...RAW, ...c.raw }, CTX),
+      { name: 'InputError', input: c.input, message: c.message },
+      c.name,
+    );
+  }
+});
+
+const tracked = (
+  status: string,
+  extra: Partial<Tracked['result']> = {},
+  shown = true,
+): Tracked => ({
+  report: {
+    build_id: 'b',
+    package: 'zlib',
+    arch: 'arm64',
+    job_name: 'kb-zlib-arm64-1',
+    level: 0,
+    depends_on: [],
+    status: status as Tracked['report']['status'],
+    reason: 'R',
+    message: 'dispatcher says',
+  },
+  result: {
+    buildId: 'b',
+    jobName: 'kb-zlib-arm64-1',
+    namespace: 'ns',
+    status: 'failed',
+    reason: '',
+    message: '',
+    createdAt: '',
+    artifacts: [],
+    skipped: [],
+    lastLines: [],
+    logLines: 0,
+    logReconnects: 0,
+    ...extra,
+  },
+  shown,
+});
+
+test('dispatchedBuild: what the step saw wins over the report, except for skipped and cancelled builds', () => {
+  const ok = dispatchedBuild(
+    tracked('succeeded', {
+      status: 'succeeded',
+      reason: 'Completed',
+      message: 'done',
+      exitCode: 0,
+      nodeName: 'n1',
+      logUri: 'gs://b/l',
+    }),
+    'd',
+    true,
+  );
+  assert.deepEqual(
+    [ok.status, ok.exit_code, ok.node_name, ok.log_uri, ok.reason],
+    ['succeeded', 0, 'n1', 'gs://b/l', 'Completed'],
+  );
+  const timedOut = dispatchedBuild(
+    tracked('failed', { status: 'timed_out', reason: 'DeadlineExceeded', message: 'late' }),
+    'd',
+    true,
+  );
+  assert.equal(timedOut.status, 'timed_out');
+  const skipped = dispatchedBuild(tracked('skipped', {}), 'd', true);
+  assert.deepEqual([skipped.status, skipped.message], ['skipped', 'dispatcher says']);
+  const cancelled = dispatchedBuild(tracked('running', { status: 'cancelled' }, false), 'd', true);
+  assert.equal(cancelled.status, 'cancelled');
+  const noWait = dispatchedBuild(tracked('pending', {}, false), 'd', false);
+  assert.equal(noWait.status, 'pending');
+});
+
+test('dispatchSummary: one row per build, details for the ones that did not succeed', () => {
+  const t = [
+    tracked('succeeded', {
+      status: 'succeeded',
+      nodePool: 'arm64-pool',
+      buildSeconds: 12.4,
+      artifacts: [{ name: 'a', size: 2048, crc32c: '', sha256: '', uri: 'gs://b/a' }],
+    }),
+    tracked('skipped', {}),
+  ];
+  const md = dispatchSummary(
+    'd1',
+    t,
+    t.map((x) => dispatchedBuild(x, 'd1', true)),
+  );
+  const rows = md.split('\n').filter((l) => l.startsWith('| zlib'));
+  assert.equal(rows.length, 2);
+  assert.equal(rows[0], '| zlib | arm64 | succeeded | arm64-pool | 12s | 1 (2.0 KiB) |  |');
+  assert.equal(rows[1], '| zlib | arm64 | skipped | - | - | - | R: dispatcher says |');
+});
