@@ -15,8 +15,8 @@
 import { createHash } from 'node:crypto';
 import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
-import { CRC32C } from '@google-cloud/storage';
 import tar from 'tar-stream';
+import { createCrc32c } from './crc32c.ts';
 import type { KubeApi } from './kube-api.ts';
 import type { ObjectStore, UploadResult } from './storage.ts';
 import { checkTarEntry } from './tarpath.ts';
@@ -70,7 +70,7 @@ function tarCommand(dir: string, member = '.'): string[] {
 
 /** digest hashes a stream without storing it: size, CRC32C (base64), SHA-256 (hex). */
 async function digest(body: Readable): Promise<{ size: number; crc32c: string; sha256: string }> {
-  const crc = new CRC32C();
+  const crc = await createCrc32c();
   const sha = createHash('sha256');
   let size = 0;
   for await (const chunk of body) {

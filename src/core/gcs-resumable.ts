@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
-import { CRC32C } from '@google-cloud/storage';
+import { createCrc32c } from './crc32c.ts';
 import { exchange, GoogleApiError, googleErrorText, redact, withRetry } from './google-http.ts';
 import {
   ChecksumMismatchError,
@@ -61,7 +61,7 @@ export async function resumableUpload(o: ResumableUploadOptions): Promise<Resuma
     );
   }
   const uri = `gs://${o.bucket}/${o.name}`;
-  const crc = new CRC32C();
+  const crc = await createCrc32c();
   const sha = createHash('sha256');
   let total = 0;
   const put = new UploadSession(o, uri, await startSession(o, uri));

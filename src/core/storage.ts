@@ -65,7 +65,7 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 /**
  * GcsObjectStore uploads to one Cloud Storage bucket. Uploads use the JSON
  * API resumable protocol (resumableUpload): the body streams through in
- * chunks (no copy on disk), CRC32C (@google-cloud/storage's CRC32C class) and
+ * chunks (no copy on disk), CRC32C (crc32c.ts) and
  * SHA-256 are computed on the way, and the CRC32C goes to GCS with the final
  * request (`X-Goog-Hash`) so GCS refuses a corrupted object instead of storing
  * it. A refused upload is retried from a fresh stream when the body is a
@@ -80,7 +80,7 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * bad bytes and destroys the previous version; and for a custom endpoint its
  * resumable uploads are sent without credentials. The library is used for
  * reading (`read`, with its CRC32C validation) with the TokenSource as its
- * auth client, and for the CRC32C implementation.
+ * auth client.
  *
  * Every request carries `Authorization: Bearer` from the TokenSource; without
  * one only a non-Google endpoint (an emulator) is accepted.
