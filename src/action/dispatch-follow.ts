@@ -24,12 +24,7 @@ import { podVerdict } from '../core/verdict.ts';
 import { DISPATCH_LABEL } from '../../functions/dispatcher/plan.ts';
 import type { BuildReport } from '../../functions/dispatcher/reconcile.ts';
 import type { DispatchStatus } from '../../functions/dispatcher/status.ts';
-
-/** TERMINAL: dispatcher statuses after which a build changes no more. */
-export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
-
-/** buildKey names a build in messages: `package/arch`. */
-export const buildKey = (b: { package: string; arch: string }) => `${b.package}/${b.arch}`;
+import { buildKey, TERMINAL } from './dispatch-summary.ts';
 
 /** Tracked is what the step knows of one build: the dispatcher's report and what it saw itself. */
 export interface Tracked {

@@ -11,7 +11,6 @@ import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { validateAuthConfig, type AuthConfig } from '../core/auth-config.ts';
-import { connect } from '../core/connect.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
 import { InputError } from '../core/errors.ts';
 import { inputValue, type InputName, type RawInputs } from '../core/inputs-schema.ts';
@@ -25,8 +24,7 @@ import {
   RequestError,
   type DispatchBody,
 } from '../../functions/dispatcher/request.ts';
-import { buildKey, DispatchFollower, TERMINAL } from './dispatch-follow.ts';
-import { finishDispatch } from './dispatch-summary.ts';
+import { buildKey, finishDispatch, TERMINAL } from './dispatch-summary.ts';
 import { ActionsReporter } from './reporter.ts';
 
 /** DispatchInputs are the validated inputs of mode `dispatch`. */
@@ -119,6 +117,11 @@ export async function runDispatchMode(
 ): Promise<number> {
   const input = validateDispatchInputs(raw, ctx);
   const reporter = new ActionsReporter();
+  // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.
+  const [{ connect }, { DispatchFollower }] = await Promise.all([
+    import('../core/connect.ts'),
+    import('./dispatch-follow.ts'),
+  ]);
   const clients = input.auth
     ? await connect(input.auth, {
         endpoints: endpointsFromEnv(env),

@@ -19,7 +19,13 @@ before(async () => {
     logger: jsonLogger(() => undefined),
   });
 });
-after(() => server?.close());
+/** dispatches made by this file, deleted at the end (their Jobs keep a 7-day TTL otherwise). */
+const dispatches = new Set<string>();
+after(async () => {
+  await server?.close();
+  for (const id of dispatches)
+    kubectl(['delete', 'jobs', '-l', `kbuild.dev/dispatch-id=${id}`, '--wait=false']);
+});
 
 interface Built {
   package: string;
@@ -67,7 +73,7 @@ async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>
     body: JSON.stringify({ claims: { run_id: runId } }),
   });
   const t = (await res.json()) as { requestToken: string; requestUrl: string };
-  return runStep({
+  const run = await runStep({
     ...o,
     runId,
     env: {
@@ -76,6 +82,9 @@ async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>
       ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
     },
   });
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as { dispatch_id: string }[];
+  for (const b of builds) dispatches.add(b.dispatch_id);
+  return run;
 }
 
 /** groups answers the step log's groups: title and lines, and fails on a group opened inside another. */
