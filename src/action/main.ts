@@ -7,8 +7,6 @@
 import * as core from '@actions/core';
 import { readInputs } from './inputs.ts';
 import { runBuildMode } from './build.ts';
-import { runDispatchMode } from './dispatch.ts';
-import { runPlanMode } from './plan.ts';
 
 async function main(): Promise<void> {
   const controller = new AbortController();
@@ -22,11 +20,15 @@ async function main(): Promise<void> {
   try {
     const { raw, ctx } = readInputs((name) => core.getInput(name), process.env);
     const mode = raw['mode'] || 'build';
+    // Each mode's code is loaded only when chosen: a bad input of mode build
+    // fails before the 20 MB of client libraries are even compiled.
     if (mode === 'dispatch') {
+      const { runDispatchMode } = await import('./dispatch.ts');
       process.exitCode = await runDispatchMode(raw, ctx, process.env, controller.signal);
       return;
     }
     if (mode === 'plan') {
+      const { runPlanMode } = await import('./plan.ts');
       process.exitCode = await runPlanMode(raw, ctx, process.env);
       return;
     }
