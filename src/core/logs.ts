@@ -30,7 +30,12 @@ export interface FollowOptions {
   /** Resolves when the container has terminated (from the pod watch). */
   terminated: Promise<void>;
   signal: AbortSignal;
-  /** After `terminated`, how long the stream may take to end by itself (ms, default 10 s). */
+  /**
+   * After `terminated`, how long the stream may stay silent (no bytes read, no
+   * line delivered) before it is taken for a half-open connection and opened
+   * again (ms, default 10 s). A stream still delivering a long backlog is
+   * never cut.
+   */
   drainTimeoutMs?: number;
   /** Failed reconnects allowed in a row before giving up (default 20). */
   maxFailures?: number;
@@ -124,16 +129,25 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     const attempt = new AbortController();
     const stop = () => attempt.abort();
     opts.signal.addEventListener('abort', stop, { once: true });
-    // Once the container has ended, its stream must end soon; if it does not
-    // (a half-open connection), abort it and read the rest once more.
+    // Once the container has ended, its stream must end by itself; if it goes
+    // silent instead (a half-open connection), abort it and read the rest once
+    // more. Only silence counts: after a large, fast log the backlog may take
+    // minutes to read, and cutting it would re-read the last second over and
+    // over without getting further.
     let drainTimer: NodeJS.Timeout | undefined;
     let active = true;
-    void opts.terminated.then(() => {
-      if (!active) return;
+    let lastProgress = Date.now();
+    const whenSilent = (ms: number) => {
       drainTimer = setTimeout(() => {
+        if (!active) return;
+        const silent = Date.now() - lastProgress;
+        if (silent < drainMs) return whenSilent(drainMs - silent);
         finalRead = true;
         attempt.abort();
-      }, drainMs);
+      }, ms);
+    };
+    void opts.terminated.then(() => {
+      if (active) whenSilent(drainMs);
     });
     let endedCleanly = false;
     let reason = '';
@@ -146,8 +160,10 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
         if (!cursor.accept(line.time)) return;
         lines++;
         await opts.onLine(line);
+        lastProgress = Date.now();
       };
       for await (const chunk of stream) {
+        lastProgress = Date.now();
         pending += decoder.write(chunk as Buffer);
         let nl: number;
         while ((nl = pending.indexOf('\n')) >= 0) {

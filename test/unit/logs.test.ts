@@ -135,3 +135,71 @@ test('LineCursor skips what was already delivered at the last timestamp', () => 
   assert.deepEqual(splitTimestamp(`${t1} hello world`), { time: t1, text: 'hello world' });
   assert.deepEqual(splitTimestamp('no stamp here'), { time: '', text: 'no stamp here' });
 });
+
+/**
+ * slowStream answers a stream that the test feeds by hand, destroyed when the
+ * follower aborts its attempt (as openLogStream's request is).
+ */
+function slowStream(signal: AbortSignal): Readable {
+  const stream = new Readable({ read() {} });
+  signal.addEventListener('abort', () => stream.destroy(new Error('aborted')), { once: true });
+  return stream;
+}
+
+/** settle lets the follower consume what was pushed (streams run on ticks and immediates, not timers). */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+}
+
+const drainCases = [
+  {
+    name: 'a backlog still arriving after the container ended is read to its end, never cut',
+    input: { gapMs: 30, silentMs: 0 },
+    want: { reconnects: 0 },
+  },
+  {
+    name: 'a stream silent for the drain timeout after the container ended is opened again',
+    input: { gapMs: 30, silentMs: 60 },
+    want: { reconnects: 1 },
+  },
+];
+
+for (const c of drainCases) {
+  test(`followLogs: ${c.name}`, async (t) => {
+    t.mock.timers.enable({ apis: ['setTimeout', 'Date'] });
+    const log = makeLog(400);
+    let first: Readable | undefined;
+    const got: string[] = [];
+    const done = followLogs({
+      open: async (since, signal) => {
+        if (first) return serve(log, since, undefined); // a reopened stream: everything at once
+        first = slowStream(signal);
+        return first;
+      },
+      onLine: (l) => void got.push(l.text),
+      terminated: Promise.resolve(),
+      signal: new AbortController().signal,
+      sleep: async () => {},
+      drainTimeoutMs: 50,
+    });
+    await settle();
+    // 40 pieces, 30 ms apart: 1.2 s of backlog after the container ended, 24 drain timeouts long.
+    const body = Buffer.from(log.map((l) => `${l}\n`).join(''));
+    const piece = Math.ceil(body.length / 40);
+    for (let at = 0; at < body.length && !first!.destroyed; at += piece) {
+      first!.push(body.subarray(at, at + piece));
+      await settle();
+      t.mock.timers.tick(
+        at + piece >= body.length / 2 ? c.input.silentMs || c.input.gapMs : c.input.gapMs,
+      );
+      await settle();
+    }
+    if (!first!.destroyed) first!.push(null);
+    const result = await done;
+    assert.equal(result.reconnects, c.want.reconnects);
+    assert.deepEqual(
+      got,
+      log.map((l) => l.slice(l.indexOf(' ') + 1)),
+    );
+  });
+}
