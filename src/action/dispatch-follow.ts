@@ -7,7 +7,7 @@
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
 import { collectArtifacts } from '../core/artifacts.ts';
 import { containerStatus } from '../core/build-watch.ts';
@@ -16,7 +16,7 @@ import { deleteBuild } from '../core/create.ts';
 import { gcsUri, objectName } from '../core/destination.ts';
 import { followLogs } from '../core/logs.ts';
 import { LABEL } from '../core/names.ts';
-import { COLLECTED_MARKER, CONTAINER, NODE_POOL_LABEL } from '../core/podspec.ts';
+import { CONTAINER, NODE_POOL_LABEL } from '../core/podspec.ts';
 import { kbuildRecord, type BuildResult } from '../core/record.ts';
 import type { Reporter } from '../core/report.ts';
 import type { BuildSpec } from '../core/spec.ts';
@@ -187,24 +187,16 @@ export class DispatchFollower {
     )
       return;
     r.artifactsUri = gcsUri(spec.bucket, `${spec.destination}/`);
-    let got;
-    try {
-      got = await collectArtifacts({
-        kube: clients.kube,
-        namespace: r.namespace,
-        pod: name,
-        artifactsPath: spec.artifactsPath,
-        prefix: spec.destination,
-        store: clients.store,
-        signal,
-        onWarning: (m) => reporter.warning(m),
-      });
-    } finally {
-      // The Job ends only when the collector does, whatever happened to the copy.
-      await releaseCollector(clients, r.namespace, name, signal).catch((e: Error) =>
-        reporter.warning(e.message),
-      );
-    }
+    const got = await collectArtifacts({
+      kube: clients.kube,
+      namespace: r.namespace,
+      pod: name,
+      artifactsPath: spec.artifactsPath,
+      prefix: spec.destination,
+      store: clients.store,
+      signal,
+      onWarning: (m) => reporter.warning(m),
+    });
     r.artifacts = got.artifacts;
     r.skipped = got.skipped;
     const log = await clients.store.upload(
@@ -228,33 +220,6 @@ export class DispatchFollower {
       `Uploaded ${r.artifacts.length} artifacts of ${buildKey(t.report)} to ${r.artifactsUri}`,
     );
   }
-}
-
-/**
- * releaseCollector creates the marker that ends the collector container (podspec.ts
- * COLLECTED_MARKER), with a stderr stream attached: the API server refuses an exec without any
- * stream ("you must specify at least 1 of stdin, stdout, stderr"), and core's `release` in
- * artifacts.ts attaches none, so alone it leaves the collector, and the Job, running.
- */
-async function releaseCollector(
-  clients: Clients,
-  namespace: string,
-  pod: string,
-  signal: AbortSignal,
-): Promise<void> {
-  const stderr = new PassThrough();
-  let text = '';
-  stderr.on('data', (c: Buffer) => (text += c.toString('utf8')));
-  const res = await clients.kube.exec({
-    namespace,
-    pod,
-    container: CONTAINER.collector,
-    command: ['touch', COLLECTED_MARKER],
-    stderr,
-    signal,
-  });
-  if (res.exitCode !== 0)
-    throw new Error(`could not release the collector of pod ${pod}: ${text.trim() || res.message}`);
 }
 
 /** settle fills a build's result from its pod (verdict, exit code, node, times), else from its report. */

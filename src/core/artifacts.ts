@@ -88,6 +88,16 @@ async function digest(body: Readable): Promise<{ size: number; crc32c: string; s
  * collector container. Throws when the exec or an upload fails.
  */
 export async function collectArtifacts(o: CollectOptions): Promise<CollectResult> {
+  try {
+    return await copyOut(o);
+  } finally {
+    // The pod (and the Job) ends only when the collector does, whatever happened to the copy.
+    await release(o).catch((err: Error) => o.onWarning?.(err.message));
+  }
+}
+
+/** copyOut does collectArtifacts' copy, without the release. */
+async function copyOut(o: CollectOptions): Promise<CollectResult> {
   const dir = posix.join(WORKSPACE_DIR, o.artifactsPath);
   const result: CollectResult = { artifacts: [], skipped: [], missing: false };
   const inFlight = new Set<Promise<void>>();
@@ -196,7 +206,6 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
       );
     }
   }
-  await release(o);
   return result;
 }
 
@@ -204,13 +213,24 @@ export async function collectArtifacts(o: CollectOptions): Promise<CollectResult
 export async function release(
   o: Pick<CollectOptions, 'kube' | 'namespace' | 'pod' | 'signal'>,
 ): Promise<void> {
-  await o.kube.exec({
+  // The API server refuses an exec without any stream ("you must specify at
+  // least 1 of stdin, stdout, stderr"): attach stderr, which also explains a failure.
+  const stderr = new PassThrough();
+  let text = '';
+  stderr.on('data', (c: Buffer) => (text = (text + c.toString('utf8')).slice(-1000)));
+  const res = await o.kube.exec({
     namespace: o.namespace,
     pod: o.pod,
     container: CONTAINER.collector,
     command: ['touch', COLLECTED_MARKER],
+    stderr,
     signal: o.signal,
   });
+  if (res.exitCode !== 0) {
+    throw new Error(
+      `could not release the collector of pod ${o.pod}: ${text.trim() || res.message}`,
+    );
+  }
 }
 
 /** refetch reads one file from the pod again: a one-member tar, unpacked on the fly. */
