@@ -37,7 +37,8 @@ export function requiredPermissions(
   );
   // Exec over WebSocket is an upgraded GET: the API server checks `get`, and
   // since Kubernetes 1.35 also `create` (AuthorizePodWebsocketUpgradeCreatePermission).
-  if (spec.context || spec.bucket) out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
+  if (spec.context || spec.bucket)
+    out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
   if (!spec.keep)
     out.push(spec.kind === 'job' ? c('delete', 'batch', 'jobs') : c('delete', '', 'pods'));
   return out;
