@@ -210,7 +210,10 @@ test("a build runs under exactly the action's Role (namespace kbuild)", async (t
   const log = `${run.stdout}\n${run.stderr}`;
   assert.equal(run.code, 0, log.slice(-4000));
   assert.equal(run.outputs['status'], 'succeeded');
-  assert.doesNotMatch(log, new RegExp(secret), 'the secret value never reaches the log');
+  // The runner consumes ::add-mask:: commands; everything else is what people see.
+  assert.match(log, new RegExp(`^::add-mask::${secret}$`, 'm'), 'the secret value is masked');
+  const shown = log.replace(/^::add-mask::.*$/gm, '');
+  assert.doesNotMatch(shown, new RegExp(secret), 'the secret value never reaches the log');
   const artifacts = JSON.parse(run.outputs['artifacts'] ?? '[]') as { name: string; uri: string }[];
   assert.deepEqual(artifacts.map((a) => a.name).sort(), ['input.txt', 'len.txt']);
   const len = artifacts.find((a) => a.name === 'len.txt')?.uri ?? '';
