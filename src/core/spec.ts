@@ -80,7 +80,7 @@ export interface BuildSpec {
   /** artifactsPath is relative to /workspace, normalized, without `..`; `.` is the workspace. */
   artifactsPath: string;
   cacheBundle?: string;
-  /** context is the local path to stage, as given; absent when nothing is staged. */
+  /** context is the local path to stage, as given; absent when nothing is staged (also with watch: false). */
   context?: string;
   bucket?: string;
   /** destination is the expanded object prefix, without leading or trailing `/`. */
@@ -223,7 +223,9 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   if (storage) spec.resources.ephemeralStorage = storage.canonical;
   if (nodePool !== undefined) spec.nodePool = nodePool;
   if (cacheBundle !== undefined) spec.cacheBundle = cacheBundle;
-  if (value('context') !== '') spec.context = value('context');
+  // Staging streams the context in while the step watches; with watch: false
+  // nobody would, and the stage init container would wait until it times out.
+  if (value('context') !== '' && spec.watch) spec.context = value('context');
   if (bucket !== undefined) spec.bucket = bucket;
   if (queueName !== undefined) spec.queueName = queueName;
   return spec;

@@ -565,3 +565,10 @@ test('build ids are deterministic and differ by run attempt, arch and build', ()
   assert.notEqual(specOf({ arch: 'arm64' }).buildId, id);
   assert.notEqual(specOf({ packages: 'zlib' }).buildId, id);
 });
+
+test('watch: false stages nothing (no one would stream the context in)', () => {
+  const watched = validateBuildSpec({ ...BASE, context: '.' }, CTX);
+  assert.equal(watched.context, '.');
+  const unwatched = validateBuildSpec({ ...BASE, context: '.', watch: 'false' }, CTX);
+  assert.equal(unwatched.context, undefined);
+});
