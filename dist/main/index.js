@@ -42568,7 +42568,9 @@ function validateBuildSpec(raw, ctx) {
         spec.nodePool = nodePool;
     if (cacheBundle !== undefined)
         spec.cacheBundle = cacheBundle;
-    if (value('context') !== '')
+    // Staging streams the context in while the step watches; with watch: false
+    // nobody would, and the stage init container would wait until it times out.
+    if (value('context') !== '' && spec.watch)
         spec.context = value('context');
     if (bucket !== undefined)
         spec.bucket = bucket;
