@@ -167,7 +167,11 @@ test('optional containers follow context, cache_bundle, watch and bucket', () =>
     { name: 'defaults', input: {}, want: ['stage', 'build', 'collector'] },
     { name: 'no context', input: { context: '' }, want: ['build', 'collector'] },
     { name: 'no bucket', input: { bucket: '' }, want: ['stage', 'build'] },
-    { name: 'no watch', input: { watch: 'false' }, want: ['stage', 'build'] },
+    {
+      name: 'no watch: nothing staged, nothing collected',
+      input: { watch: 'false' },
+      want: ['build'],
+    },
   ];
   for (const c of cases) {
     const pod = podSpecOf(c.input);
