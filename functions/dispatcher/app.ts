@@ -173,16 +173,35 @@ export function createApp(deps: AppDeps): App {
     }
     const have = new Set(existing?.jobs.map((j) => j.metadata?.name));
     const missing = plan.builds.filter((b) => !have.has(b.entry.job_name));
+    const createStarted = now();
+    const retries = retryLogger(deps.logger);
     const createErrors = await createJobs(
       api,
       ns,
       missing.map((b) => b.job),
-      { ...config.fanout, onRetry: retryLogger(deps.logger) },
+      { ...config.fanout, onRetry: retries.onRetry },
     );
     for (const [name, message] of createErrors)
       deps.logger.log('ERROR', `could not create Job ${name}: ${message}`, {
         dispatch_id: plan.dispatchId,
       });
+    if (missing.length > 0) {
+      // One line per fan-out, written as it ends (before the list and reconcile that follow):
+      // how long creating took and how often the API server had to be asked again.
+      const created = missing.length - createErrors.size;
+      const ms = now() - createStarted;
+      deps.logger.log(
+        'INFO',
+        `created ${created} of ${missing.length} Jobs in ${ms} ms (${retries.count} retries, ${createErrors.size} failed)`,
+        {
+          dispatch_id: plan.dispatchId,
+          jobs_created: created,
+          jobs_failed: createErrors.size,
+          create_retries: retries.count,
+          create_ms: ms,
+        },
+      );
+    }
     const after = (await loadDispatch(api, ns, plan.dispatchId)) ?? {
       dispatchId: plan.dispatchId,
       plan: plan.builds.map((b) => b.entry),
@@ -282,7 +301,19 @@ function notAllowed(allow: string): HttpAnswer {
   return { status: 405, body: { error: 'method_not_allowed', reason: `use ${allow}` } };
 }
 
-function retryLogger(logger: Logger) {
-  return (what: string, error: Error, attempt: number) =>
-    logger.log('WARNING', `${what} failed (attempt ${attempt}), retrying: ${error.message}`);
+/** retryLogger logs each retried call as a WARNING and counts them (`count`). */
+function retryLogger(logger: Logger): {
+  onRetry: (what: string, error: Error, attempt: number) => void;
+  readonly count: number;
+} {
+  let count = 0;
+  return {
+    onRetry: (what, error, attempt) => {
+      count++;
+      logger.log('WARNING', `${what} failed (attempt ${attempt}), retrying: ${error.message}`);
+    },
+    get count() {
+      return count;
+    },
+  };
 }

@@ -265,6 +265,76 @@ test('a build that cannot be created is reported failed, the others go on, its d
   assert.equal(api.jobs.size, 5);
 });
 
+test('POST logs one line per fan-out: Jobs created, failed, retries and its duration', async () => {
+  const cases: {
+    name: string;
+    fail: (seen: Map<string, number>, name: string) => KubeApiError | undefined;
+    want: { jobs_created: number; jobs_failed: number; create_retries: number };
+    warnings: number;
+    /** again: fan-out lines of the same request repeated (only what is still missing is created). */
+    again: number;
+  }[] = [
+    { name: 'no trouble', fail: () => undefined, want: created(6, 0, 0), warnings: 0, again: 0 },
+    {
+      name: 'two Jobs answered 429 once each',
+      fail: (seen, n) =>
+        n.startsWith('kb-zlib-') && seen.get(n) === 1
+          ? new KubeApiError(429, 'TooManyRequests', 'slow down')
+          : undefined,
+      want: created(6, 0, 2),
+      warnings: 2,
+      again: 0,
+    },
+    {
+      name: 'one Job refused (403): not retried, failed',
+      fail: (_seen, n) =>
+        n.startsWith('kb-hello-amd64')
+          ? new KubeApiError(403, 'Forbidden', 'quota exceeded')
+          : undefined,
+      want: created(5, 1, 0),
+      warnings: 0,
+      again: 1,
+    },
+  ];
+  for (const c of cases) {
+    const { api, call, lines } = setup();
+    const seen = new Map<string, number>();
+    api.fail = (op, n) => {
+      if (op !== 'create') return undefined;
+      seen.set(n, (seen.get(n) ?? 0) + 1);
+      return c.fail(seen, n);
+    };
+    const post = await call('POST', '/v1/dispatches', { body: BODY });
+    assert.equal(post.status, 202, c.name);
+    const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    const summary = entries.filter((e) =>
+      /^created \d+ of 6 Jobs in \d+ ms/.test(String(e.message)),
+    );
+    assert.equal(summary.length, 1, c.name);
+    const { jobs_created, jobs_failed, create_retries, create_ms, dispatch_id } = summary[0]!;
+    assert.deepEqual({ jobs_created, jobs_failed, create_retries }, c.want, c.name);
+    assert.equal(typeof create_ms, 'number', c.name);
+    assert.equal(dispatch_id, post.body.dispatch_id, c.name);
+    const retried = entries.filter((e) => /^create Job .* retrying/.test(String(e.message)));
+    assert.equal(retried.length, c.warnings, c.name);
+    assert.ok(
+      retried.every((e) => e.severity === 'WARNING'),
+      c.name,
+    );
+    lines.length = 0;
+    await call('POST', '/v1/dispatches', { body: BODY });
+    assert.equal(
+      lines.filter((l) => / Jobs in \d+ ms/.test(l)).length,
+      c.again,
+      `${c.name}: the same request again`,
+    );
+  }
+});
+
+function created(jobs_created: number, jobs_failed: number, create_retries: number) {
+  return { jobs_created, jobs_failed, create_retries };
+}
+
 test('logs are Cloud Logging JSON with the trace of the request', async () => {
   const { call, lines } = setup();
   await call('GET', '/healthz', {
