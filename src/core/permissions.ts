@@ -7,12 +7,24 @@
 import type { AccessCheck, KubeApi } from './kube-api.ts';
 import type { BuildSpec } from './spec.ts';
 
-/** requiredPermissions lists what runBuild will do in the namespace for this spec. */
+/**
+ * requiredPermissions lists every RBAC permission that runBuild (and the post
+ * step) may use in the namespace for this spec, one SelfSubjectAccessReview
+ * attribute each (authorization.k8s.io/v1 ResourceAttributes):
+ * - always: `create` the Job (or bare Pod), and `get` it: a retried step whose
+ *   create answers 409 adopts the existing one (create.ts);
+ * - with `secret_env`: `create`, `patch` (the Job becomes its owner) and
+ *   `delete` (when the Job cannot be created, and on cleanup) Secrets;
+ * - with `watch`: `list`+`watch` Pods (and Jobs for `kind: job`), `get`
+ *   pods/log, `list` events (the last events of a failure), and `delete` the
+ *   Job or Pod: on cleanup, and also with `keep: true` when the step is
+ *   cancelled, a Spot build is retried, or the post step finds it running;
+ * - with `watch` and a `context` or `bucket`: exec (stage the source, collect
+ *   the artifacts), which needs both `create` and `get` on pods/exec.
+ * deploy/kubernetes/base/builder-role.yaml grants the union of all cases.
+ */
 export function requiredPermissions(
-  spec: Pick<
-    BuildSpec,
-    'namespace' | 'kind' | 'watch' | 'keep' | 'secretEnv' | 'context' | 'bucket'
-  >,
+  spec: Pick<BuildSpec, 'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket'>,
 ): AccessCheck[] {
   const ns = spec.namespace;
   const c = (verb: string, group: string, resource: string, subresource?: string): AccessCheck => ({
@@ -22,9 +34,9 @@ export function requiredPermissions(
     namespace: ns,
     ...(subresource ? { subresource } : {}),
   });
-  const out: AccessCheck[] = [];
-  if (spec.kind === 'job') out.push(c('create', 'batch', 'jobs'));
-  else out.push(c('create', '', 'pods'));
+  const [group, owner] =
+    spec.kind === 'job' ? (['batch', 'jobs'] as const) : (['', 'pods'] as const);
+  const out: AccessCheck[] = [c('create', group, owner), c('get', group, owner)];
   if (Object.keys(spec.secretEnv).length > 0)
     out.push(c('create', '', 'secrets'), c('patch', '', 'secrets'), c('delete', '', 'secrets'));
   if (!spec.watch) return out;
@@ -39,12 +51,11 @@ export function requiredPermissions(
   // since Kubernetes 1.35 also `create` (AuthorizePodWebsocketUpgradeCreatePermission).
   if (spec.context || spec.bucket)
     out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
-  if (!spec.keep)
-    out.push(spec.kind === 'job' ? c('delete', 'batch', 'jobs') : c('delete', '', 'pods'));
+  out.push(c('delete', group, owner));
   return out;
 }
 
-/** describe renders a check like RBAC: `create batch/jobs`, `get pods/log`. */
+/** describeCheck renders a check like RBAC: `create batch/jobs`, `get pods/log`. */
 export function describeCheck(a: AccessCheck): string {
   const res = `${a.group ? `${a.group}/` : ''}${a.resource}${a.subresource ? `/${a.subresource}` : ''}`;
   return `${a.verb} ${res}`;

@@ -11,68 +11,103 @@ const base = {
   namespace: 'builds',
   kind: 'job' as const,
   watch: true,
-  keep: false,
   secretEnv: {},
   context: '.',
   bucket: 'b',
 };
 
-const cases = [
-  {
-    name: 'job, watched, staged, uploaded',
-    spec: base,
-    has: [
-      'create batch/jobs',
-      'watch batch/jobs',
-      'list pods',
-      'get pods/log',
-      'create pods/exec',
-      'get pods/exec',
-      'delete batch/jobs',
-      'list events',
-    ],
-    not: ['create secrets', 'create pods'],
-  },
-  {
-    name: 'secret env needs secrets',
-    spec: { ...base, secretEnv: { A: 'x' } },
-    has: ['create secrets', 'patch secrets', 'delete secrets'],
-    not: [],
-  },
-  {
-    name: 'bare pod',
-    spec: { ...base, kind: 'pod' as const },
-    has: ['create pods', 'delete pods'],
-    not: ['create batch/jobs'],
-  },
-  {
-    name: 'watch false only creates',
-    spec: { ...base, watch: false },
-    has: ['create batch/jobs'],
-    not: ['get pods/log', 'create pods/exec', 'delete batch/jobs'],
-  },
-  {
-    name: 'keep does not delete',
-    spec: { ...base, keep: true },
-    has: ['get pods/log'],
-    not: ['delete batch/jobs'],
-  },
-  {
-    name: 'no context and no bucket: no exec',
-    spec: { ...base, context: undefined, bucket: undefined },
-    has: ['get pods/log'],
-    not: ['create pods/exec'],
-  },
+/** WATCH_JOB: what following a watched Job needs, whatever else the spec asks for. */
+const WATCH_JOB = [
+  'list batch/jobs',
+  'watch batch/jobs',
+  'list pods',
+  'watch pods',
+  'get pods/log',
+  'list events',
 ];
+const EXEC = ['create pods/exec', 'get pods/exec'];
+const SECRETS = ['create secrets', 'patch secrets', 'delete secrets'];
+
+const cases: { name: string; input: Parameters<typeof requiredPermissions>[0]; want: string[] }[] =
+  [
+    {
+      name: 'job, watched, staged, uploaded',
+      input: base,
+      want: ['create batch/jobs', 'get batch/jobs', ...WATCH_JOB, ...EXEC, 'delete batch/jobs'],
+    },
+    {
+      name: 'secret_env adds the Secret: create, patch (owner), delete',
+      input: { ...base, secretEnv: { A: 'x' } },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...SECRETS,
+        ...WATCH_JOB,
+        ...EXEC,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'bare pod: the pod instead of the Job, no Job watch',
+      input: { ...base, kind: 'pod' },
+      want: [
+        'create pods',
+        'get pods',
+        'list pods',
+        'watch pods',
+        'get pods/log',
+        'list events',
+        ...EXEC,
+        'delete pods',
+      ],
+    },
+    {
+      name: 'watch false: create (or adopt) and return',
+      input: { ...base, watch: false },
+      want: ['create batch/jobs', 'get batch/jobs'],
+    },
+    {
+      name: 'watch false with secret_env still makes the Secret',
+      input: { ...base, watch: false, secretEnv: { A: 'x' } },
+      want: ['create batch/jobs', 'get batch/jobs', ...SECRETS],
+    },
+    {
+      name: 'no context and no bucket: no exec',
+      input: { ...base, context: undefined, bucket: undefined },
+      want: ['create batch/jobs', 'get batch/jobs', ...WATCH_JOB, 'delete batch/jobs'],
+    },
+    {
+      name: 'a bucket alone needs exec (collect the artifacts)',
+      input: { ...base, context: undefined },
+      want: ['create batch/jobs', 'get batch/jobs', ...WATCH_JOB, ...EXEC, 'delete batch/jobs'],
+    },
+  ];
 
 for (const c of cases) {
   test(`requiredPermissions: ${c.name}`, () => {
-    const got = requiredPermissions(c.spec).map(describeCheck);
-    for (const h of c.has) assert.ok(got.includes(h), `${h} missing from ${got.join(', ')}`);
-    for (const n of c.not) assert.ok(!got.includes(n), `${n} unexpected in ${got.join(', ')}`);
-    assert.ok(requiredPermissions(c.spec).every((a) => a.namespace === 'builds'));
+    const got = requiredPermissions(c.input);
+    assert.deepEqual(got.map(describeCheck), c.want);
+    assert.ok(got.every((a) => a.namespace === 'builds'));
   });
 }
+
+test('requiredPermissions: keep: true still needs delete (cancellation, Spot retry, post step)', () => {
+  const withKeep = { ...base, keep: true };
+  const got = requiredPermissions(withKeep).map(describeCheck);
+  assert.ok(got.includes('delete batch/jobs'), got.join(', '));
+});
+
+test('describeCheck renders like RBAC: group/resource/subresource', () => {
+  const cases = [
+    { input: { verb: 'create', group: 'batch', resource: 'jobs' }, want: 'create batch/jobs' },
+    {
+      input: { verb: 'get', group: '', resource: 'pods', subresource: 'log' },
+      want: 'get pods/log',
+    },
+    { input: { verb: 'list', group: '', resource: 'events' }, want: 'list events' },
+  ];
+  for (const c of cases) assert.equal(describeCheck({ ...c.input, namespace: 'n' }), c.want);
+});
 
 test('checkPermissions names every missing permission and the namespace', async () => {
   const kube = {
@@ -82,8 +117,12 @@ test('checkPermissions names every missing permission and the namespace', async 
   await assert.rejects(checkPermissions(kube, base), {
     name: 'PermissionError',
     message:
-      /missing Kubernetes permissions in namespace "builds": .*create pods\/exec.*list events|list events.*create pods\/exec/,
+      /missing Kubernetes permissions in namespace "builds": list events, create pods\/exec, get pods\/exec\. Grant/,
   });
   const ok = { canI: async () => [] } as unknown as KubeApi;
   await checkPermissions(ok, base);
+});
+
+test('checkPermissions is a no-op for a client that cannot check', async () => {
+  await checkPermissions({} as KubeApi, base);
 });
