@@ -21,7 +21,7 @@
  *     "attributeMapping": { "google.subject": "assertion.sub", ... },  // CEL
  *     "attributeCondition": "assertion.repository_owner_id == '4242'"    // CEL, "" = none
  *   },
- *   "serviceAccounts": [{ "email": "kbuild-builder@kbuild-lab.iam.gserviceaccount.com",
+ *   "serviceAccounts": [{ "email": "kbuild-builder@kbuild-lab.iam.gserviceaccount.com",   // + kbuild-dispatcher@
  *                         "members": ["principalSet://iam.googleapis.com/projects/.../attribute.repository_owner_id/4242"] }],
  *   "cluster": { "name": "lab", "location": "us-central1", "endpoint": "127.0.0.1:16443",
  *                "caCertPath": ".lab/pki/ca.crt", "version": "1.36.3-gke.100" },
@@ -156,6 +156,15 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
     serviceAccounts: [
       {
         email: 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com',
+        members: [
+          `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_owner_id/4242`,
+        ],
+      },
+      // The dispatcher's runtime identity. On Cloud Run it is the function's attached service
+      // account (metadata server); the lab has no metadata server, so the local dispatcher
+      // reaches it through the same federation (functions/dispatcher/lab.ts, --as-dispatcher).
+      {
+        email: 'kbuild-dispatcher@kbuild-lab.iam.gserviceaccount.com',
         members: [
           `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_owner_id/4242`,
         ],

@@ -156,6 +156,7 @@ export function labEnv(
       provider: wi.provider,
     }),
     KBUILD_LAB_SERVICE_ACCOUNT: config.serviceAccounts[0]?.email ?? '',
+    KBUILD_LAB_DISPATCHER_SERVICE_ACCOUNT: config.serviceAccounts[1]?.email ?? '',
     KBUILD_LAB_PROJECT_ID: config.projectId,
     KBUILD_LAB_CLUSTER: config.cluster.name,
     KBUILD_LAB_LOCATION: config.cluster.location,

@@ -9,36 +9,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
+import { byKey, DispatcherCalls, runId, type Answer, type MintOptions } from './dispatch-calls.ts';
 import { createNamespace, deleteNamespace } from './lab-kube.ts';
-import { kubectl, labEnv } from './lab.ts';
+import { kubectl } from './lab.ts';
 
-interface Build {
-  build_id: string;
-  package: string;
-  arch: string;
-  job_name: string;
-  status: string;
-  reason: string;
-  message: string;
-}
-interface Answer {
-  status: number;
-  body: {
-    dispatch_id?: string;
-    state?: string;
-    builds?: Build[];
-    created?: number;
-    error?: string;
-    rule?: string;
-    code?: string;
-    reason?: string;
-    cancelled?: Build[];
-  };
-}
-
-const SHA = '3'.repeat(40);
 let ns = '';
 let server: LocalServer;
+let d: DispatcherCalls;
 /** logs keeps the dispatcher's log entries (Cloud Logging JSON), for the test that reads them. */
 const logs: string[] = [];
 
@@ -48,68 +25,21 @@ before(async () => {
     env: { KBUILD_NAMESPACE: ns },
     logger: jsonLogger((l) => logs.push(l)),
   });
+  d = new DispatcherCalls(server.url);
 });
 after(async () => {
   await server?.close();
   deleteNamespace(ns);
 });
 
-const runId = () => String(100_000 + Math.floor(Math.random() * 1e9));
+const mint = (o?: MintOptions) => d.mint(o);
+const call = (method: string, path: string, token: string, body?: unknown) =>
+  d.call(method, path, token, body);
+const follow = (id: string, token: string) => d.follow(id, token);
 
-/** mint asks the lab's issuer for a token (good by default: audience = the dispatcher's URL). */
-async function mint(
-  o: {
-    claims?: Record<string, unknown>;
-    audience?: string;
-    key?: 'other';
-    kid?: null;
-    alg?: 'none';
-  } = {},
-): Promise<string> {
-  const env = labEnv();
-  const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/mint`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ audience: server.url, ...o }),
-  });
-  assert.equal(res.status, 200, await res.clone().text());
-  return ((await res.json()) as { value: string }).value;
-}
-
-async function call(method: string, path: string, token: string, body?: unknown): Promise<Answer> {
-  const res = await fetch(`${server.url}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body ? { body: JSON.stringify(body) } : {}),
-  });
-  return { status: res.status, body: (await res.json()) as Answer['body'] };
-}
-
-/** follow GETs the dispatch every second (each GET reconciles) until it ends. */
-async function follow(id: string, token: string, limitMs = 180_000): Promise<Answer['body']> {
-  const end = Date.now() + limitMs;
-  for (;;) {
-    const r = await call('GET', `/v1/dispatches/${id}`, token);
-    assert.equal(r.status, 200, JSON.stringify(r.body));
-    if (r.body.state !== 'running') return r.body;
-    if (Date.now() > end)
-      assert.fail(
-        `dispatch ${id} still running after ${limitMs} ms: ${JSON.stringify(r.body.builds)}`,
-      );
-    await sleep(1000);
-  }
-}
-
+const SHA = '3'.repeat(40);
 const jobsOf = (selector: string) =>
   kubectl(['get', 'jobs', '-n', ns, '-l', selector, '-o', 'name']).split('\n').filter(Boolean);
-const byKey = (builds: Build[] = []) =>
-  Object.fromEntries(builds.map((b) => [`${b.package}/${b.arch}`, b]));
 
 const REQUEST = {
   packages: ['zlib', 'libpng', 'hello'],
@@ -364,16 +294,7 @@ test('through the GKE stand-in: Application Default Credentials (Workload Identi
     logger: jsonLogger((l) => logs.push(l)),
   });
   try {
-    const env = labEnv();
-    const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/mint`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ audience: gke.url, claims: { run_id: runId() } }),
-    });
-    const token = ((await res.json()) as { value: string }).value;
+    const token = await new DispatcherCalls(gke.url).mint({ claims: { run_id: runId() } });
     const post = await fetch(`${gke.url}/v1/dispatches`, {
       method: 'POST',
       headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
@@ -397,4 +318,78 @@ test('through the GKE stand-in: Application Default Credentials (Workload Identi
   } finally {
     await gke.close();
   }
+});
+
+test('queue_name: Jobs wait suspended for Kueue, dependents join the queue once released', async () => {
+  const token = await mint({ claims: { run_id: runId() } });
+  const body = {
+    ...REQUEST,
+    packages: ['qbase', 'qapp'],
+    archs: ['amd64'],
+    queue_name: 'builds',
+    dependencies: { qapp: ['qbase'] },
+  };
+  const post = await call('POST', '/v1/dispatches', token, body);
+  assert.equal(post.status, 202, JSON.stringify(post.body));
+  const id = post.body.dispatch_id!;
+  const built = byKey(post.body.builds);
+  const job = (pkg: string) =>
+    JSON.parse(
+      kubectl(['get', 'job', '-n', ns, built[`${pkg}/amd64`]!.job_name, '-o', 'json']),
+    ) as { metadata: { labels: Record<string, string> }; spec: { suspend?: boolean } };
+  const QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
+  // Kueue admits a Job by unsuspending it; here the test plays Kueue.
+  const admit = (pkg: string) =>
+    kubectl([
+      'patch',
+      'job',
+      '-n',
+      ns,
+      built[`${pkg}/amd64`]!.job_name,
+      '--type=merge',
+      '-p',
+      '{"spec":{"suspend":false}}',
+    ]);
+  const podsOf = (pkg: string) =>
+    kubectl([
+      'get',
+      'pods',
+      '-n',
+      ns,
+      '-l',
+      `kbuild.dev/build-id=${built[`${pkg}/amd64`]!.build_id}`,
+      '-o',
+      'name',
+    ]).trim();
+
+  // Created suspended; only the build without dependencies is in the queue yet.
+  assert.equal(job('qbase').spec.suspend, true);
+  assert.equal(job('qbase').metadata.labels[QUEUE_LABEL], 'builds');
+  assert.equal(job('qapp').spec.suspend, true);
+  assert.equal(job('qapp').metadata.labels[QUEUE_LABEL], undefined, 'held back for qbase');
+  let now = byKey((await call('GET', `/v1/dispatches/${id}`, token)).body.builds);
+  assert.equal(now['qbase/amd64']?.status, 'queued');
+  assert.match(now['qbase/amd64']?.message ?? '', /queued in builds, waiting for admission/);
+  assert.equal(now['qapp/amd64']?.status, 'pending');
+  assert.equal(now['qapp/amd64']?.reason, 'WaitingForDependencies');
+  await sleep(2000);
+  assert.equal(podsOf('qbase'), '', 'nothing runs before admission');
+
+  admit('qbase');
+  const released = await d.until(
+    id,
+    token,
+    (b) => byKey(b)['qapp/amd64']?.status === 'queued',
+    'qapp not queued after qbase succeeded',
+  );
+  now = byKey(released);
+  assert.equal(now['qbase/amd64']?.status, 'succeeded');
+  assert.equal(job('qapp').spec.suspend, true, 'released into the queue, not started');
+  assert.equal(job('qapp').metadata.labels[QUEUE_LABEL], 'builds');
+  assert.equal(podsOf('qapp'), '');
+
+  admit('qapp');
+  const done = await follow(id, token);
+  assert.equal(done.state, 'succeeded', JSON.stringify(done.builds));
+  assert.equal(byKey(done.builds)['qapp/amd64']?.status, 'succeeded');
 });
