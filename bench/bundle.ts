@@ -20,9 +20,7 @@ import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../lab/env.ts';
 import { actionDefaults } from '../lab/runner.ts';
-import { fixed, machineNote, MiB, quantile, table } from './lib.ts';
-
-const NODE = resolve(ROOT, 'node_modules/.bin/node');
+import { fixed, machineNote, MiB, NODE, quantile, table } from './lib.ts';
 
 /** BUILD_ENV: a GitHub context and valid build inputs whose kubeconfig does not exist. */
 function buildEnv(): Record<string, string> {

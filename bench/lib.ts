@@ -1,9 +1,14 @@
 // lib.ts: what the benchmarks share: running the bundled action through the
 // lab's runner stand-in without keeping its output, peak RSS of a process,
-// counting output as it streams, and the figures' arithmetic and formatting.
+// counting output as it streams, servers in child processes (a free port, the
+// first answer, stopping), and the figures' arithmetic and formatting.
 import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { availableParallelism, loadavg } from 'node:os';
+import { resolve } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { ChildProcess } from 'node:child_process';
+import { ROOT } from '../lab/env.ts';
 import { runStep, type ActionRun, type StepOptions } from '../lab/runner.ts';
 
 /** MiB is 2^20 bytes; every "MB" the benchmarks print is a MiB. */
@@ -144,4 +149,78 @@ export function table(header: string[], rows: string[][]): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ')} |`;
   return [line(header), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+/** NODE is the project's Node 24 (the system node may be older). */
+export const NODE = resolve(ROOT, 'node_modules/.bin/node');
+
+/** freePort answers a TCP port of 127.0.0.1 that was free a moment ago (bound to 0, then closed). */
+export function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const s = createServer();
+    s.once('error', fail);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as AddressInfo;
+      s.close(() => done(port));
+    });
+  });
+}
+
+/**
+ * firstAnswer polls `GET url` every `everyMs` until it answers 200, and answers the ms from
+ * `since` (a performance.now() value, e.g. just before the server process was spawned) to that
+ * answer: a server's cold start. Throws when `exited()` names a reason (the process ended) or
+ * after `limitMs`.
+ */
+export async function firstAnswer(
+  url: string,
+  since: number,
+  o: { exited: () => string | undefined; everyMs?: number; limitMs?: number },
+): Promise<number> {
+  const limit = since + (o.limitMs ?? 30_000);
+  for (;;) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+      await res.arrayBuffer();
+      if (res.status === 200) return performance.now() - since;
+    } catch {
+      // not listening yet
+    }
+    const why = o.exited();
+    if (why !== undefined) throw new Error(`${url} never answered: ${why}`);
+    if (performance.now() > limit) throw new Error(`${url} did not answer 200 in time`);
+    await sleep(o.everyMs ?? 5);
+  }
+}
+
+/**
+ * stopChild ends a process this benchmark started, by its PID: SIGTERM, then SIGKILL after
+ * `graceMs`; resolves once it has exited.
+ */
+export async function stopChild(child: ChildProcess, graceMs = 5000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((done) => child.once('exit', () => done()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** CLOCK_TICKS_PER_SECOND: the unit of /proc/PID/stat's times (sysconf(_SC_CLK_TCK), 100 on Linux). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
+/**
+ * cpuSeconds answers the CPU time (user + system, seconds) a process has used so far: fields 14
+ * and 15 of /proc/PID/stat (Linux proc(5)), counted after the `)` that ends the command name;
+ * NaN when the process is gone.
+ */
+export function cpuSeconds(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // fields[0] is field 3 (state): utime is field 14, stime field 15.
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  } catch {
+    return NaN;
+  }
 }
