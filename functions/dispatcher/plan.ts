@@ -133,7 +133,8 @@ export function rawInputsOf(
     cpu: req.cpu.canonical,
     memory: req.memory.canonical,
     privileged: String(req.privileged),
-    context: '',
+    // With stage, the pod waits for the caller's checkout; the path is the caller's business.
+    context: req.stage ? '.' : '',
     kind: 'job',
     keep: 'true',
     watch: 'true',

@@ -32,6 +32,11 @@ export interface DispatchRequest {
   /** bucket: the caller collects the artifacts (the pods get a collector container) and uploads them there. */
   bucket?: string;
   artifactsPath?: string;
+  /**
+   * stage: the caller stages its checkout into each pod (the pods get a `stage` init container
+   * that waits for it, as in mode `build`). Only set when true.
+   */
+  stage?: true;
 }
 
 /** DispatchBody is the JSON body of `POST /v1/dispatches`, as clients send it (docs/dispatcher.md). */
@@ -52,6 +57,7 @@ export interface DispatchBody {
   privileged?: boolean;
   bucket?: string;
   artifacts_path?: string;
+  stage?: boolean;
 }
 
 /** RequestError is a 400: the field of the body and what is wrong with it. */
@@ -82,6 +88,7 @@ export const REQUEST_FIELDS = [
   'privileged',
   'bucket',
   'artifacts_path',
+  'stage',
 ] as const satisfies readonly (keyof DispatchBody)[];
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -217,8 +224,9 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
       'sha',
       'field "sha" is required: give the 40 or 64 hex digit commit sha',
     );
-  if (b.privileged !== undefined && typeof b.privileged !== 'boolean') {
-    throw new RequestError('privileged', 'field "privileged" must be true or false');
+  for (const field of ['privileged', 'stage'] as const) {
+    if (b[field] !== undefined && typeof b[field] !== 'boolean')
+      throw new RequestError(field, `field "${field}" must be true or false`);
   }
   const req: DispatchRequest = {
     packages,
@@ -243,6 +251,8 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (timeout !== undefined) req.timeout = timeout;
   if (queueName) req.queueName = queueName;
   if (bucket) req.bucket = wrap('bucket', () => validateBucketName('bucket', bucket));
+  // Only when true: requests without it keep the request hash they had before the field existed.
+  if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
   levelsOf(req.packages, req.dependencies);

@@ -11,6 +11,7 @@ import { Readable } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
 import { collectArtifacts } from '../core/artifacts.ts';
 import { containerStatus } from '../core/build-watch.ts';
+import { stageContext } from '../core/context.ts';
 import type { Clients } from '../core/connect.ts';
 import { deleteBuild } from '../core/create.ts';
 import { gcsUri, objectName } from '../core/destination.ts';
@@ -33,6 +34,9 @@ export interface Tracked {
   result: BuildResult;
   /** shown: its log and artifacts were handled (or it has none). */
   shown: boolean;
+  /** staging: the context is being (or was) streamed into its pod; stageError: why that failed. */
+  staging?: Promise<void>;
+  stageError?: Error;
 }
 
 /** FollowerOptions: the dispatch, the local specs by `package/arch`, clients (absent: statuses only). */
@@ -44,6 +48,8 @@ export interface FollowerOptions {
   /** work: a private directory for build.log copies (RUNNER_TEMP). */
   work: string;
   signal: AbortSignal;
+  /** stage: the context staged into every build's pod (the dispatch was sent with `stage`). */
+  stage?: { dir: string; files: readonly string[] };
 }
 
 const created = (p: V1Pod) => new Date(p.metadata?.creationTimestamp ?? 0).getTime();
@@ -112,7 +118,13 @@ export class DispatchFollower {
       const pod = pods
         .filter((p) => p.metadata?.labels?.[LABEL.buildId] === t.report.build_id)
         .sort((a, b) => created(b) - created(a))[0];
-      if (pod && clients && containerStatus(pod, CONTAINER.build)?.state?.terminated) {
+      if (pod && clients) this.#stage(t, pod, clients);
+      if (t.stageError && clients && !TERMINAL.has(t.report.status)) {
+        await deleteBuild(clients.kube, namespace, t.report.job_name, 'job');
+        const message = `staging ${this.#o.stage?.dir} failed: ${t.stageError.message}`;
+        this.#o.reporter.error(`${buildKey(t.report)}: ${message}; deleted its Job`);
+        Object.assign(t.result, { status: 'failed', reason: 'StagingFailed', message });
+      } else if (pod && clients && containerStatus(pod, CONTAINER.build)?.state?.terminated) {
         await this.#show(t, pod, clients);
       } else if (pod && clients && t.spec && !TERMINAL.has(t.report.status)) {
         const v = podVerdict(pod, [], new Date(), {
@@ -130,6 +142,28 @@ export class DispatchFollower {
       } else continue;
       t.shown = true;
     }
+  }
+
+  /**
+   * #stage starts streaming the context into the pod once its `stage` init container runs (once
+   * per build; builds are staged in parallel). A failure is kept for the next poll, which fails
+   * the build.
+   */
+  #stage(t: Tracked, pod: V1Pod, clients: Clients): void {
+    const stage = this.#o.stage;
+    if (!stage || t.staging || !containerStatus(pod, CONTAINER.stage)?.state?.running) return;
+    t.staging = stageContext({
+      kube: clients.kube,
+      namespace: pod.metadata?.namespace ?? '',
+      pod: pod.metadata?.name ?? '',
+      dir: stage.dir,
+      files: stage.files,
+      reporter: this.#o.reporter,
+      signal: this.#o.signal,
+      label: buildKey(t.report),
+    }).catch((err: Error) => {
+      t.stageError = err;
+    });
   }
 
   /** #show prints a build's complete log in its own group and collects its artifacts. */

@@ -12,6 +12,7 @@ import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { validateAuthConfig, type AuthConfig } from '../core/auth-config.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
+import { listContext } from '../core/context.ts';
 import { InputError } from '../core/errors.ts';
 import { inputValue, type InputName, type RawInputs } from '../core/inputs-schema.ts';
 import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/parse.ts';
@@ -37,6 +38,8 @@ export interface DispatchInputs {
   /** auth: how to reach the cluster for logs and artifacts; absent: statuses only. */
   auth?: AuthConfig;
   bucket?: string;
+  /** context: the directory this step stages into every build (wait: true and a cluster to reach). */
+  context?: string;
 }
 
 /** POLL_MS: how often the dispatcher is asked (each GET also releases builds whose dependencies ended). */
@@ -64,6 +67,11 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
   }
   const wait = parseBoolean('wait', value('wait'));
   const bucket = value('bucket') || undefined;
+  const auth = validateAuthConfig(raw, { create: false });
+  const reach = wait && Boolean(auth.cluster || auth.kubeconfig);
+  // Only a step that follows the builds in the cluster can stage into them.
+  const context = reach && value('context') !== '' ? value('context') : undefined;
+  const dependencies = parseDependencies(value('dependencies'));
   const body: DispatchBody = {
     packages: parseList(value('packages')),
     archs: parseList(value('archs')),
@@ -79,8 +87,11 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     privileged: parseBoolean('privileged', value('privileged')),
     artifacts_path: value('artifacts_path'),
     ...(value('queue_name') ? { queue_name: value('queue_name') } : {}),
-    // Pods wait for a collector only when this step collects (wait) and uploads (bucket).
+    ...(dependencies ? { dependencies } : {}),
+    // Pods wait for a collector only when this step collects (wait) and uploads (bucket), and
+    // for their source only when this step stages it.
     ...(wait && bucket ? { bucket } : {}),
+    ...(context ? { stage: true } : {}),
   };
   const specs = new Map<string, BuildSpec>();
   try {
@@ -90,6 +101,7 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
         const rawBuild = {
           ...rawInputsOf(req, pkg, arch, value('namespace')),
           destination: value('destination'),
+          ...(context ? { context } : {}),
         };
         specs.set(buildKey({ package: pkg, arch }), validateBuildSpec(rawBuild, ctx));
       }
@@ -98,11 +110,32 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     if (!(err instanceof RequestError)) throw err;
     throw new InputError(err.field, err.message.replace(/\bfield "/g, 'input "'));
   }
-  const auth = validateAuthConfig(raw, { create: false });
   const out: DispatchInputs = { url, body, wait, specs };
-  if (wait && (auth.cluster || auth.kubeconfig)) out.auth = auth;
+  if (reach) out.auth = auth;
   if (bucket) out.bucket = bucket;
+  if (context) out.context = context;
   return out;
+}
+
+/**
+ * parseDependencies reads input `dependencies`: empty, or a JSON object
+ * `{"package": ["packages it needs"]}` (plan mode's `dependencies` output). Its names are checked
+ * by the dispatcher's request parser. Throws InputError.
+ */
+export function parseDependencies(text: string): Record<string, string[]> | undefined {
+  if (text.trim() === '') return undefined;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    v = undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v))
+    throw new InputError(
+      'dependencies',
+      `invalid value for input "dependencies": use a JSON object {"package": ["packages it needs"]}, e.g. the \`dependencies\` output of mode plan (got ${JSON.stringify(text.slice(0, 80))})`,
+    );
+  return v as Record<string, string[]>;
 }
 
 /**
@@ -117,6 +150,8 @@ export async function runDispatchMode(
 ): Promise<number> {
   const input = validateDispatchInputs(raw, ctx);
   const reporter = new ActionsReporter();
+  // Listed before anything is sent: a missing context directory fails the step up front.
+  const files = input.context ? (await listContext(input.context)).files : undefined;
   // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.
   const [{ connect }, { DispatchFollower }] = await Promise.all([
     import('../core/connect.ts'),
@@ -144,6 +179,7 @@ export async function runDispatchMode(
     reporter,
     work,
     signal,
+    ...(input.context && files ? { stage: { dir: input.context, files } } : {}),
   });
   const tracked = () => [...follower.tracked.values()];
   follower.update(created);

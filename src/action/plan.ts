@@ -29,8 +29,8 @@ const LIST_FILES_LIMIT = 3000;
 /**
  * runPlanMode runs mode `plan`: validates `archs`, `package_paths` and
  * `github_token` before any request, then sets the outputs `matrix`
- * (`{"include":[{"package":..,"arch":..}]}`) and `levels` (JSON array of
- * arrays of package names) and writes the job summary. The pull request is
+ * (`{"include":[{"package":..,"arch":..}]}`), `levels` (JSON array of
+ * arrays of package names) and `dependencies` (JSON `{package: [planned packages it needs]}`) and writes the job summary. The pull request is
  * the event payload's `pull_request.number` (GITHUB_EVENT_PATH); the API is
  * GITHUB_API_URL's (through @actions/github). Resolves with the exit code, 0;
  * throws InputError, DependencyCycleError, DefinitionError or an Error naming
@@ -73,6 +73,7 @@ export async function runPlanMode(
 
   core.setOutput('matrix', JSON.stringify(plan.matrix));
   core.setOutput('levels', JSON.stringify(plan.levels));
+  core.setOutput('dependencies', JSON.stringify(plan.dependencies));
   for (const line of planLog(plan, pull, files.length)) core.info(line);
   await core.summary
     .addRaw(planSummaryMarkdown(plan, pull, inputValue(raw, 'package_paths')), true)

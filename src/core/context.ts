@@ -14,7 +14,9 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { invalid } from './errors.ts';
-import { STAGED_MARKER, WORKSPACE_DIR } from './podspec.ts';
+import type { KubeApi } from './kube-api.ts';
+import { CONTAINER, STAGED_MARKER, WORKSPACE_DIR } from './podspec.ts';
+import type { Reporter } from './report.ts';
 
 /** ContextListing: the files to stage, relative to the context directory (POSIX separators). */
 export interface ContextListing {
@@ -125,3 +127,42 @@ export function packContext(
 
 /** STAGE_COMMAND is the argv exec'd in the `stage` container: extract stdin into /workspace. */
 export const STAGE_COMMAND = ['tar', '-x', '-f', '-', '-C', WORKSPACE_DIR];
+
+/** StageRequest: the pod whose `stage` init container is running, and what to put in it. */
+export interface StageRequest {
+  kube: KubeApi;
+  namespace: string;
+  pod: string;
+  /** dir: the context directory on this machine; files: its listing (listContext). */
+  dir: string;
+  files: readonly string[];
+  reporter: Pick<Reporter, 'info' | 'warning'>;
+  signal: AbortSignal;
+  /** label: who the progress line is about (mode dispatch names the build); default none. */
+  label?: string;
+}
+
+/**
+ * stageContext streams the context into the `stage` init container of a pod (exec of
+ * STAGE_COMMAND, stdin = packContext), which the STAGED_MARKER at the end of the stream releases.
+ * Throws when the exec fails or tar exits non-zero.
+ */
+export async function stageContext(r: StageRequest): Promise<void> {
+  const { stream, stats } = packContext(r.dir, r.files);
+  const res = await r.kube.exec({
+    namespace: r.namespace,
+    pod: r.pod,
+    container: CONTAINER.stage,
+    command: STAGE_COMMAND,
+    stdin: stream,
+    signal: r.signal,
+  });
+  const st = await stats;
+  if (res.exitCode !== 0) throw new Error(`tar exited with code ${res.exitCode}: ${res.message}`);
+  const who = r.label ? `${r.label}: ` : '';
+  r.reporter.info(
+    `${who}${who ? 'staged' : 'Staged'} ${st.files} files (${(st.bytes / 1048576).toFixed(1)} MiB) from ${r.dir} into /workspace`,
+  );
+  for (const s of st.skipped)
+    r.reporter.warning(`${who}not staged: ${s} (not a regular file or symlink)`);
+}

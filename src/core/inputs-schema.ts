@@ -46,6 +46,7 @@ export const OTHER_INPUT_NAMES = [
   'archs',
   'dispatcher_url',
   'wait',
+  'dependencies',
   'package_paths',
   'github_token',
 ] as const;

@@ -11,10 +11,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { once } from 'node:events';
-import type { V1Pod } from '@kubernetes/client-node';
 import { collectArtifacts } from './artifacts.ts';
 import { BuildWatcher, containerStatus, type BuildObjects } from './build-watch.ts';
-import { listContext, packContext, STAGE_COMMAND } from './context.ts';
+import { listContext, stageContext } from './context.ts';
 import { gcsUri, objectName } from './destination.ts';
 import type { KubeApi } from './kube-api.ts';
 import { followLogs } from './logs.ts';
@@ -204,7 +203,15 @@ async function untilStarted(
         ? job
         : pendingWithoutPod(spec, since, now);
     if (pod && files && !staging && containerStatus(pod, CONTAINER.stage)?.state?.running) {
-      staging = stage(spec, kube, pod, files, reporter, signal).catch((err: Error) => {
+      staging = stageContext({
+        kube,
+        namespace: spec.namespace,
+        pod: pod.metadata?.name ?? '',
+        dir: spec.context ?? '.',
+        files,
+        reporter,
+        signal,
+      }).catch((err: Error) => {
         stagingError = new Error(
           `staging ${spec.context} into pod ${pod.metadata?.name} failed: ${err.message}`,
         );
@@ -240,32 +247,6 @@ function pendingWithoutPod(spec: BuildSpec, since: Date, now: Date): Verdict {
         ? `waiting for the Job controller to create the pod of ${spec.jobName}`
         : `waiting for pod ${spec.jobName} to be seen`,
   };
-}
-
-/** stage streams the context into the `stage` init container (context.ts). */
-async function stage(
-  spec: BuildSpec,
-  kube: KubeApi,
-  pod: V1Pod,
-  files: string[],
-  reporter: Reporter,
-  signal: AbortSignal,
-): Promise<void> {
-  const { stream, stats } = packContext(spec.context ?? '.', files);
-  const res = await kube.exec({
-    namespace: spec.namespace,
-    pod: pod.metadata?.name ?? '',
-    container: CONTAINER.stage,
-    command: STAGE_COMMAND,
-    stdin: stream,
-    signal,
-  });
-  const st = await stats;
-  if (res.exitCode !== 0) throw new Error(`tar exited with code ${res.exitCode}: ${res.message}`);
-  reporter.info(
-    `Staged ${st.files} files (${(st.bytes / 1048576).toFixed(1)} MiB) from ${spec.context} into /workspace`,
-  );
-  for (const s of st.skipped) reporter.warning(`not staged: ${s} (not a regular file or symlink)`);
 }
 
 /** streamLog follows the build container's log into the reporter and a local copy (build.log). */

@@ -224,6 +224,11 @@ export interface Plan {
   /** rebuilt maps each dependent added to the plan to the planned packages it depends on. */
   rebuilt: Record<string, string[]>;
   levels: string[][];
+  /**
+   * dependencies maps each planned package that needs other planned packages to them (sorted);
+   * the `dependencies` input of mode dispatch. Packages that need none of them are left out.
+   */
+  dependencies: Record<string, string[]>;
   matrix: { include: MatrixEntry[] };
   /** removed lists deleted definitions (or ones renamed out of package_paths): not built. */
   removed: string[];
@@ -292,6 +297,11 @@ export function planBuilds(input: PlanInput): Plan {
   const rebuilt: Record<string, string[]> = {};
   for (const pkg of added)
     rebuilt[pkg] = (graph.dependencies.get(pkg) ?? []).filter((d) => planned.has(d));
+  const dependencies: Record<string, string[]> = {};
+  for (const pkg of levels.flat()) {
+    const deps = (graph.dependencies.get(pkg) ?? []).filter((d) => planned.has(d) && d !== pkg);
+    if (deps.length > 0) dependencies[pkg] = deps;
+  }
   for (const pkg of graph.selfDependent.filter((p) => planned.has(p)))
     notes.push(`${pkg} depends on itself: built with the version already published`);
   const elsewhere = findCycles(graph.dependencies).filter((c) => !c.some((p) => planned.has(p)));
@@ -301,6 +311,7 @@ export function planBuilds(input: PlanInput): Plan {
     changed: changedList,
     rebuilt,
     levels,
+    dependencies,
     matrix: buildMatrix(levels, input.archs),
     removed: removed.sort(byName),
     ignored: ignored.sort(byName),

@@ -207,6 +207,8 @@ test('plan: a changed library and its dependent, level by level, for each arch; 
     ],
   });
   assert.deepEqual(JSON.parse(run.outputs['levels'] ?? ''), [['zlib'], ['libpng']]);
+  // The `dependencies` input of mode dispatch.
+  assert.deepEqual(JSON.parse(run.outputs['dependencies'] ?? ''), { libpng: ['zlib'] });
   assert.deepEqual(
     requests.map((r) => new URL(r.url, apiUrl).searchParams.get('page') ?? '1'),
     ['1', '2'],
@@ -243,6 +245,7 @@ test('plan: a pull request without package changes gives an empty matrix and say
   assert.equal(run.code, 0, run.stdout);
   assert.equal(run.outputs['matrix'], '{"include":[]}');
   assert.equal(run.outputs['levels'], '[]');
+  assert.equal(run.outputs['dependencies'], '{}');
   assert.match(run.stdout, /No package definitions changed: nothing to build/);
   assert.match(run.summary, /No package definitions \(`\*\.yaml`\) changed: nothing to build\./);
   assert.match(run.summary, /ignored: `README\.md`/);

@@ -1,14 +1,24 @@
 // dispatcher-action.test.ts: the bundled action's mode `dispatch` on the lab, against a
-// dispatcher served on 127.0.0.1: every build followed to its end, each build's complete log in
-// its own group (never interleaved), artifacts in GCS, one summary row per build; a failed build
-// fails the step by name; SIGTERM cancels the dispatch.
+// dispatcher served on 127.0.0.1: real example packages built in dependency order from the
+// checkout this step stages into every pod, each build's complete log in its own group (never
+// interleaved), artifacts in GCS, one summary row per build; a failed build fails the step by
+// name; SIGTERM cancels the dispatch.
 import type { ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
-import { gcloud, labInputs, newRunId, runStep, type StepOptions } from './action.ts';
+import {
+  exampleWorkspace,
+  gcloud,
+  labInputs,
+  newRunId,
+  runStep,
+  type StepOptions,
+} from './action.ts';
 import { kubectl, labEnv } from './lab.ts';
 
 let server: LocalServer;
@@ -103,35 +113,79 @@ function groups(stdout: string): { title: string; lines: string[] }[] {
   return out;
 }
 
-test('dispatch mode follows 3 packages x 2 arches: one log group each, artifacts in GCS, a summary row each', async () => {
+test('dispatch mode builds 3 real example packages x 2 arches in dependency order: the checkout staged into each, one log group each, artifacts in GCS, a summary row each', async (t) => {
+  // A checkout like a user's: examples/ (Makefile, run-pipeline.sh, packages/*.yaml) plus the
+  // Debian sources, staged by this step into every build pod (input `context`, default ".").
+  const workspace = exampleWorkspace(['zlib', 'libpng1.6', 'hello']);
+  t.after(() => rmSync(workspace, { recursive: true, force: true }));
   const run = await step({
-    inputs: inputs({ packages: 'zlib libpng hello', archs: 'amd64 arm64' }),
+    workspace,
+    inputs: inputs({
+      packages: 'zlib libpng hello',
+      archs: 'amd64 arm64',
+      // What plan mode outputs for these definitions (test/e2e/action-plan.test.ts).
+      dependencies: '{"libpng": ["zlib"]}',
+      command: 'make',
+      package_target: 'package/{package}',
+      artifacts_path: 'out',
+      cpu: '1',
+      memory: '1Gi',
+    }),
   });
   assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
   const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
   assert.equal(builds.length, 6);
   const logs = groups(run.stdout);
   for (const b of builds) {
+    const key = `${b.package}/${b.arch}`;
     assert.equal(b.status, 'succeeded', JSON.stringify(b));
     assert.equal(b.exit_code, 0);
-    assert.match(b.node_name, new RegExp(`^gke-lab-${b.arch}-pool-`));
-    const group = logs.filter((g) => g.title.startsWith(`Build output: ${b.package}/${b.arch} `));
-    assert.equal(group.length, 1, `one group for ${b.package}/${b.arch}`);
-    assert.deepEqual(
-      group[0]!.lines,
-      [1, 2, 3].map((i) => `building ${b.package} ${b.arch} line ${i}`),
+    assert.match(b.node_name, new RegExp(`^gke-lab-${b.arch}-pool-`), key);
+    assert.match(run.stdout, new RegExp(`^${key}: staged \\d+ files`, 'm'), `${key} staged`);
+    const group = logs.filter((g) => g.title.startsWith(`Build output: ${key} `));
+    assert.equal(group.length, 1, `one group for ${key}`);
+    const lines = group[0]!.lines;
+    assert.ok(
+      lines.some((l) => new RegExp(`${b.package}: done in \\d+s`).test(l)),
+      `${key}: the group holds the build's whole output:\n${lines.slice(-5).join('\n')}`,
     );
-    assert.deepEqual(
-      b.artifacts.map((a) => a.name),
-      [`${b.package}.txt`],
+    // build.log in GCS is the same output, line for line.
+    const stored = gcloud(['storage', 'cat', b.log_uri]).toString('utf8');
+    assert.deepEqual(stored.split('\n').filter(Boolean), lines.filter(Boolean), `${key} build.log`);
+    // The pipeline's package tarball, plus what its steps copy (zlib adds libz.so.*).
+    assert.ok(
+      b.artifacts.some((a) => new RegExp(`^${b.package}-[^/]+-r\\d+\\.tar\\.gz$`).test(a.name)),
+      `${key}: ${JSON.stringify(b.artifacts.map((a) => a.name))}`,
     );
-    assert.equal(
-      gcloud(['storage', 'cat', b.artifacts[0]!.uri]).toString(),
-      `${b.package} for ${b.arch}\n`,
-    );
-    assert.match(
-      gcloud(['storage', 'cat', b.log_uri]).toString(),
-      new RegExp(`building ${b.package} ${b.arch} line 3`),
+    for (const a of b.artifacts) {
+      const bytes = gcloud(['storage', 'cat', a.uri]);
+      assert.equal(bytes.length, a.size, `${key} ${a.name} size`);
+      assert.equal(createHash('sha256').update(bytes).digest('hex'), a.sha256, `${key} ${a.name}`);
+    }
+  }
+  // libpng waited for zlib of its arch: its pod came only after zlib's Job completed.
+  const dispatchId = (JSON.parse(run.outputs['builds'] ?? '[]') as { dispatch_id: string }[])[0]!
+    .dispatch_id;
+  const jobs = JSON.parse(
+    kubectl(['get', 'jobs', '-l', `kbuild.dev/dispatch-id=${dispatchId}`, '-o', 'json']),
+  ) as {
+    items: {
+      metadata: { labels: Record<string, string> };
+      status: { startTime?: string; completionTime?: string };
+    }[];
+  };
+  const job = (pkg: string, arch: string) =>
+    jobs.items.find(
+      (j) =>
+        j.metadata.labels['kbuild.dev/package'] === pkg &&
+        j.metadata.labels['kbuild.dev/arch'] === arch,
+    )?.status;
+  for (const arch of ['amd64', 'arm64']) {
+    const zlibDone = Date.parse(job('zlib', arch)?.completionTime ?? '');
+    const libpngStart = Date.parse(job('libpng', arch)?.startTime ?? '');
+    assert.ok(
+      libpngStart >= Math.floor(zlibDone / 1000) * 1000,
+      `libpng/${arch} started ${job('libpng', arch)?.startTime}, zlib/${arch} completed ${job('zlib', arch)?.completionTime}`,
     );
   }
   const rows = run.summary.split('\n').filter((l) => /^\| (zlib|libpng|hello) \|/.test(l));

@@ -21,6 +21,17 @@ const CTX: GitHubContext = {
   runAttempt: '1',
   serverUrl: 'https://github.com',
 };
+const CLAIMS = {
+  repository: 'kbuild-lab/demo',
+  repositoryId: '90001',
+  repositoryOwner: 'kbuild-lab',
+  repositoryOwnerId: '4242',
+  runId: '42',
+  runAttempt: '1',
+  ref: 'refs/heads/main',
+  eventName: 'push',
+  sha: CTX.sha,
+};
 const RAW = {
   mode: 'dispatch',
   dispatcher_url: 'https://dispatcher.example',
@@ -47,18 +58,7 @@ test('validateDispatchInputs: the body, the local specs (same names as the dispa
     project: 'kbuild-lab',
     location: 'us-central1',
   });
-  const claims = {
-    repository: 'kbuild-lab/demo',
-    repositoryId: '90001',
-    repositoryOwner: 'kbuild-lab',
-    repositoryOwnerId: '4242',
-    runId: '42',
-    runAttempt: '1',
-    ref: 'refs/heads/main',
-    eventName: 'push',
-    sha: CTX.sha,
-  };
-  const plan = planDispatch(parseDispatchRequest(d.body), claims, {
+  const plan = planDispatch(parseDispatchRequest(d.body), CLAIMS, {
     namespace: 'default',
     serverUrl: 'https://github.com',
   });
@@ -69,13 +69,51 @@ test('validateDispatchInputs: the body, the local specs (same names as the dispa
   }
 });
 
-test('validateDispatchInputs: without wait no collector is asked for, and no cluster is needed', () => {
+test('validateDispatchInputs: without wait no collector and no staging are asked for, and no cluster is needed', () => {
   const d = validateDispatchInputs(
     { ...RAW, wait: 'false', cluster: '', location: '', project_id: '' },
     CTX,
   );
   assert.equal(d.body.bucket, undefined);
+  assert.equal(d.body.stage, undefined);
+  assert.equal(d.context, undefined);
   assert.equal(d.auth, undefined);
+});
+
+test('validateDispatchInputs: with wait the context is staged into every build (pods get a stage container)', () => {
+  const cases: { name: string; raw: Record<string, string>; want?: string }[] = [
+    { name: 'default context', raw: {}, want: '.' },
+    { name: 'a subdirectory', raw: { context: 'src' }, want: 'src' },
+    { name: 'empty context: nothing staged', raw: { context: '' } },
+    { name: 'no cluster to reach: nothing staged', raw: { cluster: '', location: '' } },
+  ];
+  for (const c of cases) {
+    const raw = { ...RAW, ...c.raw };
+    const d = validateDispatchInputs(raw, CTX);
+    assert.equal(d.context, c.want, c.name);
+    assert.equal(d.body.stage, c.want ? true : undefined, c.name);
+    const req = parseDispatchRequest(d.body);
+    const plan = planDispatch(req, CLAIMS, {
+      namespace: 'default',
+      serverUrl: 'https://github.com',
+    });
+    for (const b of plan.builds) {
+      const inits = b.job.spec?.template.spec?.initContainers?.map((i) => i.name) ?? [];
+      assert.equal(inits.includes('stage'), Boolean(c.want), `${c.name}: ${inits.join(',')}`);
+      assert.equal(d.specs.get(`${b.entry.package}/${b.entry.arch}`)?.context, c.want, c.name);
+    }
+  }
+});
+
+test("validateDispatchInputs: dependencies (plan mode's output) go into the body", () => {
+  const d = validateDispatchInputs(
+    { ...RAW, packages: 'zlib libpng hello', dependencies: '{"libpng": ["zlib"]}' },
+    CTX,
+  );
+  assert.deepEqual(d.body.dependencies, { libpng: ['zlib'] });
+  assert.deepEqual(parseDispatchRequest(d.body).dependencies, { libpng: ['zlib'] });
+  const none = validateDispatchInputs({ ...RAW, dependencies: ' ' }, CTX);
+  assert.equal(none.body.dependencies, undefined);
 });
 
 test('validateDispatchInputs: every bad input is named before anything is sent', () => {
@@ -119,6 +157,30 @@ test('validateDispatchInputs: every bad input is named before anything is sent',
       message: /for input "timeout"/,
     },
     { name: 'bad wait', raw: { wait: 'maybe' }, input: 'wait', message: /use true or false/ },
+    {
+      name: 'dependencies not JSON',
+      raw: { dependencies: 'hello: zlib' },
+      input: 'dependencies',
+      message: /input "dependencies": use a JSON object \{"package": \["packages it needs"\]\}/,
+    },
+    {
+      name: 'dependencies a list',
+      raw: { dependencies: '[["zlib"],["hello"]]' },
+      input: 'dependencies',
+      message: /use a JSON object/,
+    },
+    {
+      name: 'dependencies on a package not dispatched',
+      raw: { dependencies: '{"libpng": ["zlib"]}' },
+      input: 'dependencies',
+      message: /input "dependencies" names package "libpng", which is not in "packages"/,
+    },
+    {
+      name: 'dependency cycle',
+      raw: { dependencies: '{"hello": ["zlib"], "zlib": ["hello"]}' },
+      input: 'dependencies',
+      message: /hello.*zlib|zlib.*hello/,
+    },
     {
       name: 'secret_env',
       raw: { secret_env: 'T=x' },

@@ -49,6 +49,9 @@ test('parseDispatchRequest: defaults and normalisation', () => {
   assert.equal(r.memory.canonical, '2Gi');
   assert.deepEqual(Object.keys(r.env), ['A', 'B']);
   assert.equal(r.privileged, false);
+  assert.equal(r.stage, undefined, 'stage only when asked (the request hash stays as before)');
+  assert.equal(parseDispatchRequest({ ...BODY, stage: false }).stage, undefined);
+  assert.equal(parseDispatchRequest({ ...BODY, stage: true }).stage, true);
 });
 
 test('parseDispatchRequest: every bad field is a 400 naming it', () => {
@@ -123,6 +126,12 @@ test('parseDispatchRequest: every bad field is a 400 naming it', () => {
     },
     { name: 'no ref', body: { ...BODY, ref: undefined }, field: 'ref', message: /required/ },
     { name: 'bad sha', body: { ...BODY, sha: 'abc' }, field: 'sha', message: /hex digit/ },
+    {
+      name: 'stage as string',
+      body: { ...BODY, stage: 'true' },
+      field: 'stage',
+      message: /field "stage" must be true or false/,
+    },
     {
       name: 'privileged as string',
       body: { ...BODY, privileged: 'yes' },

@@ -139,6 +139,7 @@ test('action.yml declares exactly the inputs and defaults of the code', () => {
     'artifacts_uri',
     'build_id',
     'builds',
+    'dependencies',
     'exit_code',
     'job_name',
     'levels',

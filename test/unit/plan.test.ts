@@ -203,6 +203,8 @@ const planCases: {
     changed: string[];
     levels: string[][];
     rebuilt?: Record<string, string[]>;
+    /** dependencies: the `dependencies` output; default: rebuilt (no changed package needs another). */
+    dependencies?: Record<string, string[]>;
     removed?: string[];
     ignored?: string[];
     notes?: RegExp[];
@@ -233,6 +235,7 @@ const planCases: {
       changed: ['hello', 'libpng', 'zlib'],
       levels: [['hello', 'zlib'], ['libpng'], ['pngtool']],
       rebuilt: { pngtool: ['libpng'] },
+      dependencies: { libpng: ['zlib'], pngtool: ['libpng'] },
     },
   },
   {
@@ -328,6 +331,11 @@ test('planBuilds: changed definitions plus their dependents, in levels', () => {
     assert.deepEqual(plan.changed, c.want.changed, `${c.name}: changed`);
     assert.deepEqual(plan.levels, c.want.levels, `${c.name}: levels`);
     assert.deepEqual(plan.rebuilt, c.want.rebuilt ?? {}, `${c.name}: rebuilt`);
+    assert.deepEqual(
+      plan.dependencies,
+      c.want.dependencies ?? c.want.rebuilt ?? {},
+      `${c.name}: dependencies`,
+    );
     assert.deepEqual(plan.removed, c.want.removed ?? [], `${c.name}: removed`);
     assert.deepEqual(plan.ignored, c.want.ignored ?? [], `${c.name}: ignored`);
     const notes = c.want.notes ?? [];
