@@ -27,6 +27,7 @@ import {
 } from '../../functions/dispatcher/request.ts';
 import { buildKey, finishDispatch, TERMINAL } from './dispatch-summary.ts';
 import { ActionsReporter } from './reporter.ts';
+import { STATE } from './state.ts';
 
 /** DispatchInputs are the validated inputs of mode `dispatch`. */
 export interface DispatchInputs {
@@ -168,6 +169,8 @@ export async function runDispatchMode(
   const client = new DispatcherClient({ url: input.url, token: (aud) => core.getIDToken(aud) });
   const created = await client.create(input.body);
   const id = created.dispatch_id;
+  // The post step cancels a followed dispatch that this step leaves running (killed, timed out).
+  if (input.wait) core.saveState(STATE.dispatch, JSON.stringify({ url: input.url, id }));
   reporter.info(
     `Dispatch ${id}: ${created.builds.length} builds in namespace ${created.namespace} (${created.created} created, ${created.existing} existing)`,
   );
@@ -198,7 +201,9 @@ export async function runDispatchMode(
       namespace = now.namespace;
       follower.update(now);
     }
-    return await finishDispatch(id, tracked(), reporter, true);
+    const code = await finishDispatch(id, tracked(), reporter, true);
+    core.saveState(STATE.finished, 'true');
+    return code;
   } catch (err) {
     if (!signal.aborted) throw err;
     reporter.warning(`cancelling dispatch ${id}`);
@@ -209,6 +214,7 @@ export async function runDispatchMode(
       reporter.info(
         `Cancelled ${c.cancelled.length} builds: ${c.cancelled.map(buildKey).join(', ') || 'none was still running'}`,
       );
+    if (c) core.saveState(STATE.finished, 'true');
     for (const t of tracked()) if (!TERMINAL.has(t.report.status)) t.result.status = 'cancelled';
     await finishDispatch(id, tracked(), reporter, true);
     return 1;

@@ -1,8 +1,9 @@
 /**
  * post.ts: the action's post step (dist/post, `post-if: always()`). When the
  * main step did not finish (killed, timed out, cancelled), the build it
- * created may still run: delete it. Credentials are obtained again the same
- * way as in the main step; nothing was written to disk.
+ * created may still run: delete it; in mode dispatch, cancel the dispatch it
+ * followed (DELETE /v1/dispatches/{id}). Credentials are obtained again the
+ * same way as in the main step; nothing was written to disk.
  */
 import * as core from '@actions/core';
 import { validateAuthConfig } from '../core/auth-config.ts';
@@ -11,10 +12,32 @@ import { deleteBuild } from '../core/create.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
 import type { RawBuildInputs } from '../core/inputs-schema.ts';
 import { readInputs } from './inputs.ts';
-import { parseSavedBuild, STATE } from './state.ts';
+import { parseSavedBuild, parseSavedDispatch, STATE } from './state.ts';
+
+/** cancelDispatch cancels the dispatch a main step left running, with a fresh OIDC token. */
+async function cancelDispatch(url: string, id: string): Promise<void> {
+  const { DispatcherClient, DispatcherError } =
+    await import('../../functions/dispatcher/client.ts');
+  const client = new DispatcherClient({ url, token: (aud) => core.getIDToken(aud) });
+  const c = await client.cancel(id).catch((err: unknown) => {
+    if (err instanceof DispatcherError && err.status === 404) return undefined;
+    throw err;
+  });
+  if (!c) return core.info(`kbuild: dispatch ${id} is already gone`);
+  const names = c.cancelled.map((b) => `${b.package}/${b.arch}`);
+  core.info(
+    `kbuild: cancelled dispatch ${id}, which the main step left running: ${names.length ? names.join(', ') : 'no build was still running'}`,
+  );
+}
 
 async function post(): Promise<void> {
   try {
+    const dispatch = parseSavedDispatch(core.getState(STATE.dispatch));
+    if (dispatch) {
+      if (core.getState(STATE.finished) === 'true')
+        return core.info(`kbuild: dispatch ${dispatch.id} already ended`);
+      return await cancelDispatch(dispatch.url, dispatch.id);
+    }
     const saved = parseSavedBuild(core.getState(STATE.build));
     if (!saved) return core.info('kbuild: no build to clean up');
     if (core.getState(STATE.finished) === 'true')

@@ -72,8 +72,16 @@ function inputs(extra: Record<string, string>): Record<string, string> {
  * issuer would otherwise mint its default run_id, and runs would share their dispatches).
  */
 async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>> {
+  const runId = o.runId ?? newRunId();
+  const run = await runStep({ ...o, runId, env: { ...o.env, ...(await tokenEnv(runId)) } });
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as { dispatch_id: string }[];
+  for (const b of builds) dispatches.add(b.dispatch_id);
+  return run;
+}
+
+/** tokenEnv answers the runner's ID token variables for a run: tokens carry its run_id. */
+async function tokenEnv(runId: string): Promise<Record<string, string>> {
   const env = labEnv();
-  const runId = newRunId();
   const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/request-tokens`, {
     method: 'POST',
     headers: {
@@ -83,18 +91,10 @@ async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>
     body: JSON.stringify({ claims: { run_id: runId } }),
   });
   const t = (await res.json()) as { requestToken: string; requestUrl: string };
-  const run = await runStep({
-    ...o,
-    runId,
-    env: {
-      ...o.env,
-      ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
-      ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
-    },
-  });
-  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as { dispatch_id: string }[];
-  for (const b of builds) dispatches.add(b.dispatch_id);
-  return run;
+  return {
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
+    ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
+  };
 }
 
 /** groups answers the step log's groups: title and lines, and fails on a group opened inside another. */
@@ -213,27 +213,41 @@ test('dispatch mode fails naming the failed build; the others succeed', async ()
   );
 });
 
-test('SIGTERM cancels the dispatch: its Jobs are deleted', async () => {
+/** SLEEPY: two builds that run until they are cancelled. */
+const SLEEPY = () =>
+  inputs({
+    packages: 'sleepy',
+    archs: 'amd64 arm64',
+    command: `sh -c 'trap "exit 143" TERM; sleep 600 & wait'`,
+    bucket: '',
+  });
+
+/** signalWhenRunning runs the step and sends it `signal` once both sleepy builds run. */
+async function signalWhenRunning(
+  signal: NodeJS.Signals,
+  o: Partial<StepOptions> = {},
+): Promise<{ run: Awaited<ReturnType<typeof runStep>>; sent: boolean }> {
   let child: ChildProcess | undefined;
   let sent = false;
   let seen = '';
   const running = (arch: string) => new RegExp(`sleepy/${arch}: (?:\\w+ -> )?running`).test(seen);
   const run = await step({
-    inputs: inputs({
-      packages: 'sleepy',
-      archs: 'amd64 arm64',
-      command: `sh -c 'trap "exit 143" TERM; sleep 600 & wait'`,
-      bucket: '',
-    }),
+    inputs: SLEEPY(),
+    ...o,
     onStdout: (chunk) => {
       seen += chunk;
       if (!sent && running('amd64') && running('arm64')) {
         sent = true;
-        child?.kill('SIGTERM');
+        child?.kill(signal);
       }
     },
     onStart: (c) => (child = c),
   });
+  return { run, sent };
+}
+
+test('SIGTERM cancels the dispatch: its Jobs are deleted', async () => {
+  const { run, sent } = await signalWhenRunning('SIGTERM');
   assert.ok(sent, `never saw the builds run:\n${run.stdout.slice(-2000)}`);
   assert.equal(run.code, 1);
   assert.match(run.stdout, /cancelling dispatch [0-9a-f]{32}/);
@@ -243,4 +257,39 @@ test('SIGTERM cancels the dispatch: its Jobs are deleted', async () => {
     (b) => kubectl(['get', 'jobs', b.job_name, '--ignore-not-found', '-o', 'name']).trim() || [],
   );
   assert.deepEqual(left, [], 'the dispatch left Jobs behind');
+});
+
+test('after a main step killed with SIGKILL, the post step cancels the dispatch (DELETE)', async () => {
+  const runId = newRunId();
+  const { run: main, sent } = await signalWhenRunning('SIGKILL', { runId });
+  assert.ok(sent, `never saw the builds run:\n${main.stdout.slice(-2000)}`);
+  assert.equal(main.signal, 'SIGKILL');
+  const saved = JSON.parse(main.state['dispatch'] ?? '{}') as { id?: string; url?: string };
+  assert.match(saved.id ?? '', /^[0-9a-f]{32}$/, JSON.stringify(main.state));
+  assert.equal(saved.url, server.url);
+  assert.equal(main.state['finished'], undefined, 'the main step did not finish');
+  dispatches.add(saved.id!);
+  const selector = `kbuild.dev/dispatch-id=${saved.id}`;
+  const jobs = () => kubectl(['get', 'jobs', '-l', selector, '-o', 'name']).trim();
+  assert.equal(jobs().split('\n').length, 2, 'a killed main step cannot cancel: both Jobs run on');
+
+  const post = await runStep({
+    entry: 'post',
+    inputs: SLEEPY(),
+    runId,
+    env: await tokenEnv(runId),
+    state: main.state,
+  });
+  assert.equal(post.code, 0, `post step failed:\n${post.stdout}\n${post.stderr}`);
+  assert.match(
+    post.stdout,
+    new RegExp(
+      `cancelled dispatch ${saved.id}, which the main step left running: sleepy/(amd64|arm64), sleepy/(amd64|arm64)`,
+    ),
+  );
+  assert.doesNotMatch(post.stdout, /::warning::/);
+  for (let i = 0; jobs() !== ''; i++) {
+    assert.ok(i < 100, `Jobs still there 10 s after the post step: ${jobs()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 });
