@@ -68,7 +68,7 @@ export async function runBuildMode(
       },
     },
     signal,
-  );
+  ).finally(() => reporter.close());
   core.saveState(STATE.finished, 'true');
   for (const [k, v] of Object.entries(buildOutputs(result))) core.setOutput(k, v);
   await core.summary.addRaw(summaryMarkdown(spec, result), true).write();

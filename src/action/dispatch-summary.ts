@@ -108,6 +108,7 @@ export async function finishDispatch(
   const list = bad
     .map((b) => `${b.package} (${b.arch}) ${b.status}: ${b.message.split('\n')[0]}`)
     .join('; ');
-  core.setFailed(`${bad.length} of ${builds.length} builds did not succeed: ${list}`);
+  // Through the reporter, which turns workflow commands back on first; main sets the exit code.
+  reporter.error(`${bad.length} of ${builds.length} builds did not succeed: ${list}`);
   return 1;
 }

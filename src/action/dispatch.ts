@@ -219,6 +219,7 @@ export async function runDispatchMode(
     await finishDispatch(id, tracked(), reporter, true);
     return 1;
   } finally {
+    reporter.close();
     await rm(work, { recursive: true, force: true });
   }
 }

@@ -11,10 +11,22 @@ import { once } from 'node:events';
 import * as core from '@actions/core';
 import type { Reporter } from '../core/report.ts';
 
-/** ActionsReporter writes progress with @actions/core and build lines to stdout with backpressure. */
+/** FLUSH_BYTES: build lines are written in batches of about this many bytes (or sooner, see buildLine). */
+export const FLUSH_BYTES = 64 * 1024;
+
+/**
+ * ActionsReporter writes progress with @actions/core and build lines to stdout. Build lines are
+ * batched (one write per FLUSH_BYTES, or at the end of the current turn of the event loop, so
+ * they still appear as they come) with backpressure; any message of ours, a workflow command,
+ * first writes out what is batched, so the order on stdout is the order of the calls. Call
+ * close() before writing to stdout without this reporter (core.setFailed etc.).
+ */
 export class ActionsReporter implements Reporter {
   private stopToken: string | undefined;
   private readonly out: NodeJS.WritableStream;
+  private batch: string[] = [];
+  private batchBytes = 0;
+  private flushScheduled = false;
 
   constructor(out: NodeJS.WritableStream = process.stdout) {
     this.out = out;
@@ -48,9 +60,18 @@ export class ActionsReporter implements Reporter {
   async buildLine(text: string): Promise<void> {
     if (!this.stopToken) {
       this.stopToken = randomBytes(16).toString('hex');
-      this.out.write(`::stop-commands::${this.stopToken}\n`);
+      this.add(`::stop-commands::${this.stopToken}\n`);
     }
-    if (!this.out.write(`${text}\n`)) await once(this.out, 'drain');
+    this.add(`${text}\n`);
+    if (this.batchBytes >= FLUSH_BYTES) {
+      if (!this.flush()) await once(this.out, 'drain');
+    } else if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(() => {
+        this.flushScheduled = false;
+        this.flush();
+      });
+    }
   }
 
   mask(secret: string): void {
@@ -58,8 +79,28 @@ export class ActionsReporter implements Reporter {
     core.setSecret(secret);
   }
 
-  /** resumeCommands turns workflow commands back on before our own output. */
+  /** close writes out batched build lines and turns workflow commands back on. */
+  close(): void {
+    this.resumeCommands();
+  }
+
+  private add(chunk: string): void {
+    this.batch.push(chunk);
+    this.batchBytes += chunk.length;
+  }
+
+  /** flush writes the batch; answers false when the stream asks to wait for 'drain'. */
+  private flush(): boolean {
+    if (this.batch.length === 0) return true;
+    const text = this.batch.join('');
+    this.batch = [];
+    this.batchBytes = 0;
+    return this.out.write(text);
+  }
+
+  /** resumeCommands writes out the batch and turns workflow commands back on before our own output. */
   private resumeCommands(): void {
+    this.flush();
     if (this.stopToken) {
       this.out.write(`::${this.stopToken}::\n`);
       this.stopToken = undefined;

@@ -57,13 +57,30 @@ export class LogStreamError extends Error {
 /** Longest line kept whole (bytes of text); a longer one is delivered in pieces. */
 export const MAX_LINE = 1 << 20;
 
-/** timeKey turns an RFC 3339 timestamp into nanoseconds since the epoch (BigInt), for ordering. */
+/** The last timestamp timeKey parsed and its answer, and the last whole second (ms) it parsed. */
+const memo = { time: '', key: undefined as bigint | undefined, second: '', secondKey: 0n };
+
+/**
+ * timeKey turns an RFC 3339 timestamp into nanoseconds since the epoch (BigInt), for ordering.
+ * Each line's timestamp is looked at twice in a row (splitTimestamp, then LineCursor.accept) and
+ * consecutive lines mostly share their second: both are remembered, so a busy log is not
+ * parsed twice per line (docs/benchmarks.md, "Where the action's time goes").
+ */
 export function timeKey(time: string): bigint | undefined {
+  if (time === memo.time) return memo.key;
   const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
-  if (!m) return undefined;
-  const seconds = Date.parse(`${m[1]}${m[3]}`);
-  if (Number.isNaN(seconds)) return undefined;
-  return BigInt(seconds) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'));
+  let key: bigint | undefined;
+  if (m) {
+    const second = `${m[1]}${m[3]}`;
+    if (second !== memo.second) {
+      const ms = Date.parse(second);
+      if (!Number.isNaN(ms)) Object.assign(memo, { second, secondKey: BigInt(ms) * 1_000_000n });
+    }
+    if (second === memo.second) key = memo.secondKey + BigInt((m[2] ?? '').padEnd(9, '0'));
+  }
+  memo.time = time;
+  memo.key = key;
+  return key;
 }
 
 /** LineCursor remembers the last delivered timestamp and how many lines carried it. */

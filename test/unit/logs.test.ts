@@ -122,6 +122,33 @@ test('timeKey orders RFC 3339 timestamps with trimmed nanoseconds', () => {
   assert.equal(timeKey('yesterday'), undefined);
 });
 
+test('timeKey answers the same whatever it parsed before (its memo of the last value and second)', () => {
+  const times = [
+    '2026-11-21T10:00:00.5Z',
+    '2026-11-21T10:00:00.5Z',
+    '2026-11-21T10:00:00.25Z',
+    '2026-11-21T11:00:00.25+01:00',
+    '2026-11-21T10:00:00.25Z',
+    '2026-02-30T10:00:00Z',
+    '2026-11-21T10:00:00.25Z',
+    'yesterday',
+    '2026-11-21T10:00:01Z',
+  ];
+  const want = [
+    1_795_255_200_500_000_000n,
+    1_795_255_200_500_000_000n,
+    1_795_255_200_250_000_000n,
+    1_795_255_200_250_000_000n,
+    1_795_255_200_250_000_000n,
+    // Date.parse rolls February 30 over to March 2, like before the memo.
+    BigInt(Date.parse('2026-02-30T10:00:00Z')) * 1_000_000n,
+    1_795_255_200_250_000_000n,
+    undefined,
+    1_795_255_201_000_000_000n,
+  ];
+  assert.deepEqual(times.map(timeKey), want);
+});
+
 test('LineCursor skips what was already delivered at the last timestamp', () => {
   const c = new LineCursor();
   const t1 = '2026-11-21T10:00:00.5Z';
