@@ -14,6 +14,7 @@ import { validateAuthConfig, type AuthConfig } from '../core/auth-config.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
 import { listContext } from '../core/context.ts';
 import { InputError } from '../core/errors.ts';
+import { followPermissions, PermissionError } from '../core/permissions.ts';
 import { inputValue, type InputName, type RawInputs } from '../core/inputs-schema.ts';
 import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/parse.ts';
 import { systemClock } from '../core/report.ts';
@@ -174,6 +175,22 @@ export async function runDispatchMode(
   reporter.info(
     `Dispatch ${id}: ${created.builds.length} builds in namespace ${created.namespace} (${created.created} created, ${created.existing} existing)`,
   );
+  // This step follows the builds with its own identity: without the permissions for that, cancel
+  // the dispatch (nothing is left running) and name what is missing. The namespace is the
+  // dispatcher's, known from its answer.
+  const missing = clients?.kube.canI
+    ? await clients.kube.canI(
+        followPermissions(created.namespace, {
+          stage: input.context !== undefined,
+          collect: input.bucket !== undefined,
+        }),
+      )
+    : [];
+  if (missing.length > 0) {
+    await client.cancel(id).catch(() => undefined);
+    core.saveState(STATE.finished, 'true');
+    throw new PermissionError(missing, created.namespace);
+  }
   const work = await mkdtemp(join(env['RUNNER_TEMP'] || tmpdir(), 'kbuild-dispatch-'));
   const follower = new DispatchFollower({
     dispatchId: id,

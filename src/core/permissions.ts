@@ -7,6 +7,17 @@
 import type { AccessCheck, KubeApi } from './kube-api.ts';
 import type { BuildSpec } from './spec.ts';
 
+/** checker answers a maker of SelfSubjectAccessReview attributes in namespace. */
+function checker(namespace: string) {
+  return (verb: string, group: string, resource: string, subresource?: string): AccessCheck => ({
+    verb,
+    group,
+    resource,
+    namespace,
+    ...(subresource ? { subresource } : {}),
+  });
+}
+
 /**
  * requiredPermissions lists every RBAC permission that runBuild (and the post
  * step) may use in the namespace for this spec, one SelfSubjectAccessReview
@@ -26,14 +37,7 @@ import type { BuildSpec } from './spec.ts';
 export function requiredPermissions(
   spec: Pick<BuildSpec, 'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket'>,
 ): AccessCheck[] {
-  const ns = spec.namespace;
-  const c = (verb: string, group: string, resource: string, subresource?: string): AccessCheck => ({
-    verb,
-    group,
-    resource,
-    namespace: ns,
-    ...(subresource ? { subresource } : {}),
-  });
+  const c = checker(spec.namespace);
   const [group, owner] =
     spec.kind === 'job' ? (['batch', 'jobs'] as const) : (['', 'pods'] as const);
   const out: AccessCheck[] = [c('create', group, owner), c('get', group, owner)];
@@ -52,6 +56,23 @@ export function requiredPermissions(
   if (spec.context || spec.bucket)
     out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
   out.push(c('delete', group, owner));
+  return out;
+}
+
+/**
+ * followPermissions lists what mode `dispatch` (wait: true) does with the step's own identity in
+ * the dispatcher's namespace: `list` Pods (to find each build's), `get` pods/log, exec (`create`
+ * and `get` pods/exec) when it stages a context or collects artifacts, and `delete` Jobs (a build
+ * that cannot start or be staged). The dispatcher creates the Jobs with its own identity.
+ */
+export function followPermissions(
+  namespace: string,
+  o: { stage: boolean; collect: boolean },
+): AccessCheck[] {
+  const c = checker(namespace);
+  const out = [c('list', '', 'pods'), c('get', '', 'pods', 'log')];
+  if (o.stage || o.collect) out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
+  out.push(c('delete', 'batch', 'jobs'));
   return out;
 }
 

@@ -19,6 +19,7 @@ import {
   runStep,
   type StepOptions,
 } from './action.ts';
+import { createNamespace, deleteNamespace, waitFor } from './lab-kube.ts';
 import { kubectl, labEnv } from './lab.ts';
 
 let server: LocalServer;
@@ -292,4 +293,33 @@ test('after a main step killed with SIGKILL, the post step cancels the dispatch 
     assert.ok(i < 100, `Jobs still there 10 s after the post step: ${jobs()}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+});
+
+test("without the builder's Role in the dispatcher's namespace: the step names what is missing and cancels the dispatch", async (t) => {
+  // A dispatcher whose namespace the step's identity has no Role in (the lab's builder may work
+  // in `default` only): the Jobs are created (by the dispatcher), then cancelled by the step.
+  const ns = await createNamespace('kb-noperm');
+  const other = await startLabDispatcher({
+    env: { KBUILD_NAMESPACE: ns },
+    logger: jsonLogger(() => undefined),
+  });
+  t.after(async () => {
+    await other.close();
+    deleteNamespace(ns);
+  });
+  const run = await step({
+    inputs: { ...SLEEPY(), dispatcher_url: other.url, bucket: labEnv()['KBUILD_LAB_BUCKET']! },
+  });
+  assert.equal(run.code, 1, run.stdout.slice(-2000));
+  assert.match(
+    run.stdout,
+    new RegExp(
+      `::error::kbuild-action failed: the identity of this step is missing Kubernetes permissions in namespace "${ns}": list pods, get pods/log, create pods/exec, get pods/exec, delete batch/jobs\\.`,
+    ),
+  );
+  const left = await waitFor('the cancelled Jobs to go', 30_000, () => {
+    const jobs = kubectl(['get', 'jobs', '-n', ns, '-o', 'name']).trim();
+    return jobs === '' ? true : undefined;
+  });
+  assert.equal(left, true);
 });

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  followPermissions,
   checkPermissions,
   describeCheck,
   requiredPermissions,
@@ -125,4 +126,32 @@ test('checkPermissions names every missing permission and the namespace', async 
 
 test('checkPermissions is a no-op for a client that cannot check', async () => {
   await checkPermissions({} as KubeApi, base);
+});
+
+test('followPermissions: what mode dispatch does with its own identity in the namespace', () => {
+  const cases: { name: string; input: { stage: boolean; collect: boolean }; want: string[] }[] = [
+    {
+      name: 'statuses and logs only',
+      input: { stage: false, collect: false },
+      want: ['list pods', 'get pods/log', 'delete batch/jobs'],
+    },
+    {
+      name: 'staging',
+      input: { stage: true, collect: false },
+      want: ['list pods', 'get pods/log', 'create pods/exec', 'get pods/exec', 'delete batch/jobs'],
+    },
+    {
+      name: 'collecting',
+      input: { stage: false, collect: true },
+      want: ['list pods', 'get pods/log', 'create pods/exec', 'get pods/exec', 'delete batch/jobs'],
+    },
+  ];
+  for (const c of cases) {
+    const got = followPermissions('kbuild', c.input);
+    assert.deepEqual(got.map(describeCheck), c.want, c.name);
+    assert.ok(
+      got.every((a) => a.namespace === 'kbuild'),
+      c.name,
+    );
+  }
 });
