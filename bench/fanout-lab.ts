@@ -195,6 +195,8 @@ export async function startServer(form: ServerForm, env: Record<string, string>)
     env: {
       PATH: process.env['PATH'] ?? '',
       HOME: process.env['HOME'] ?? '',
+      // e.g. --cpu-prof for a profile of the dispatcher
+      ...(process.env['NODE_OPTIONS'] ? { NODE_OPTIONS: process.env['NODE_OPTIONS'] } : {}),
       ...env,
       PORT: String(port),
       KBUILD_AUDIENCE: url,
