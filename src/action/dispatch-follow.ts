@@ -1,24 +1,19 @@
 /**
  * dispatch-follow.ts: what mode `dispatch` (wait: true) knows of each build of a dispatch, and
  * how it shows an ended build: its complete log in its own group, then its artifacts, build.log
- * and kbuild.json, uploaded as in mode `build` (src/core: followLogs, collectArtifacts). Builds
+ * and kbuild.json, uploaded as in mode `build` (src/core/build-output.ts). Builds
  * are shown one at a time, so groups never interleave.
  */
-import { once } from 'node:events';
-import { createReadStream, createWriteStream } from 'node:fs';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import type { V1Pod } from '@kubernetes/client-node';
-import { collectArtifacts } from '../core/artifacts.ts';
+import { collectBuildArtifacts, streamBuildLog, uploadBuildRecords } from '../core/build-output.ts';
 import { containerStatus } from '../core/build-watch.ts';
 import { stageContext } from '../core/context.ts';
 import type { Clients } from '../core/connect.ts';
 import { deleteBuild } from '../core/create.ts';
-import { gcsUri, objectName } from '../core/destination.ts';
-import { followLogs } from '../core/logs.ts';
 import { LABEL } from '../core/names.ts';
 import { CONTAINER, NODE_POOL_LABEL } from '../core/podspec.ts';
-import { kbuildRecord, type BuildResult } from '../core/record.ts';
+import type { BuildResult } from '../core/record.ts';
 import type { Reporter } from '../core/report.ts';
 import type { BuildSpec } from '../core/spec.ts';
 import { podVerdict } from '../core/verdict.ts';
@@ -177,79 +172,37 @@ export class DispatchFollower {
       : undefined;
     r.nodePool = node?.metadata?.labels?.[NODE_POOL_LABEL];
     const logPath = join(this.#o.work, `${t.report.job_name}.log`);
-    const file = createWriteStream(logPath);
     const code = r.exitCode !== undefined ? `, exit code ${r.exitCode}` : '';
-    reporter.startGroup(`Build output: ${buildKey(t.report)} (${r.status}${code})`);
-    try {
-      const res = await followLogs({
-        open: (sinceTime, sig) =>
-          clients.kube.openLog(
-            {
-              namespace: r.namespace,
-              pod: name,
-              container: CONTAINER.build,
-              follow: true,
-              timestamps: true,
-              sinceTime,
-            },
-            sig,
-          ),
-        onLine: async (line) => {
-          r.lastLines = [...r.lastLines, line.text].slice(-20);
-          if (!file.write(`${line.text}\n`)) await once(file, 'drain');
-          await reporter.buildLine(line.text);
-        },
+    await streamBuildLog(
+      {
+        kube: clients.kube,
+        namespace: r.namespace,
+        pod: name,
+        reporter,
+        title: `Build output: ${buildKey(t.report)} (${r.status}${code})`,
+        logPath,
+        append: false,
+        lastLines: 20,
+        // The build container already ended: the log is read to its end, then the stream closes.
         terminated: Promise.resolve(),
         signal,
-      });
-      r.logLines = res.lines;
-      r.logReconnects = res.reconnects;
-    } finally {
-      reporter.endGroup();
-      file.end();
-      await once(file, 'close');
-    }
+      },
+      r,
+    );
     const pool = r.nodePool ? ` (node pool ${r.nodePool})` : '';
     reporter.info(
       `${buildKey(t.report)} ${r.status} on node ${r.nodeName ?? '?'}${pool}: ${r.message}`,
     );
     const spec = t.spec;
-    if (
-      !spec?.bucket ||
-      !clients.store ||
-      !containerStatus(pod, CONTAINER.collector)?.state?.running
-    )
+    const store = clients.store;
+    if (!spec?.bucket || !store || !containerStatus(pod, CONTAINER.collector)?.state?.running)
       return;
-    r.artifactsUri = gcsUri(spec.bucket, `${spec.destination}/`);
-    const got = await collectArtifacts({
-      kube: clients.kube,
-      namespace: r.namespace,
-      pod: name,
-      artifactsPath: spec.artifactsPath,
-      prefix: spec.destination,
-      store: clients.store,
-      signal,
-      onWarning: (m) => reporter.warning(m),
-    });
-    r.artifacts = got.artifacts;
-    r.skipped = got.skipped;
-    const log = await clients.store.upload(
-      objectName(spec.destination, 'build.log'),
-      () => createReadStream(logPath),
-      {
-        contentType: 'text/plain; charset=utf-8',
-      },
+    // Unlike mode build, a missing artifacts_path is not reported here, and build.log is always stored.
+    await collectBuildArtifacts(
+      { kube: clients.kube, store, bucket: spec.bucket, spec, pod: name, reporter, signal },
+      r,
     );
-    r.logUri = log.uri;
-    const json = Buffer.from(JSON.stringify(kbuildRecord(spec, r), null, 2) + '\n');
-    await clients.store.upload(
-      objectName(spec.destination, 'kbuild.json'),
-      () => Readable.from([json]),
-      {
-        contentType: 'application/json',
-        size: json.length,
-      },
-    );
+    await uploadBuildRecords({ store, spec, logPath, withLog: true }, r);
     reporter.info(
       `Uploaded ${r.artifacts.length} artifacts of ${buildKey(t.report)} to ${r.artifactsUri}`,
     );

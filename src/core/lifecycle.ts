@@ -4,29 +4,29 @@
  * until the build container starts while staging the source, follow its log,
  * collect and upload the artifacts, the log and kbuild.json, and delete the Job.
  * Failures are diagnosed from the pod and Job status (verdict.ts) with the
- * last events; cancellation (`signal`) deletes the Job at once.
+ * last events; cancellation (`signal`) deletes the Job at once. The waiting
+ * is in build-wait.ts; the log, artifacts and records in build-output.ts.
  */
-import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { once } from 'node:events';
-import { collectArtifacts } from './artifacts.ts';
-import { BuildWatcher, containerStatus, type BuildObjects } from './build-watch.ts';
-import { listContext, stageContext } from './context.ts';
-import { gcsUri, objectName } from './destination.ts';
-import type { KubeApi } from './kube-api.ts';
-import { followLogs } from './logs.ts';
+import {
+  artifactsUriOf,
+  collectBuildArtifacts,
+  streamBuildLog,
+  uploadBuildRecords,
+} from './build-output.ts';
+import { ended, untilEnded, untilStarted, withEvents } from './build-wait.ts';
+import { BuildWatcher, containerStatus } from './build-watch.ts';
+import { listContext } from './context.ts';
 import { renderManifests, withOwner } from './manifest.ts';
 import { buildSelector } from './names.ts';
-import { formatDuration } from './parse.ts';
 import { CONTAINER, NODE_POOL_LABEL } from './podspec.ts';
-import { kbuildRecord, type BuildResult } from './record.ts';
+import type { BuildResult } from './record.ts';
 import type { Clock, Reporter } from './report.ts';
+import type { KubeApi } from './kube-api.ts';
 import type { BuildSpec } from './spec.ts';
 import type { ObjectStore } from './storage.ts';
-import { formatEvents } from './events.ts';
-import { jobVerdict, podVerdict, type Verdict } from './verdict.ts';
+import type { Verdict } from './verdict.ts';
 import { createObjects, deleteBuild } from './create.ts';
 import { checkPermissions } from './permissions.ts';
 
@@ -117,7 +117,11 @@ export async function runBuild(
     if (build?.finishedAt && r.startedAt)
       r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
     await collect(spec, deps, watcher, r, signal);
-    await uploadRecords(spec, deps, r, logPath);
+    if (spec.bucket && deps.store)
+      await uploadBuildRecords(
+        { store: deps.store, spec, logPath, withLog: Boolean(r.startedAt) },
+        r,
+      );
   } catch (err) {
     if (!signal.aborted) throw err;
     r.status = 'cancelled';
@@ -174,82 +178,7 @@ async function runAttempt(
   return untilEnded(spec, watcher, deps.clock, signal);
 }
 
-/** untilStarted waits for the build container to start (or the build to fail first), staging the source meanwhile. */
-async function untilStarted(
-  spec: BuildSpec,
-  deps: BuildDeps,
-  watcher: BuildWatcher,
-  files: string[] | undefined,
-  signal: AbortSignal,
-): Promise<Verdict> {
-  const { reporter, kube } = deps;
-  const since = new Date(deps.clock.now());
-  let staging: Promise<void> | undefined;
-  let stagingError: Error | undefined;
-  let lastReason = '';
-  let lastReport = deps.clock.now();
-  return watcher.until((s) => {
-    if (stagingError) throw stagingError;
-    const now = new Date(deps.clock.now());
-    const job = s.job ? jobVerdict(s.job) : undefined;
-    if (job && (job.state === 'failed' || job.state === 'timed_out')) return job;
-    const pod = s.pod;
-    const v: Verdict = pod
-      ? podVerdict(pod, [], now, {
-          pendingTimeoutSeconds: spec.pendingTimeoutSeconds,
-          startedWaitingAt: since,
-        })
-      : job?.state === 'queued'
-        ? job
-        : pendingWithoutPod(spec, since, now);
-    if (pod && files && !staging && containerStatus(pod, CONTAINER.stage)?.state?.running) {
-      staging = stageContext({
-        kube,
-        namespace: spec.namespace,
-        pod: pod.metadata?.name ?? '',
-        dir: spec.context ?? '.',
-        files,
-        reporter,
-        signal,
-      }).catch((err: Error) => {
-        stagingError = new Error(
-          `staging ${spec.context} into pod ${pod.metadata?.name} failed: ${err.message}`,
-        );
-      });
-    }
-    if (v.state === 'pending' || v.state === 'queued') {
-      const waited = (now.getTime() - since.getTime()) / 1000;
-      if (v.reason !== lastReason || now.getTime() - lastReport >= 30_000) {
-        reporter.info(`Waiting: ${v.message} (${formatDuration(Math.round(waited))})`);
-        lastReason = v.reason;
-        lastReport = now.getTime();
-      }
-      return undefined;
-    }
-    return v;
-  }, signal);
-}
-
-function pendingWithoutPod(spec: BuildSpec, since: Date, now: Date): Verdict {
-  const waited = (now.getTime() - since.getTime()) / 1000;
-  if (waited > spec.pendingTimeoutSeconds) {
-    return {
-      state: 'failed',
-      reason: 'PendingTimeout',
-      message: `no pod was created for ${spec.jobName} within ${formatDuration(spec.pendingTimeoutSeconds)}`,
-    };
-  }
-  return {
-    state: 'pending',
-    reason: 'NoPod',
-    message:
-      spec.kind === 'job'
-        ? `waiting for the Job controller to create the pod of ${spec.jobName}`
-        : `waiting for pod ${spec.jobName} to be seen`,
-  };
-}
-
-/** streamLog follows the build container's log into the reporter and a local copy (build.log). */
+/** streamLog follows the build container's log until the watcher sees the build end (build-output.ts). */
 async function streamLog(
   spec: BuildSpec,
   deps: BuildDeps,
@@ -258,104 +187,32 @@ async function streamLog(
   logPath: string,
   signal: AbortSignal,
 ): Promise<void> {
-  const pod = r.podName ?? '';
-  const file = createWriteStream(logPath, { flags: 'a' });
   const terminated = watcher
     .until((s) => (ended(s) ? true : undefined), signal)
     .then(
       () => undefined,
       () => undefined,
     );
-  deps.reporter.startGroup(`Build output: ${spec.name} (${spec.arch})`);
-  try {
-    const res = await followLogs({
-      open: (sinceTime, sig) =>
-        deps.kube.openLog(
-          {
-            namespace: spec.namespace,
-            pod,
-            container: CONTAINER.build,
-            follow: true,
-            timestamps: true,
-            sinceTime,
-          },
-          sig,
-        ),
-      onLine: async (line) => {
-        r.lastLines.push(line.text);
-        if (r.lastLines.length > LAST_LINES) r.lastLines.shift();
-        if (!file.write(`${line.text}\n`)) await once(file, 'drain');
-        await deps.reporter.buildLine(line.text);
-      },
+  await streamBuildLog(
+    {
+      kube: deps.kube,
+      namespace: spec.namespace,
+      pod: r.podName ?? '',
+      reporter: deps.reporter,
+      title: `Build output: ${spec.name} (${spec.arch})`,
+      // A retried attempt (Spot) adds to the log of the first one.
+      logPath,
+      append: true,
+      lastLines: LAST_LINES,
       terminated,
       signal,
       onReconnect: (n, why) =>
         deps.reporter.info(
           `(log stream reconnected from the last line seen, attempt ${n}: ${why})`,
         ),
-    });
-    r.logLines = res.lines;
-    r.logReconnects = res.reconnects;
-  } finally {
-    deps.reporter.endGroup();
-    file.end();
-    await once(file, 'close');
-  }
-}
-
-/** ended: the build container terminated, or its pod is gone, or the Job failed. */
-function ended(s: BuildObjects): boolean {
-  if (containerStatus(s.pod, CONTAINER.build)?.state?.terminated) return true;
-  if (s.podDeleted) return true;
-  const phase = s.pod?.status?.phase;
-  if (phase === 'Failed' || phase === 'Succeeded') return true;
-  const j = s.job ? jobVerdict(s.job).state : undefined;
-  return j === 'failed' || j === 'timed_out';
-}
-
-/** untilEnded waits for the final verdict once the build container ran. */
-function untilEnded(
-  spec: BuildSpec,
-  watcher: BuildWatcher,
-  clock: Clock,
-  signal: AbortSignal,
-): Promise<Verdict> {
-  return watcher.until((s) => {
-    if (!ended(s)) return undefined;
-    const job = s.job ? jobVerdict(s.job) : undefined;
-    if (job?.state === 'timed_out') return job;
-    if (s.pod) {
-      const v = podVerdict(s.pod, [], new Date(clock.now()), {
-        pendingTimeoutSeconds: spec.pendingTimeoutSeconds,
-        startedWaitingAt: new Date(0),
-      });
-      // The last state seen of a deleted pod still tells a preemption (DisruptionTarget).
-      if (v.retryable || (!s.podDeleted && v.state !== 'running' && v.state !== 'pending'))
-        return v;
-    }
-    if (job && job.state !== 'running' && job.state !== 'pending') return job;
-    if (s.podDeleted)
-      return {
-        state: 'failed',
-        reason: 'PodDeleted',
-        message: `pod of ${spec.jobName} was deleted before the build ended`,
-      };
-    return undefined;
-  }, signal);
-}
-
-/** withEvents adds the pod's (or Job's) last events to a failure message. */
-async function withEvents(
-  kube: KubeApi,
-  ns: string,
-  s: BuildObjects,
-  v: Verdict,
-): Promise<Verdict> {
-  const name = s.pod?.metadata?.name ?? s.job?.metadata?.name;
-  if (!name) return v;
-  const events = await kube.listEvents(ns, name).catch(() => []);
-  if (events.length === 0) return v;
-  return { ...v, message: `${v.message}\nRecent events:\n${formatEvents(events, 10)}` };
+    },
+    r,
+  );
 }
 
 /** collect copies the artifacts out through the collector container, when there is a bucket. */
@@ -367,54 +224,30 @@ async function collect(
   signal: AbortSignal,
 ): Promise<void> {
   if (!spec.bucket || !deps.store) return;
-  r.artifactsUri = gcsUri(spec.bucket, `${spec.destination}/`);
   const collector = containerStatus(watcher.state.pod, CONTAINER.collector);
   if (!collector?.state?.running || !r.podName) {
+    r.artifactsUri = artifactsUriOf(spec.bucket, spec.destination);
     if (r.startedAt)
       deps.reporter.warning(
         `artifacts of ${spec.jobName} could not be collected: the collector container is not running`,
       );
     return;
   }
-  const res = await collectArtifacts({
-    kube: deps.kube,
-    namespace: spec.namespace,
-    pod: r.podName,
-    artifactsPath: spec.artifactsPath,
-    prefix: spec.destination,
-    store: deps.store,
-    signal,
-    onWarning: (m) => deps.reporter.warning(m),
-  });
-  r.artifacts = res.artifacts;
-  r.skipped = res.skipped;
-  if (res.missing)
+  const { missing } = await collectBuildArtifacts(
+    {
+      kube: deps.kube,
+      store: deps.store,
+      bucket: spec.bucket,
+      spec,
+      pod: r.podName,
+      reporter: deps.reporter,
+      signal,
+    },
+    r,
+  );
+  if (missing)
     deps.reporter.warning(
       `no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`,
     );
-  else deps.reporter.info(`Uploaded ${res.artifacts.length} artifacts to ${r.artifactsUri}`);
-}
-
-/** uploadRecords stores build.log and kbuild.json beside the artifacts. */
-async function uploadRecords(
-  spec: BuildSpec,
-  deps: BuildDeps,
-  r: BuildResult,
-  logPath: string,
-): Promise<void> {
-  if (!spec.bucket || !deps.store) return;
-  if (r.startedAt) {
-    const log = await deps.store.upload(
-      objectName(spec.destination, 'build.log'),
-      () => createReadStream(logPath),
-      { contentType: 'text/plain; charset=utf-8' },
-    );
-    r.logUri = log.uri;
-  }
-  const json = Buffer.from(JSON.stringify(kbuildRecord(spec, r), null, 2) + '\n');
-  await deps.store.upload(
-    objectName(spec.destination, 'kbuild.json'),
-    () => Readable.from([json]),
-    { contentType: 'application/json', size: json.length },
-  );
+  else deps.reporter.info(`Uploaded ${r.artifacts.length} artifacts to ${r.artifactsUri}`);
 }
