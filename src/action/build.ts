@@ -9,7 +9,6 @@ import { validateAuthConfig } from '../core/auth-config.ts';
 import { listContext } from '../core/context.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
 import { renderManifests, toYaml } from '../core/manifest.ts';
-import { systemClock } from '../core/report.ts';
 import { validateBuildSpec } from '../core/spec.ts';
 import type { RawInputs } from '../core/inputs-schema.ts';
 import type { GitHubContext } from '../core/spec.ts';
@@ -41,26 +40,19 @@ export async function runBuildMode(
   }
   // The Kubernetes and Google clients are most of the bundle (about 20 MB): loaded only once the
   // inputs are valid, a bad input fails the step in a fraction of a second.
-  const [{ connect }, { runBuild }] = await Promise.all([
-    import('../core/connect.ts'),
-    import('../core/lifecycle.ts'),
-  ]);
+  const { connectAndRunBuild } = await import('../core/run-build.ts');
   const reporter = new ActionsReporter();
-  const endpoints = endpointsFromEnv(env);
-  const clients = await connect(auth, {
-    endpoints,
-    getIdToken: (audience) => core.getIDToken(audience),
-    mask: (s) => core.setSecret(s),
-    ...(spec.bucket ? { bucket: spec.bucket } : {}),
-  });
-  reporter.info(`Cluster: ${clients.clusterName}; namespace ${spec.namespace}`);
-  const result = await runBuild(
+  const result = await connectAndRunBuild(
     spec,
     {
-      kube: clients.kube,
-      ...(clients.store ? { store: clients.store } : {}),
+      auth,
+      connect: {
+        endpoints: endpointsFromEnv(env),
+        getIdToken: (audience) => core.getIDToken(audience),
+        mask: (s) => core.setSecret(s),
+      },
       reporter,
-      clock: systemClock,
+      connected: (cluster) => `Cluster: ${cluster}; namespace ${spec.namespace}`,
       tempDir: env['RUNNER_TEMP'] || tmpdir(),
       onCreated: (b) => {
         const saved: SavedBuild = { ...b, keep: spec.keep, watch: spec.watch };

@@ -6,12 +6,10 @@
  */
 import { tmpdir } from 'node:os';
 import { validateAuthConfig } from '../core/auth-config.ts';
-import { connect } from '../core/connect.ts';
 import { listContext } from '../core/context.ts';
 import { endpointsFromEnv } from '../core/endpoints.ts';
-import { runBuild } from '../core/lifecycle.ts';
 import { renderManifests, toYaml } from '../core/manifest.ts';
-import { systemClock } from '../core/report.ts';
+import { connectAndRunBuild } from '../core/run-build.ts';
 import { validateBuildSpec } from '../core/spec.ts';
 import { parseCliArgs, usage } from './args.ts';
 import { cliContext } from './context.ts';
@@ -52,20 +50,17 @@ async function main(argv: string[]): Promise<number> {
     });
   }
   const getIdToken = idTokenGetter(process.env);
-  const clients = await connect(auth, {
-    endpoints: endpointsFromEnv(process.env),
-    ...(getIdToken ? { getIdToken } : {}),
-    mask: (s) => reporter.mask(s),
-    ...(spec.bucket ? { bucket: spec.bucket } : {}),
-  });
-  reporter.info(`cluster ${clients.clusterName}, namespace ${spec.namespace}`);
-  const result = await runBuild(
+  const result = await connectAndRunBuild(
     spec,
     {
-      kube: clients.kube,
-      ...(clients.store ? { store: clients.store } : {}),
+      auth,
+      connect: {
+        endpoints: endpointsFromEnv(process.env),
+        ...(getIdToken ? { getIdToken } : {}),
+        mask: (s) => reporter.mask(s),
+      },
       reporter,
-      clock: systemClock,
+      connected: (cluster) => `cluster ${cluster}, namespace ${spec.namespace}`,
       tempDir: tmpdir(),
     },
     controller.signal,
