@@ -28,7 +28,7 @@ import { configFromEnv, connectJobs } from '../functions/dispatcher/config.ts';
 import { LAB_POLICY } from '../functions/dispatcher/lab.ts';
 import { planDispatch } from '../functions/dispatcher/plan.ts';
 import { MAX_BUILDS_LIMIT } from '../functions/dispatcher/policy.ts';
-import { parseDispatchRequest, type DispatchBody } from '../functions/dispatcher/request.ts';
+import { parseDispatchRequest, type DispatchBody } from '../src/core/dispatch/request.ts';
 import { TokenVerifier } from '../functions/dispatcher/tokens.ts';
 import { labEnv, ROOT } from '../lab/env.ts';
 import * as lab from './fanout-lab.ts';

@@ -9,7 +9,7 @@ import type { Logger, Severity } from './log.ts';
 import { traceFields } from './log.ts';
 import { isDispatchId, planDispatch } from './plan.ts';
 import { checkCaller, checkRequest, type CallerIdentity } from './policy.ts';
-import { parseDispatchRequest, RequestError } from './request.ts';
+import { parseDispatchRequest, RequestError } from '../../src/core/dispatch/request.ts';
 import { cancelDispatch, loadDispatch, refreshDispatch, type DispatchView } from './status.ts';
 import {
   IssuerUnavailableError,

@@ -7,7 +7,7 @@ import pRetry from 'p-retry';
 import { KubeApiError } from '../../src/core/kube-api.ts';
 import { LABEL } from '../../src/core/names.ts';
 import type { JobPatch, JobsApi } from './kube.ts';
-import { DISPATCH_ANNOTATION } from './plan.ts';
+import { DISPATCH_ANNOTATION } from '../../src/core/dispatch/protocol.ts';
 import type { Action } from './reconcile.ts';
 
 /** FanoutOptions: parallel calls, retries per call and the backoff (ms). */

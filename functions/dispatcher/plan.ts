@@ -4,35 +4,18 @@
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
 import { InputError } from '../../src/core/errors.ts';
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
 import { renderManifests } from '../../src/core/manifest.ts';
 import { LABEL } from '../../src/core/names.ts';
 import type { Arch } from '../../src/core/parse.ts';
 import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../../src/core/spec.ts';
-import { levelsOf, RequestError, type DispatchRequest } from './request.ts';
+import {
+  DISPATCH_ANNOTATION,
+  DISPATCH_LABEL,
+  GATE_DEPENDENCIES,
+} from '../../src/core/dispatch/protocol.ts';
+import { levelsOf, RequestError, type DispatchRequest } from '../../src/core/dispatch/request.ts';
+import { rawInputsOf } from '../../src/core/dispatch/spec.ts';
 import type { GitHubClaims } from './tokens.ts';
-
-/** DISPATCH_LABEL carries the dispatch id on every Job and pod of a dispatch. */
-export const DISPATCH_LABEL = 'kbuild.dev/dispatch-id';
-
-/** DISPATCH_ANNOTATION names the annotations that hold a dispatch's state on its Jobs. */
-export const DISPATCH_ANNOTATION = {
-  /** plan: JSON PlanEntry[] of the whole dispatch, on every Job, so any one Job tells every build. */
-  plan: 'kbuild.dev/dispatch-plan',
-  /** requestHash: SHA-256 of the validated request; another request for the same builds is a 409. */
-  requestHash: 'kbuild.dev/request-hash',
-  /** repositoryId: the caller's repository_id; only that repository may read or cancel. */
-  repositoryId: 'kbuild.dev/repository-id',
-  /** gate: `dependencies` while kbuild holds the suspended Job back for its dependencies. */
-  gate: 'kbuild.dev/gate',
-  /** queue: the Kueue queue to label the Job with once its dependencies succeeded. */
-  queue: 'kbuild.dev/queue-name',
-  /** skipped: why the Job will never run (a dependency failed); it stays suspended. */
-  skipped: 'kbuild.dev/skipped',
-} as const;
-
-/** GATE_DEPENDENCIES is the value of the gate annotation. */
-export const GATE_DEPENDENCIES = 'dependencies';
 
 /** PlanEntry is one build of a dispatch, as stored in the plan annotation. */
 export interface PlanEntry {
@@ -113,39 +96,6 @@ export function contextOf(
   if (claims.actor) ctx.actor = claims.actor;
   if (claims.eventName) ctx.eventName = claims.eventName;
   return ctx;
-}
-
-/**
- * rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec
- * (also used by the action's dispatch mode, to find the same names and its destinations).
- */
-export function rawInputsOf(
-  req: DispatchRequest,
-  pkg: string,
-  arch: Arch,
-  namespace: string,
-): RawBuildInputs {
-  const raw: RawBuildInputs = {
-    namespace,
-    image: req.image,
-    packages: pkg,
-    arch,
-    cpu: req.cpu.canonical,
-    memory: req.memory.canonical,
-    privileged: String(req.privileged),
-    // With stage, the pod waits for the caller's checkout; the path is the caller's business.
-    context: req.stage ? '.' : '',
-    kind: 'job',
-    keep: 'true',
-    watch: 'true',
-  };
-  if (req.command !== undefined) raw.command = req.command;
-  if (req.packageTarget !== undefined) raw.package_target = req.packageTarget;
-  if (req.timeout !== undefined) raw.timeout = req.timeout;
-  if (req.queueName !== undefined) raw.queue_name = req.queueName;
-  if (req.bucket !== undefined) raw.bucket = req.bucket;
-  if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
-  return raw;
 }
 
 /**

@@ -4,11 +4,12 @@
 // failed build. No loop survives between requests in a serverless runtime, so every request
 // (POST, GET) runs it once against the cluster's current state; the actions are idempotent.
 import type { Verdict } from '../../src/core/verdict.ts';
+import type {
+  BuildReport,
+  DispatchBuildState,
+  DispatchState,
+} from '../../src/core/dispatch/protocol.ts';
 import type { PlanEntry } from './plan.ts';
-
-/** DispatchBuildState is the status of one build as the dispatcher reports it. */
-export type DispatchBuildState =
-  'queued' | 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
 /** ObservedJob is what reconcile needs of one existing Job. */
 export interface ObservedJob {
@@ -45,23 +46,9 @@ export type Action =
   /** skip: drop the gate, record the reason; the Job stays suspended and never runs. */
   | { type: 'skip'; jobName: string; reason: string };
 
-/** BuildReport is one build in the dispatcher's answers (snake_case: it is JSON for clients). */
-export interface BuildReport {
-  build_id: string;
-  package: string;
-  arch: string;
-  job_name: string;
-  level: number;
-  /** depends_on: the packages this build waits for. */
-  depends_on: string[];
-  status: DispatchBuildState;
-  reason: string;
-  message: string;
-}
-
 /** Reconciled: each build's report, the actions to apply, and the dispatch's overall state. */
 export interface Reconciled {
-  state: 'running' | 'succeeded' | 'failed';
+  state: DispatchState;
   builds: BuildReport[];
   actions: Action[];
 }

@@ -5,8 +5,14 @@ import { LABEL, MANAGED_BY } from '../../src/core/names.ts';
 import { jobVerdict } from '../../src/core/verdict.ts';
 import { applyActions, deleteJobs, type FanoutOptions } from './fanout.ts';
 import type { JobsApi } from './kube.ts';
-import { DISPATCH_ANNOTATION, DISPATCH_LABEL, parsePlan, type PlanEntry } from './plan.ts';
-import { reconcile, type BuildReport, type ObservedJob, type Reconciled } from './reconcile.ts';
+import {
+  DISPATCH_ANNOTATION,
+  DISPATCH_LABEL,
+  type CancelResult,
+  type DispatchStatus,
+} from '../../src/core/dispatch/protocol.ts';
+import { parsePlan, type PlanEntry } from './plan.ts';
+import { reconcile, type ObservedJob, type Reconciled } from './reconcile.ts';
 
 /** dispatchSelector finds every Job of a dispatch. */
 export function dispatchSelector(dispatchId: string): string {
@@ -57,17 +63,6 @@ export function observeJob(job: V1Job): ObservedJob {
   return out;
 }
 
-/** DispatchStatus is the JSON answer of GET (and the base of POST's). */
-export interface DispatchStatus {
-  dispatch_id: string;
-  /** namespace of the Jobs (where followers find the pods). */
-  namespace: string;
-  state: Reconciled['state'];
-  builds: BuildReport[];
-  /** counts: how many builds are in each status. */
-  counts: Record<string, number>;
-}
-
 /** RefreshOptions: the time, this request's creation failures, fan-out limits, a warning sink. */
 export interface RefreshOptions {
   now: number;
@@ -105,14 +100,6 @@ export function statusOf(dispatchId: string, namespace: string, r: Reconciled): 
   const counts: Record<string, number> = {};
   for (const b of r.builds) counts[b.status] = (counts[b.status] ?? 0) + 1;
   return { dispatch_id: dispatchId, namespace, state: r.state, builds: r.builds, counts };
-}
-
-/** CancelResult is the JSON answer of DELETE. */
-export interface CancelResult {
-  dispatch_id: string;
-  cancelled: Pick<BuildReport, 'build_id' | 'package' | 'arch' | 'job_name' | 'status'>[];
-  /** errors: Jobs that could not be deleted, with the API's message. */
-  errors: { job_name: string; message: string }[];
 }
 
 /**

@@ -17,9 +17,11 @@ import type { BuildResult } from '../core/record.ts';
 import type { Reporter } from '../core/report.ts';
 import type { BuildSpec } from '../core/spec.ts';
 import { podVerdict } from '../core/verdict.ts';
-import { DISPATCH_LABEL } from '../../functions/dispatcher/plan.ts';
-import type { BuildReport } from '../../functions/dispatcher/reconcile.ts';
-import type { DispatchStatus } from '../../functions/dispatcher/status.ts';
+import {
+  DISPATCH_LABEL,
+  type BuildReport,
+  type DispatchStatus,
+} from '../core/dispatch/protocol.ts';
 import { buildKey, TERMINAL } from './dispatch-summary.ts';
 
 /** Tracked is what the step knows of one build: the dispatcher's report and what it saw itself. */

@@ -19,13 +19,9 @@ import { inputValue, type InputName, type RawInputs } from '../core/inputs-schem
 import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/parse.ts';
 import { systemClock } from '../core/report.ts';
 import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/spec.ts';
-import { DispatcherClient } from '../../functions/dispatcher/client.ts';
-import { rawInputsOf } from '../../functions/dispatcher/plan.ts';
-import {
-  parseDispatchRequest,
-  RequestError,
-  type DispatchBody,
-} from '../../functions/dispatcher/request.ts';
+import { DispatcherClient } from '../core/dispatch/client.ts';
+import { parseDispatchRequest, RequestError, type DispatchBody } from '../core/dispatch/request.ts';
+import { rawInputsOf } from '../core/dispatch/spec.ts';
 import { buildKey, finishDispatch, TERMINAL } from './dispatch-summary.ts';
 import { ActionsReporter } from './reporter.ts';
 import { STATE } from './state.ts';

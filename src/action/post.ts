@@ -16,8 +16,7 @@ import { parseSavedBuild, parseSavedDispatch, STATE } from './state.ts';
 
 /** cancelDispatch cancels the dispatch a main step left running, with a fresh OIDC token. */
 async function cancelDispatch(url: string, id: string): Promise<void> {
-  const { DispatcherClient, DispatcherError } =
-    await import('../../functions/dispatcher/client.ts');
+  const { DispatcherClient, DispatcherError } = await import('../core/dispatch/client.ts');
   const client = new DispatcherClient({ url, token: (aud) => core.getIDToken(aud) });
   const c = await client.cancel(id).catch((err: unknown) => {
     if (err instanceof DispatcherError && err.status === 404) return undefined;

@@ -7,7 +7,7 @@ import { validateDispatchInputs } from '../../src/action/dispatch.ts';
 import type { Tracked } from '../../src/action/dispatch-follow.ts';
 import { dispatchedBuild, dispatchSummary } from '../../src/action/dispatch-summary.ts';
 import type { GitHubContext } from '../../src/core/spec.ts';
-import { parseDispatchRequest } from '../../functions/dispatcher/request.ts';
+import { parseDispatchRequest } from '../../src/core/dispatch/request.ts';
 import { planDispatch } from '../../functions/dispatcher/plan.ts';
 
 const CTX: GitHubContext = {

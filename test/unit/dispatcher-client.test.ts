@@ -2,7 +2,7 @@
 // per call for the dispatcher's URL, retries on 429/5xx/network errors, refusals with reasons.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DispatcherClient, DispatcherError } from '../../functions/dispatcher/client.ts';
+import { DispatcherClient, DispatcherError } from '../../src/core/dispatch/client.ts';
 
 const BODY = {
   packages: ['hello'],

@@ -2,17 +2,9 @@
 // levels and cycles, and the dispatch plan: deterministic names, gated Jobs, the Kueue label.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  levelsOf,
-  parseDispatchRequest,
-  RequestError,
-} from '../../functions/dispatcher/request.ts';
-import {
-  DISPATCH_ANNOTATION,
-  DISPATCH_LABEL,
-  parsePlan,
-  planDispatch,
-} from '../../functions/dispatcher/plan.ts';
+import { levelsOf, parseDispatchRequest, RequestError } from '../../src/core/dispatch/request.ts';
+import { DISPATCH_ANNOTATION, DISPATCH_LABEL } from '../../src/core/dispatch/protocol.ts';
+import { parsePlan, planDispatch } from '../../functions/dispatcher/plan.ts';
 import type { GitHubClaims } from '../../functions/dispatcher/tokens.ts';
 
 const SHA = 'b'.repeat(40);

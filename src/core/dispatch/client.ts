@@ -4,7 +4,7 @@
 import { decodeJwt } from 'jose';
 import pRetry, { AbortError } from 'p-retry';
 import type { DispatchBody } from './request.ts';
-import type { CancelResult, DispatchStatus } from './status.ts';
+import type { CancelResult, DispatchStatus } from './protocol.ts';
 
 /** DispatcherError is an answer other than 2xx: the HTTP status and the JSON refusal. */
 export class DispatcherError extends Error {

@@ -1,0 +1,39 @@
+// spec.ts: from a dispatch request to the build inputs of each (package, arch). The dispatcher
+// validates them into the BuildSpecs it creates Jobs from; the action's mode dispatch does the
+// same to know the names and destinations of the builds it follows.
+import type { RawBuildInputs } from '../inputs-schema.ts';
+import type { Arch } from '../parse.ts';
+import type { DispatchRequest } from './request.ts';
+
+/**
+ * rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec
+ * (also used by the action's dispatch mode, to find the same names and its destinations).
+ */
+export function rawInputsOf(
+  req: DispatchRequest,
+  pkg: string,
+  arch: Arch,
+  namespace: string,
+): RawBuildInputs {
+  const raw: RawBuildInputs = {
+    namespace,
+    image: req.image,
+    packages: pkg,
+    arch,
+    cpu: req.cpu.canonical,
+    memory: req.memory.canonical,
+    privileged: String(req.privileged),
+    // With stage, the pod waits for the caller's checkout; the path is the caller's business.
+    context: req.stage ? '.' : '',
+    kind: 'job',
+    keep: 'true',
+    watch: 'true',
+  };
+  if (req.command !== undefined) raw.command = req.command;
+  if (req.packageTarget !== undefined) raw.package_target = req.packageTarget;
+  if (req.timeout !== undefined) raw.timeout = req.timeout;
+  if (req.queueName !== undefined) raw.queue_name = req.queueName;
+  if (req.bucket !== undefined) raw.bucket = req.bucket;
+  if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
+  return raw;
+}
