@@ -121,7 +121,7 @@ async function dispatcherPhase(
     const lines = server.log.fanouts;
     if (lines.length !== requests.length)
       throw new Error(
-        `${lines.length} fan-out log lines for ${requests.length} requests: ${server.log.tail.join('\n')}`,
+        `${lines.length} fan-out log lines ("created N of M Jobs in ...") for ${requests.length} requests (an older dist/dispatcher? run \`npm run build\`); its last lines:\n${server.log.tail.join('\n')}`,
       );
     const api = lab.minus(lab.requestCounts(), before);
     return {
