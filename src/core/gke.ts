@@ -1,5 +1,5 @@
-import { KubeConfig } from '@kubernetes/client-node';
-import type { User } from '@kubernetes/client-node';
+import type { KubeConfig, User } from '@kubernetes/client-node';
+import { PooledKubeConfig } from './kube-config.ts';
 import type { TokenSource } from './auth.ts';
 import { requestJson } from './google-http.ts';
 import type { FetchLike, RetryOptions } from './google-http.ts';
@@ -116,7 +116,7 @@ class TokenSourceAuthenticator implements Authenticator {
  * it expires. Nothing is written to disk.
  */
 export function kubeConfigFor(cluster: ClusterInfo, tokenSource: TokenSource): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   kc.addAuthenticator(new TokenSourceAuthenticator(tokenSource));
   kc.loadFromOptions({
     clusters: [
@@ -136,7 +136,7 @@ export function kubeConfigFor(cluster: ClusterInfo, tokenSource: TokenSource): K
  * or has no current context.
  */
 export function kubeConfigFromFile(path: string): KubeConfig {
-  const kc = new KubeConfig();
+  const kc = new PooledKubeConfig();
   try {
     kc.loadFromFile(path);
   } catch (error) {
