@@ -2,13 +2,12 @@
 // (docs/dispatcher.md lists them), and the cluster connection it implies.
 import { readFileSync } from 'node:fs';
 import { validateAuthConfig, type AuthConfig } from '../../src/core/auth-config.ts';
-import { connect } from '../../src/core/connect.ts';
 import { endpointsFromEnv, type GoogleEndpoints } from '../../src/core/endpoints.ts';
 import { InputError } from '../../src/core/errors.ts';
 import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
 import { isDns1123Label } from '../../src/core/names.ts';
 import { DEFAULT_FANOUT, type FanoutOptions } from './fanout.ts';
-import { ClientNodeJobsApi, type JobsApi } from './kube.ts';
+import type { JobsApi } from './kube.ts';
 import { parsePolicy, type Policy } from './policy.ts';
 import { GITHUB_ISSUER } from './tokens.ts';
 
@@ -168,6 +167,12 @@ export function configFromEnv(
  * whose tokens are refreshed before they expire. Tokens are never logged.
  */
 export async function connectJobs(config: DispatcherConfig): Promise<JobsApi> {
+  // The Kubernetes and Google clients are most of the bundle: loaded on the first request that
+  // needs the cluster, not before the function's first answer (cold start, docs/benchmarks.md).
+  const [{ connect }, { ClientNodeJobsApi }] = await Promise.all([
+    import('../../src/core/connect.ts'),
+    import('./kube.ts'),
+  ]);
   const clients = await connect(config.auth, {
     endpoints: config.endpoints,
     mask: () => undefined,
