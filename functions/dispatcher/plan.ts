@@ -149,7 +149,9 @@ export function planDispatch(
     template.labels = { ...template.labels, [DISPATCH_LABEL]: dispatchId };
     meta.annotations = {
       ...meta.annotations,
-      [DISPATCH_ANNOTATION.plan]: plan,
+      // The first build's Job holds the whole plan; every Job holds its own entry.
+      ...(i === 0 ? { [DISPATCH_ANNOTATION.plan]: plan } : {}),
+      [DISPATCH_ANNOTATION.build]: JSON.stringify(entry),
       [DISPATCH_ANNOTATION.requestHash]: requestHash,
       [DISPATCH_ANNOTATION.repositoryId]: claims.repositoryId,
     };
@@ -167,24 +169,38 @@ export function planDispatch(
   return { dispatchId, requestHash, builds };
 }
 
-/** parsePlan reads the plan annotation of a Job; undefined when it is missing or not a plan. */
-export function parsePlan(job: V1Job): PlanEntry[] | undefined {
-  const text = job.metadata?.annotations?.[DISPATCH_ANNOTATION.plan];
+/** isPlanEntry checks the shape of one PlanEntry read back from an annotation. */
+function isPlanEntry(e: Partial<PlanEntry> | null | undefined): e is PlanEntry {
+  return (
+    typeof e?.job_name === 'string' &&
+    typeof e.package === 'string' &&
+    typeof e.arch === 'string' &&
+    typeof e.build_id === 'string' &&
+    typeof e.level === 'number' &&
+    Array.isArray(e.depends_on)
+  );
+}
+
+/** parseJson answers the parsed annotation, or undefined when it is absent or not JSON. */
+function parseJson(text: string | undefined): unknown {
   if (!text) return undefined;
   try {
-    const v = JSON.parse(text) as unknown;
-    if (!Array.isArray(v)) return undefined;
-    const ok = v.every(
-      (e: Partial<PlanEntry>) =>
-        typeof e?.job_name === 'string' &&
-        typeof e.package === 'string' &&
-        typeof e.arch === 'string' &&
-        typeof e.build_id === 'string' &&
-        typeof e.level === 'number' &&
-        Array.isArray(e.depends_on),
-    );
-    return ok ? (v as PlanEntry[]) : undefined;
+    return JSON.parse(text) as unknown;
   } catch {
     return undefined;
   }
+}
+
+/** parsePlan reads the plan annotation of the plan holder; undefined on any other Job. */
+export function parsePlan(job: V1Job): PlanEntry[] | undefined {
+  const v = parseJson(job.metadata?.annotations?.[DISPATCH_ANNOTATION.plan]);
+  return Array.isArray(v) && v.every((e) => isPlanEntry(e as PlanEntry))
+    ? (v as PlanEntry[])
+    : undefined;
+}
+
+/** parseEntry reads a Job's own PlanEntry (the build annotation); undefined when missing or bad. */
+export function parseEntry(job: V1Job): PlanEntry | undefined {
+  const v = parseJson(job.metadata?.annotations?.[DISPATCH_ANNOTATION.build]) as PlanEntry;
+  return isPlanEntry(v) ? v : undefined;
 }

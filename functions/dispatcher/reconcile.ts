@@ -110,7 +110,15 @@ export function reconcile(input: ReconcileInput): Reconciled {
     const deps = e.depends_on.map((name) => ({
       name,
       entry: byName.get(name),
-      status: done.get(name),
+      // A dependency the plan does not know (the plan holder is gone and so is its Job) never
+      // ends: count it as not found rather than wait for it forever.
+      status: byName.has(name)
+        ? done.get(name)
+        : ({
+            status: 'failed',
+            reason: 'NotFound',
+            message: `Job ${name} does not exist`,
+          } as Status),
     }));
     const broken = deps.find(
       (d) => d.status?.status === 'failed' || d.status?.status === 'skipped',

@@ -11,7 +11,7 @@ import {
   type CancelResult,
   type DispatchStatus,
 } from '../../src/core/dispatch/protocol.ts';
-import { parsePlan, type PlanEntry } from './plan.ts';
+import { parseEntry, parsePlan, type PlanEntry } from './plan.ts';
 import { reconcile, type ObservedJob, type Reconciled } from './reconcile.ts';
 
 /** dispatchSelector finds every Job of a dispatch. */
@@ -30,19 +30,24 @@ export interface DispatchView {
   requestHash: string;
 }
 
-/** loadDispatch lists the Jobs of a dispatch; undefined when there is none (or none carries a plan). */
+/** loadDispatch lists the Jobs of a dispatch; undefined when there is none (or none carries kbuild's plan entries). */
 export async function loadDispatch(
   api: JobsApi,
   namespace: string,
   dispatchId: string,
 ): Promise<DispatchView | undefined> {
   const jobs = await api.listJobs(namespace, dispatchSelector(dispatchId));
-  const withPlan = jobs.find((j) => parsePlan(j) !== undefined);
-  if (!withPlan) return undefined;
-  const a = withPlan.metadata?.annotations ?? {};
+  // The plan holder knows every build; without it (its creation failed, or someone deleted
+  // it) the Jobs' own entries still tell the builds that exist.
+  const holder = jobs.find((j) => parsePlan(j) !== undefined);
+  const plan = holder
+    ? (parsePlan(holder) ?? [])
+    : jobs.flatMap((j) => parseEntry(j) ?? []).sort((a, b) => a.level - b.level);
+  if (plan.length === 0) return undefined;
+  const a = (holder ?? jobs.find((j) => parseEntry(j)))?.metadata?.annotations ?? {};
   return {
     dispatchId,
-    plan: parsePlan(withPlan) ?? [],
+    plan,
     jobs,
     repositoryId: a[DISPATCH_ANNOTATION.repositoryId] ?? '',
     requestHash: a[DISPATCH_ANNOTATION.requestHash] ?? '',

@@ -355,3 +355,30 @@ test('logs are Cloud Logging JSON with the trace of the request', async () => {
   assert.equal(refused.rule, 'images');
   assert.ok(!lines.join('').includes('eyJ'), 'no token in the logs');
 });
+
+test('without the plan holder Job the dispatch is still known from each Job own entry; a missing dependency skips its dependents', async () => {
+  const { api, call } = setup();
+  const post = await call('POST', '/v1/dispatches', { body: BODY });
+  const id = String(post.body.dispatch_id);
+  const name = (pkg: string, arch: string) =>
+    post.body.builds!.find((b) => b.package === pkg && b.arch === arch)!.job_name;
+  const holders = [...api.jobs.values()].filter(
+    (j) => j.metadata?.annotations?.['kbuild.dev/dispatch-plan'] !== undefined,
+  );
+  assert.equal(holders.length, 1, 'one Job holds the whole plan');
+  const holder = holders[0]!.metadata!.name!;
+  assert.equal(holder, name('zlib', 'amd64'));
+  api.jobs.delete(holder);
+  const get = await call('GET', `/v1/dispatches/${id}`);
+  assert.equal(get.status, 200, JSON.stringify(get.body));
+  const status = Object.fromEntries(
+    get.body.builds!.map((b) => [`${b.package}/${b.arch}`, [b.status, b.message]]),
+  );
+  assert.equal(status['zlib/amd64'], undefined, 'its entry went with it');
+  assert.equal(status['libpng/amd64']?.[0], 'skipped');
+  assert.match(
+    String(status['libpng/amd64']?.[1]),
+    /dependency kb-zlib-amd64-\w+ failed \(NotFound\)/,
+  );
+  assert.equal(status['libpng/arm64']?.[0], 'pending', 'zlib/arm64 is still there');
+});
