@@ -87,7 +87,7 @@ function setup() {
     return app(req) as Promise<{
       status: number;
       body: Record<string, unknown> & {
-        builds?: { package: string; arch: string; status: string; job_name: string }[];
+        builds?: { package: string; arch: string; status: string; job_name: string; message?: string }[];
       };
     }>;
   };
