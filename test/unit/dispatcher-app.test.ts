@@ -87,7 +87,13 @@ function setup() {
     return app(req) as Promise<{
       status: number;
       body: Record<string, unknown> & {
-        builds?: { package: string; arch: string; status: string; job_name: string; message?: string }[];
+        builds?: {
+          package: string;
+          arch: string;
+          status: string;
+          job_name: string;
+          message?: string;
+        }[];
       };
     }>;
   };
