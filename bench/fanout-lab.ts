@@ -9,6 +9,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { parse, stringify } from 'yaml';
 import { kubectl, labEnv, ROOT } from '../lab/env.ts';
 import { externalAccount } from '../functions/dispatcher/lab.ts';
 import { cpuSeconds, firstAnswer, freePort, MiB, NODE, PeakRss, stopChild } from './lib.ts';
@@ -146,10 +147,25 @@ export interface Credentials {
 
 /**
  * credentialsFor answers the configuration of identity. gke: an external_account ADC file (the
- * one lab.ts writes for `--gke`) in a private temp directory, removed by remove().
+ * one lab.ts writes for `--gke`) in a private temp directory, removed by remove(). admin with
+ * `server`: a copy of the admin kubeconfig that reaches the API server there (--rtt-ms).
  */
-export function credentialsFor(identity: Identity): Credentials {
+export function credentialsFor(identity: Identity, server?: string): Credentials {
   const lab = labEnv();
+  if (identity === 'admin' && server) {
+    // The admin kubeconfig with another server (the delay proxy), in a private temp directory.
+    const dir = mkdtempSync(join(tmpdir(), 'kbuild-bench-fanout-kubeconfig-'));
+    const doc = parse(readFileSync(lab['KUBECONFIG'] ?? '', 'utf8')) as {
+      clusters: { cluster: { server: string } }[];
+    };
+    for (const c of doc.clusters) c.cluster.server = server;
+    const file = join(dir, 'kubeconfig');
+    writeFileSync(file, stringify(doc), { mode: 0o600 });
+    return {
+      env: { KBUILD_KUBECONFIG: file },
+      remove: () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
   if (identity === 'admin')
     return { env: { KBUILD_KUBECONFIG: lab['KUBECONFIG'] ?? '' }, remove: () => undefined };
   const dir = mkdtempSync(join(tmpdir(), 'kbuild-bench-fanout-adc-'));

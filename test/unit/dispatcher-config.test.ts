@@ -35,7 +35,7 @@ test('configFromEnv: a GKE cluster, defaults, endpoint overrides', () => {
   assert.equal(c.project, 'my-proj');
   assert.equal(c.endpoints.container, 'http://127.0.0.1:16413/');
   assert.equal(c.policy.maxBuilds, 10);
-  assert.equal(c.fanout.concurrency, 8);
+  assert.equal(c.fanout.concurrency, 16);
 });
 
 test('configFromEnv: a kubeconfig path and a policy file', () => {
