@@ -409,6 +409,12 @@ function planBuilds(input) {
     const rebuilt = {};
     for (const pkg of added)
         rebuilt[pkg] = (graph.dependencies.get(pkg) ?? []).filter((d) => planned.has(d));
+    const dependencies = {};
+    for (const pkg of levels.flat()) {
+        const deps = (graph.dependencies.get(pkg) ?? []).filter((d) => planned.has(d) && d !== pkg);
+        if (deps.length > 0)
+            dependencies[pkg] = deps;
+    }
     for (const pkg of graph.selfDependent.filter((p) => planned.has(p)))
         notes.push(`${pkg} depends on itself: built with the version already published`);
     const elsewhere = findCycles(graph.dependencies).filter((c) => !c.some((p) => planned.has(p)));
@@ -420,6 +426,7 @@ function planBuilds(input) {
         changed: changedList,
         rebuilt,
         levels,
+        dependencies,
         matrix: buildMatrix(levels, input.archs),
         removed: removed.sort(byName),
         ignored: ignored.sort(byName),
@@ -450,8 +457,8 @@ const LIST_FILES_LIMIT = 3000;
 /**
  * runPlanMode runs mode `plan`: validates `archs`, `package_paths` and
  * `github_token` before any request, then sets the outputs `matrix`
- * (`{"include":[{"package":..,"arch":..}]}`) and `levels` (JSON array of
- * arrays of package names) and writes the job summary. The pull request is
+ * (`{"include":[{"package":..,"arch":..}]}`), `levels` (JSON array of
+ * arrays of package names) and `dependencies` (JSON `{package: [planned packages it needs]}`) and writes the job summary. The pull request is
  * the event payload's `pull_request.number` (GITHUB_EVENT_PATH); the API is
  * GITHUB_API_URL's (through @actions/github). Resolves with the exit code, 0;
  * throws InputError, DependencyCycleError, DefinitionError or an Error naming
@@ -481,6 +488,7 @@ async function runPlanMode(raw, ctx, env) {
     });
     core/* setOutput */.uH('matrix', JSON.stringify(plan.matrix));
     core/* setOutput */.uH('levels', JSON.stringify(plan.levels));
+    core/* setOutput */.uH('dependencies', JSON.stringify(plan.dependencies));
     for (const line of planLog(plan, pull, files.length))
         core/* info */.pq(line);
     await core/* summary */.z

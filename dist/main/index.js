@@ -40386,64 +40386,22 @@ exports.visitAsync = visitAsync;
 
 /***/ }),
 
-/***/ 3886:
+/***/ 94944:
 /***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
 
-
-// EXPORTS
-__nccwpck_require__.d(__webpack_exports__, {
-  p: () => (/* binding */ runBuildMode)
-});
-
-// EXTERNAL MODULE: external "node:os"
-var external_node_os_ = __nccwpck_require__(48161);
-// EXTERNAL MODULE: ./node_modules/@actions/core/lib/core.js + 15 modules
-var core = __nccwpck_require__(14116);
-// EXTERNAL MODULE: ./build/src/core/auth-config.js
-var auth_config = __nccwpck_require__(96682);
-// EXTERNAL MODULE: ./build/src/core/context.js + 1 modules
-var context = __nccwpck_require__(6274);
-// EXTERNAL MODULE: ./build/src/core/endpoints.js
-var core_endpoints = __nccwpck_require__(46463);
-// EXTERNAL MODULE: ./build/src/core/manifest.js
-var manifest = __nccwpck_require__(76628);
-// EXTERNAL MODULE: ./build/src/core/report.js
-var report = __nccwpck_require__(15299);
-// EXTERNAL MODULE: ./build/src/core/spec.js
-var core_spec = __nccwpck_require__(20258);
-// EXTERNAL MODULE: ./build/src/action/reporter.js
-var action_reporter = __nccwpck_require__(25359);
-// EXTERNAL MODULE: ./build/src/action/summary.js
-var summary = __nccwpck_require__(46192);
-;// CONCATENATED MODULE: ./build/src/action/state.js
-/**
- * state.ts: what the main step hands to the post step (core.saveState, read
- * back as STATE_* by the runner; never through env or files in the workspace).
- */
-/** STATE names the saved values. */
-const STATE = { build: 'build', finished: 'finished', inputs: 'inputs' };
-/** parseSavedBuild reads a SavedBuild saved by the main step; undefined when absent or malformed. */
-function parseSavedBuild(text) {
-    if (!text)
-        return undefined;
-    try {
-        const v = JSON.parse(text);
-        if (typeof v.namespace !== 'string' || typeof v.jobName !== 'string')
-            return undefined;
-        return {
-            namespace: v.namespace,
-            jobName: v.jobName,
-            kind: v.kind === 'pod' ? 'pod' : 'job',
-            keep: !!v.keep,
-            watch: v.watch !== false,
-        };
-    }
-    catch {
-        return undefined;
-    }
-}
-
-;// CONCATENATED MODULE: ./build/src/action/build.js
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   p: () => (/* binding */ runBuildMode)
+/* harmony export */ });
+/* harmony import */ var node_os__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(48161);
+/* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(14116);
+/* harmony import */ var _core_auth_config_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(96682);
+/* harmony import */ var _core_context_js__WEBPACK_IMPORTED_MODULE_3__ = __nccwpck_require__(6274);
+/* harmony import */ var _core_endpoints_js__WEBPACK_IMPORTED_MODULE_4__ = __nccwpck_require__(46463);
+/* harmony import */ var _core_manifest_js__WEBPACK_IMPORTED_MODULE_5__ = __nccwpck_require__(76628);
+/* harmony import */ var _core_spec_js__WEBPACK_IMPORTED_MODULE_6__ = __nccwpck_require__(20258);
+/* harmony import */ var _reporter_js__WEBPACK_IMPORTED_MODULE_7__ = __nccwpck_require__(25359);
+/* harmony import */ var _summary_js__WEBPACK_IMPORTED_MODULE_8__ = __nccwpck_require__(46192);
+/* harmony import */ var _state_js__WEBPACK_IMPORTED_MODULE_9__ = __nccwpck_require__(29049);
 /**
  * build.ts: mode `build` of the action. Validates every input before anything
  * is created, connects, runs the build through the core lifecycle engine, and
@@ -40459,62 +40417,54 @@ function parseSavedBuild(text) {
 
 
 
-
 /**
  * runBuildMode runs mode `build`. Resolves with the process exit code: 0 on
  * success, the build's exit code (or 1) on failure.
  */
 async function runBuildMode(raw, ctx, env, signal) {
-    const spec = (0,core_spec/* validateBuildSpec */.uZ)(raw, ctx);
+    const spec = (0,_core_spec_js__WEBPACK_IMPORTED_MODULE_6__/* .validateBuildSpec */ .uZ)(raw, ctx);
     for (const value of Object.values(spec.secretEnv))
         if (value !== '')
-            core/* setSecret */.Pq(value);
-    const auth = (0,auth_config/* validateAuthConfig */.DS)(raw, { create: spec.create });
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setSecret */ .Pq(value);
+    const auth = (0,_core_auth_config_js__WEBPACK_IMPORTED_MODULE_2__/* .validateAuthConfig */ .DS)(raw, { create: spec.create });
     if (spec.context)
-        await (0,context/* listContext */.Yr)(spec.context); // a missing context fails before anything exists
+        await (0,_core_context_js__WEBPACK_IMPORTED_MODULE_3__/* .listContext */ .Yr)(spec.context); // a missing context fails before anything exists
     if (!spec.create) {
-        const yaml = (0,manifest/* toYaml */.fE)((0,manifest/* renderManifests */.hO)(spec));
-        core/* setOutput */.uH('manifest', yaml);
-        core/* setOutput */.uH('job_name', spec.jobName);
-        core/* setOutput */.uH('build_id', spec.buildId);
-        core/* info */.pq(yaml);
+        const yaml = (0,_core_manifest_js__WEBPACK_IMPORTED_MODULE_5__/* .toYaml */ .fE)((0,_core_manifest_js__WEBPACK_IMPORTED_MODULE_5__/* .renderManifests */ .hO)(spec));
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('manifest', yaml);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('job_name', spec.jobName);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH('build_id', spec.buildId);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(yaml);
         return 0;
     }
     // The Kubernetes and Google clients are most of the bundle (about 20 MB): loaded only once the
     // inputs are valid, a bad input fails the step in a fraction of a second.
-    const [{ connect }, { runBuild }] = await Promise.all([
-        Promise.all(/* import() */[__nccwpck_require__.e(608), __nccwpck_require__.e(47), __nccwpck_require__.e(959), __nccwpck_require__.e(995)]).then(__nccwpck_require__.bind(__nccwpck_require__, 15959)),
-        Promise.all(/* import() */[__nccwpck_require__.e(608), __nccwpck_require__.e(539), __nccwpck_require__.e(300)]).then(__nccwpck_require__.bind(__nccwpck_require__, 94300)),
-    ]);
-    const reporter = new action_reporter/* ActionsReporter */.X();
-    const endpoints = (0,core_endpoints/* endpointsFromEnv */.k)(env);
-    const clients = await connect(auth, {
-        endpoints,
-        getIdToken: (audience) => core/* getIDToken */.V9(audience),
-        mask: (s) => core/* setSecret */.Pq(s),
-        ...(spec.bucket ? { bucket: spec.bucket } : {}),
-    });
-    reporter.info(`Cluster: ${clients.clusterName}; namespace ${spec.namespace}`);
-    const result = await runBuild(spec, {
-        kube: clients.kube,
-        ...(clients.store ? { store: clients.store } : {}),
+    const { connectAndRunBuild } = await Promise.all(/* import() */[__nccwpck_require__.e(608), __nccwpck_require__.e(47), __nccwpck_require__.e(567), __nccwpck_require__.e(7), __nccwpck_require__.e(431)]).then(__nccwpck_require__.bind(__nccwpck_require__, 94685));
+    const reporter = new _reporter_js__WEBPACK_IMPORTED_MODULE_7__/* .ActionsReporter */ .X();
+    const result = await connectAndRunBuild(spec, {
+        auth,
+        connect: {
+            endpoints: (0,_core_endpoints_js__WEBPACK_IMPORTED_MODULE_4__/* .endpointsFromEnv */ .k)(env),
+            getIdToken: (audience) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .getIDToken */ .V9(audience),
+            mask: (s) => _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setSecret */ .Pq(s),
+        },
         reporter,
-        clock: report/* systemClock */.m,
-        tempDir: env['RUNNER_TEMP'] || (0,external_node_os_.tmpdir)(),
+        connected: (cluster) => `Cluster: ${cluster}; namespace ${spec.namespace}`,
+        tempDir: env['RUNNER_TEMP'] || (0,node_os__WEBPACK_IMPORTED_MODULE_0__.tmpdir)(),
         onCreated: (b) => {
             const saved = { ...b, keep: spec.keep, watch: spec.watch };
-            core/* saveState */.LZ(STATE.build, JSON.stringify(saved));
+            _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .saveState */ .LZ(_state_js__WEBPACK_IMPORTED_MODULE_9__/* .STATE */ .c4.build, JSON.stringify(saved));
         },
-    }, signal);
-    core/* saveState */.LZ(STATE.finished, 'true');
-    for (const [k, v] of Object.entries((0,summary/* buildOutputs */.JZ)(result)))
-        core/* setOutput */.uH(k, v);
-    await core/* summary */.z.addRaw((0,summary/* summaryMarkdown */.eH)(spec, result), true).write();
+    }, signal).finally(() => reporter.close());
+    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .saveState */ .LZ(_state_js__WEBPACK_IMPORTED_MODULE_9__/* .STATE */ .c4.finished, 'true');
+    for (const [k, v] of Object.entries((0,_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .buildOutputs */ .JZ)(result)))
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setOutput */ .uH(k, v);
+    await _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .summary */ .z.addRaw((0,_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .summaryMarkdown */ .eH)(spec, result), true).write();
     if (result.status === 'succeeded' || result.status === 'created') {
-        core/* info */.pq(`Build ${result.status}: ${result.message}`);
+        _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .info */ .pq(`Build ${result.status}: ${result.message}`);
         return 0;
     }
-    core/* setFailed */.C1((0,summary/* failureMessage */.oh)(result));
+    _actions_core__WEBPACK_IMPORTED_MODULE_1__/* .setFailed */ .C1((0,_summary_js__WEBPACK_IMPORTED_MODULE_8__/* .failureMessage */ .oh)(result));
     return result.exitCode && result.exitCode > 0 ? result.exitCode : 1;
 }
 
@@ -40602,7 +40552,7 @@ function readContext(env) {
 __nccwpck_require__.a(__webpack_module__, async (__webpack_handle_async_dependencies__, __webpack_async_result__) => { try {
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(14116);
 /* harmony import */ var _inputs_js__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(73991);
-/* harmony import */ var _build_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(3886);
+/* harmony import */ var _build_js__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(94944);
 /**
  * main.ts: the action's main entry point (dist/main). One top-level catch:
  * every failure, thrown Error or not, fails the step with
@@ -40628,7 +40578,7 @@ async function main() {
         // Each mode's code is loaded only when chosen: a bad input of mode build
         // fails before the 20 MB of client libraries are even compiled.
         if (mode === 'dispatch') {
-            const { runDispatchMode } = await __nccwpck_require__.e(/* import() */ 243).then(__nccwpck_require__.bind(__nccwpck_require__, 30243));
+            const { runDispatchMode } = await __nccwpck_require__.e(/* import() */ 84).then(__nccwpck_require__.bind(__nccwpck_require__, 56084));
             process.exitCode = await runDispatchMode(raw, ctx, process.env, controller.signal);
             return;
         }
@@ -40662,6 +40612,7 @@ __webpack_async_result__();
 /* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
 /* harmony export */   X: () => (/* binding */ ActionsReporter)
 /* harmony export */ });
+/* unused harmony export FLUSH_BYTES */
 /* harmony import */ var node_crypto__WEBPACK_IMPORTED_MODULE_0__ = __nccwpck_require__(77598);
 /* harmony import */ var node_events__WEBPACK_IMPORTED_MODULE_1__ = __nccwpck_require__(78474);
 /* harmony import */ var _actions_core__WEBPACK_IMPORTED_MODULE_2__ = __nccwpck_require__(14116);
@@ -40676,10 +40627,21 @@ __webpack_async_result__();
 
 
 
-/** ActionsReporter writes progress with @actions/core and build lines to stdout with backpressure. */
+/** FLUSH_BYTES: build lines are written in batches of about this many bytes (or sooner, see buildLine). */
+const FLUSH_BYTES = 64 * 1024;
+/**
+ * ActionsReporter writes progress with @actions/core and build lines to stdout. Build lines are
+ * batched (one write per FLUSH_BYTES, or at the end of the current turn of the event loop, so
+ * they still appear as they come) with backpressure; any message of ours, a workflow command,
+ * first writes out what is batched, so the order on stdout is the order of the calls. Call
+ * close() before writing to stdout without this reporter (core.setFailed etc.).
+ */
 class ActionsReporter {
     stopToken;
     out;
+    batch = [];
+    batchBytes = 0;
+    flushScheduled = false;
     constructor(out = process.stdout) {
         this.out = out;
     }
@@ -40706,21 +40668,105 @@ class ActionsReporter {
     async buildLine(text) {
         if (!this.stopToken) {
             this.stopToken = (0,node_crypto__WEBPACK_IMPORTED_MODULE_0__.randomBytes)(16).toString('hex');
-            this.out.write(`::stop-commands::${this.stopToken}\n`);
+            this.add(`::stop-commands::${this.stopToken}\n`);
         }
-        if (!this.out.write(`${text}\n`))
-            await (0,node_events__WEBPACK_IMPORTED_MODULE_1__.once)(this.out, 'drain');
+        this.add(`${text}\n`);
+        if (this.batchBytes >= FLUSH_BYTES) {
+            if (!this.flush())
+                await (0,node_events__WEBPACK_IMPORTED_MODULE_1__.once)(this.out, 'drain');
+        }
+        else if (!this.flushScheduled) {
+            this.flushScheduled = true;
+            setImmediate(() => {
+                this.flushScheduled = false;
+                this.flush();
+            });
+        }
     }
     mask(secret) {
         this.resumeCommands();
         _actions_core__WEBPACK_IMPORTED_MODULE_2__/* .setSecret */ .Pq(secret);
     }
-    /** resumeCommands turns workflow commands back on before our own output. */
+    /** close writes out batched build lines and turns workflow commands back on. */
+    close() {
+        this.resumeCommands();
+    }
+    add(chunk) {
+        this.batch.push(chunk);
+        this.batchBytes += chunk.length;
+    }
+    /** flush writes the batch; answers false when the stream asks to wait for 'drain'. */
+    flush() {
+        if (this.batch.length === 0)
+            return true;
+        const text = this.batch.join('');
+        this.batch = [];
+        this.batchBytes = 0;
+        return this.out.write(text);
+    }
+    /** resumeCommands writes out the batch and turns workflow commands back on before our own output. */
     resumeCommands() {
+        this.flush();
         if (this.stopToken) {
             this.out.write(`::${this.stopToken}::\n`);
             this.stopToken = undefined;
         }
+    }
+}
+
+
+/***/ }),
+
+/***/ 29049:
+/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
+
+/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
+/* harmony export */   c4: () => (/* binding */ STATE)
+/* harmony export */ });
+/* unused harmony exports parseSavedBuild, parseSavedDispatch */
+/**
+ * state.ts: what the main step hands to the post step (core.saveState, read
+ * back as STATE_* by the runner; never through env or files in the workspace).
+ */
+/** STATE names the saved values. */
+const STATE = {
+    build: 'build',
+    dispatch: 'dispatch',
+    finished: 'finished',
+    inputs: 'inputs',
+};
+/** parseSavedBuild reads a SavedBuild saved by the main step; undefined when absent or malformed. */
+function parseSavedBuild(text) {
+    if (!text)
+        return undefined;
+    try {
+        const v = JSON.parse(text);
+        if (typeof v.namespace !== 'string' || typeof v.jobName !== 'string')
+            return undefined;
+        return {
+            namespace: v.namespace,
+            jobName: v.jobName,
+            kind: v.kind === 'pod' ? 'pod' : 'job',
+            keep: !!v.keep,
+            watch: v.watch !== false,
+        };
+    }
+    catch {
+        return undefined;
+    }
+}
+/** parseSavedDispatch reads a SavedDispatch; undefined when absent or malformed. */
+function parseSavedDispatch(text) {
+    if (!text)
+        return undefined;
+    try {
+        const v = JSON.parse(text);
+        if (typeof v.url !== 'string' || typeof v.id !== 'string' || !/^[0-9a-f]{8,64}$/.test(v.id))
+            return undefined;
+        return { url: v.url, id: v.id };
+    }
+    catch {
+        return undefined;
     }
 }
 
@@ -40933,10 +40979,11 @@ function clusterResourceName(cluster) {
 
 // EXPORTS
 __nccwpck_require__.d(__webpack_exports__, {
-  tl: () => (/* binding */ STAGE_COMMAND),
   Yr: () => (/* binding */ listContext),
-  JH: () => (/* binding */ packContext)
+  U1: () => (/* binding */ stageContext)
 });
+
+// UNUSED EXPORTS: STAGE_COMMAND, packContext
 
 // EXTERNAL MODULE: external "node:child_process"
 var external_node_child_process_ = __nccwpck_require__(31421);
@@ -41061,6 +41108,29 @@ function packContext(dir, files) {
 }
 /** STAGE_COMMAND is the argv exec'd in the `stage` container: extract stdin into /workspace. */
 const STAGE_COMMAND = ['tar', '-x', '-f', '-', '-C', podspec/* WORKSPACE_DIR */.s6];
+/**
+ * stageContext streams the context into the `stage` init container of a pod (exec of
+ * STAGE_COMMAND, stdin = packContext), which the STAGED_MARKER at the end of the stream releases.
+ * Throws when the exec fails or tar exits non-zero.
+ */
+async function stageContext(r) {
+    const { stream, stats } = packContext(r.dir, r.files);
+    const res = await r.kube.exec({
+        namespace: r.namespace,
+        pod: r.pod,
+        container: podspec/* CONTAINER */.MR.stage,
+        command: STAGE_COMMAND,
+        stdin: stream,
+        signal: r.signal,
+    });
+    const st = await stats;
+    if (res.exitCode !== 0)
+        throw new Error(`tar exited with code ${res.exitCode}: ${res.message}`);
+    const who = r.label ? `${r.label}: ` : '';
+    r.reporter.info(`${who}${who ? 'staged' : 'Staged'} ${st.files} files (${(st.bytes / 1048576).toFixed(1)} MiB) from ${r.dir} into /workspace`);
+    for (const s of st.skipped)
+        r.reporter.warning(`${who}not staged: ${s} (not a regular file or symlink)`);
+}
 
 
 /***/ }),
@@ -41525,6 +41595,7 @@ const OTHER_INPUT_NAMES = [
     'archs',
     'dispatcher_url',
     'wait',
+    'dependencies',
     'package_paths',
     'github_token',
 ];
@@ -42302,35 +42373,6 @@ function renderPodSpec(spec) {
     };
     return pod;
 }
-
-
-/***/ }),
-
-/***/ 15299:
-/***/ ((__unused_webpack___webpack_module__, __webpack_exports__, __nccwpck_require__) => {
-
-/* harmony export */ __nccwpck_require__.d(__webpack_exports__, {
-/* harmony export */   m: () => (/* binding */ systemClock)
-/* harmony export */ });
-/**
- * report.ts: what the lifecycle engine needs from its surroundings besides
- * the APIs: where progress and build output go (Reporter) and what time it is
- * (Clock). The action implements Reporter over @actions/core, the CLI over the
- * terminal, tests with an array.
- */
-/** systemClock is the Clock of the real world. */
-const systemClock = {
-    now: () => Date.now(),
-    sleep: (ms, signal) => new Promise((resolve) => {
-        const done = () => {
-            clearTimeout(t);
-            signal?.removeEventListener('abort', done);
-            resolve();
-        };
-        const t = setTimeout(done, ms);
-        signal?.addEventListener('abort', done, { once: true });
-    }),
-};
 
 
 /***/ }),
