@@ -10,7 +10,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
-import { kubectl, labEnv, ROOT } from '../lab/env.ts';
+import { kubectl, labEnv, labIssuer, ROOT } from '../lab/env.ts';
 import { externalAccount } from '../functions/dispatcher/lab.ts';
 import { cpuSeconds, firstAnswer, freePort, MiB, NODE, PeakRss, stopChild } from './lib.ts';
 
@@ -125,17 +125,7 @@ export class CpuMeter {
 
 /** mintToken asks the lab's OIDC issuer for a GitHub-like token for audience (never printed). */
 export async function mintToken(audience: string, claims: Record<string, string>): Promise<string> {
-  const env = labEnv();
-  const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/mint`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ audience, claims }),
-  });
-  if (res.status !== 200) throw new Error(`the lab's issuer answered ${res.status}`);
-  return ((await res.json()) as { value: string }).value;
+  return (await labIssuer<{ value: string }>('/_lab/mint', { audience, claims })).value;
 }
 
 /** Credentials: the dispatcher's configuration for an identity, and how to remove its files. */

@@ -47,3 +47,28 @@ export function kubectl(args: string[], input?: string): string {
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')} failed: ${r.stderr}`);
   return r.stdout;
 }
+
+/**
+ * labIssuer POSTs `body` (JSON) to one of the lab OIDC issuer's own routes with the runner's
+ * request token (lab/google/oidc-issuer.ts): `/_lab/mint` answers `{value}`, a token with the
+ * given audience and claims; `/_lab/request-tokens` answers `{requestToken, requestUrl}`, a
+ * runner token endpoint whose tokens carry the given claims. Throws on any other answer than 200,
+ * with its body. Tokens are never printed.
+ */
+export async function labIssuer<T>(
+  path: '/_lab/mint' | '/_lab/request-tokens',
+  body: unknown,
+): Promise<T> {
+  const env = labEnv();
+  const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}${path}`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(body),
+  });
+  if (res.status !== 200)
+    throw new Error(`the lab's issuer answered ${path} with ${res.status}: ${await res.text()}`);
+  return (await res.json()) as T;
+}

@@ -38,13 +38,20 @@ export async function loadDispatch(
 ): Promise<DispatchView | undefined> {
   const jobs = await api.listJobs(namespace, dispatchSelector(dispatchId));
   // The plan holder knows every build; without it (its creation failed, or someone deleted
-  // it) the Jobs' own entries still tell the builds that exist.
-  const holder = jobs.find((j) => parsePlan(j) !== undefined);
-  const plan = holder
-    ? (parsePlan(holder) ?? [])
-    : jobs.flatMap((j) => parseEntry(j) ?? []).sort((a, b) => a.level - b.level);
-  if (plan.length === 0) return undefined;
-  const a = (holder ?? jobs.find((j) => parseEntry(j)))?.metadata?.annotations ?? {};
+  // it) the Jobs' own entries still tell the builds that exist. Each annotation is parsed once.
+  const holder = jobs
+    .map((job) => ({ job, plan: parsePlan(job) }))
+    .find((h) => h.plan !== undefined);
+  const own = holder
+    ? []
+    : jobs.flatMap((job) => {
+        const entry = parseEntry(job);
+        return entry ? [{ job, entry }] : [];
+      });
+  const source = holder?.job ?? own[0]?.job;
+  if (!source) return undefined;
+  const plan = holder?.plan ?? own.map((o) => o.entry).sort((a, b) => a.level - b.level);
+  const a = source.metadata?.annotations ?? {};
   return {
     dispatchId,
     plan,

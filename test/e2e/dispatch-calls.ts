@@ -3,7 +3,7 @@
 // following a dispatch to its end.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { labEnv } from './lab.ts';
+import { labIssuer } from './lab.ts';
 
 /** DispatchedBuild is one build of a dispatcher answer (DESIGN section 6). */
 export interface DispatchedBuild {
@@ -41,6 +41,20 @@ export interface MintOptions {
   alg?: 'none';
 }
 
+/**
+ * TRIVIAL_BUILD is the body of a dispatch minus its packages, sha and dependencies: both arches,
+ * a command that prints the package it builds, small requests, ref main.
+ */
+export const TRIVIAL_BUILD = {
+  archs: ['amd64', 'arm64'],
+  image: 'debian:bookworm',
+  command: "sh -c 'echo building $KBUILD_PACKAGES'",
+  package_target: '',
+  cpu: '100m',
+  memory: '64Mi',
+  ref: 'refs/heads/main',
+};
+
 /** runId answers a fresh GitHub run id, so each test's Jobs carry their own kbuild.dev/run-id. */
 export const runId = (): string => String(100_000 + Math.floor(Math.random() * 1e9));
 
@@ -58,17 +72,7 @@ export class DispatcherCalls {
 
   /** mint asks the lab's issuer for a token (lab/google/oidc-issuer.ts, POST /_lab/mint). */
   async mint(o: MintOptions = {}): Promise<string> {
-    const env = labEnv();
-    const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/mint`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
-        'content-type': 'application/json',
-      },
-      body: JSON.stringify({ audience: this.url, ...o }),
-    });
-    assert.equal(res.status, 200, await res.clone().text());
-    return ((await res.json()) as { value: string }).value;
+    return (await labIssuer<{ value: string }>('/_lab/mint', { audience: this.url, ...o })).value;
   }
 
   /** call sends one request with the token as Bearer; answers the status and the JSON body. */

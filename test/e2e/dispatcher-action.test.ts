@@ -20,7 +20,7 @@ import {
   type StepOptions,
 } from './action.ts';
 import { createNamespace, deleteNamespace, waitFor } from './lab-kube.ts';
-import { kubectl, labEnv } from './lab.ts';
+import { kubectl, labEnv, labIssuer } from './lab.ts';
 
 let server: LocalServer;
 before(async () => {
@@ -82,16 +82,9 @@ async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>
 
 /** tokenEnv answers the runner's ID token variables for a run: tokens carry its run_id. */
 async function tokenEnv(runId: string): Promise<Record<string, string>> {
-  const env = labEnv();
-  const res = await fetch(`${env['KBUILD_LAB_OIDC_ISSUER']}/_lab/request-tokens`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
-      'content-type': 'application/json',
-    },
-    body: JSON.stringify({ claims: { run_id: runId } }),
+  const t = await labIssuer<{ requestToken: string; requestUrl: string }>('/_lab/request-tokens', {
+    claims: { run_id: runId },
   });
-  const t = (await res.json()) as { requestToken: string; requestUrl: string };
   return {
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
     ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,

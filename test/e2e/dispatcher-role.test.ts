@@ -14,7 +14,7 @@ import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import { connect } from '../../src/core/connect.ts';
 import { KubeApiError } from '../../src/core/kube-api.ts';
 import { execInPod } from '../../src/core/kube-stream.ts';
-import { byKey, DispatcherCalls, runId } from './dispatch-calls.ts';
+import { byKey, DispatcherCalls, runId, TRIVIAL_BUILD } from './dispatch-calls.ts';
 import { waitFor } from './lab-kube.ts';
 import { kubectl, labEnv } from './lab.ts';
 
@@ -25,14 +25,8 @@ let d: DispatcherCalls;
 const logs: string[] = [];
 
 const REQUEST = {
+  ...TRIVIAL_BUILD,
   packages: ['rbase', 'rapp'],
-  archs: ['amd64', 'arm64'],
-  image: 'debian:bookworm',
-  command: "sh -c 'echo building $KBUILD_PACKAGES'",
-  package_target: '',
-  cpu: '100m',
-  memory: '64Mi',
-  ref: 'refs/heads/main',
   sha: SHA,
   dependencies: { rapp: ['rbase'] },
 };

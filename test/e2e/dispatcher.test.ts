@@ -9,7 +9,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
-import { byKey, DispatcherCalls, runId, type Answer, type MintOptions } from './dispatch-calls.ts';
+import {
+  byKey,
+  DispatcherCalls,
+  runId,
+  TRIVIAL_BUILD,
+  type Answer,
+  type MintOptions,
+} from './dispatch-calls.ts';
 import { createNamespace, deleteNamespace } from './lab-kube.ts';
 import { kubectl } from './lab.ts';
 
@@ -42,14 +49,8 @@ const jobsOf = (selector: string) =>
   kubectl(['get', 'jobs', '-n', ns, '-l', selector, '-o', 'name']).split('\n').filter(Boolean);
 
 const REQUEST = {
+  ...TRIVIAL_BUILD,
   packages: ['zlib', 'libpng', 'hello'],
-  archs: ['amd64', 'arm64'],
-  image: 'debian:bookworm',
-  command: "sh -c 'echo building $KBUILD_PACKAGES'",
-  package_target: '',
-  cpu: '100m',
-  memory: '64Mi',
-  ref: 'refs/heads/main',
   sha: SHA,
   dependencies: { libpng: ['zlib'] },
 };
