@@ -52,8 +52,8 @@ export function kubectl(args: string[], input?: string): string {
  * labIssuer POSTs `body` (JSON) to one of the lab OIDC issuer's own routes with the runner's
  * request token (lab/google/oidc-issuer.ts): `/_lab/mint` answers `{value}`, a token with the
  * given audience and claims; `/_lab/request-tokens` answers `{requestToken, requestUrl}`, a
- * runner token endpoint whose tokens carry the given claims. Throws on any other answer than 200,
- * with its body. Tokens are never printed.
+ * runner token endpoint whose tokens carry the given claims. Throws on an answer that is not
+ * 2xx, with its body. Tokens are never printed.
  */
 export async function labIssuer<T>(
   path: '/_lab/mint' | '/_lab/request-tokens',
@@ -68,7 +68,8 @@ export async function labIssuer<T>(
     },
     body: JSON.stringify(body),
   });
-  if (res.status !== 200)
+  // /_lab/mint answers 200, /_lab/request-tokens 201 (it creates an endpoint).
+  if (!res.ok)
     throw new Error(`the lab's issuer answered ${path} with ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
 }
