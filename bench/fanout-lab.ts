@@ -11,7 +11,7 @@ import type { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parse, stringify } from 'yaml';
 import { kubectl, labEnv, labIssuer, ROOT } from '../lab/env.ts';
-import { externalAccount } from '../functions/dispatcher/lab.ts';
+import { externalAccount } from '../lab/dispatcher.ts';
 import { cpuSeconds, firstAnswer, freePort, MiB, NODE, PeakRss, stopChild } from './lib.ts';
 
 /** Identity: `gke` is the lab's builder service account through the GKE stand-in and ADC (as on
@@ -173,7 +173,7 @@ export function credentialsFor(identity: Identity, server?: string): Credentials
   };
 }
 
-/** ServerForm: the dispatcher as source (functions/dispatcher/lab.ts) or as deployed (dist/dispatcher). */
+/** ServerForm: the dispatcher as source (lab/dispatcher.ts) or as deployed (dist/dispatcher). */
 export type ServerForm = 'lab' | 'bundle';
 
 /** Server: a dispatcher child process. */

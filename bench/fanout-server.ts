@@ -1,7 +1,7 @@
 // fanout-server.ts: the dispatcher in a process of its own, on 127.0.0.1:$PORT, for
 // bench/fanout.ts (which measures its cold start and peak RSS). Stopped by SIGTERM.
 //
-//   node bench/fanout-server.ts lab      functions/dispatcher/lab.ts's startLabDispatcher (the
+//   node bench/fanout-server.ts lab      lab/dispatcher.ts's startLabDispatcher (the
 //                                        source, run with type stripping); reads
 //                                        KBUILD_NAMESPACE, KBUILD_POLICY and KBUILD_CONCURRENCY,
 //                                        and KBUILD_BENCH_GKE=1 for the GKE stand-in through ADC
@@ -24,7 +24,7 @@ if (form === 'lab') {
     const v = process.env[name];
     if (v) env[name] = v;
   }
-  const { startLabDispatcher } = await import('../functions/dispatcher/lab.ts');
+  const { startLabDispatcher } = await import('../lab/dispatcher.ts');
   const server = await startLabDispatcher({
     port,
     gke: process.env['KBUILD_BENCH_GKE'] === '1',

@@ -7,7 +7,7 @@
 //   npm run bench:fanout -- --identity admin --rtt-ms 10   the API server 10 ms away (delay proxy)
 //
 // The dispatcher runs in a child process (bench/fanout-server.ts; `--server lab`: the source
-// through functions/dispatcher/lab.ts, `bundle`: dist/dispatcher as deployed) whose peak RSS is
+// through lab/dispatcher.ts, `bundle`: dist/dispatcher as deployed) whose peak RSS is
 // VmHWM of /proc/PID/status. It is asked for the builds in requests of at most max_builds (500,
 // the policy's ceiling): two POSTs one after the other, like one client. Every build names a
 // Kueue queue (`queue_name`), so each Job is created suspended, as it would wait for Kueue's
@@ -26,7 +26,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { V1Job } from '@kubernetes/client-node';
 import { configFromEnv, connectJobs } from '../functions/dispatcher/config.ts';
-import { LAB_POLICY } from '../functions/dispatcher/lab.ts';
+import { LAB_POLICY } from '../lab/dispatcher.ts';
 import { planDispatch } from '../functions/dispatcher/plan.ts';
 import { MAX_BUILDS_LIMIT } from '../functions/dispatcher/policy.ts';
 import { parseDispatchRequest, type DispatchBody } from '../src/core/dispatch/request.ts';
@@ -347,7 +347,7 @@ function report(phases: Phase[], cold: Record<Form, number[]>, total: number): v
     table(
       ['form', 'runs', 'median', 'p90', 'min', 'max'],
       [
-        row('lab (functions/dispatcher/lab.ts, source)', cold.lab),
+        row('lab (lab/dispatcher.ts, source)', cold.lab),
         row('bundle (dist/dispatcher, Functions Framework)', cold.bundle),
       ],
     ),

@@ -1,11 +1,11 @@
 // config.ts: the dispatcher's configuration, read from environment variables in one place
 // (docs/dispatcher.md lists them), and the cluster connection it implies.
 import { readFileSync } from 'node:fs';
-import { validateAuthConfig, type AuthConfig } from '../../src/core/auth-config.ts';
-import { endpointsFromEnv, type GoogleEndpoints } from '../../src/core/endpoints.ts';
-import { InputError } from '../../src/core/errors.ts';
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
-import { isDns1123Label } from '../../src/core/names.ts';
+import { validateAuthConfig, type AuthConfig } from '../../src/core/inputs/auth-config.ts';
+import { endpointsFromEnv, type GoogleEndpoints } from '../../src/core/google/endpoints.ts';
+import { InputError } from '../../src/core/base/errors.ts';
+import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
+import { isDns1123Label } from '../../src/core/inputs/names.ts';
 import { DEFAULT_FANOUT, type FanoutOptions } from './fanout.ts';
 import type { JobsApi } from './kube.ts';
 import { parsePolicy, type Policy } from './policy.ts';
@@ -170,7 +170,7 @@ export async function connectJobs(config: DispatcherConfig): Promise<JobsApi> {
   // The Kubernetes and Google clients are most of the bundle: loaded on the first request that
   // needs the cluster, not before the function's first answer (cold start, docs/benchmarks.md).
   const [{ connect }, { ClientNodeJobsApi }] = await Promise.all([
-    import('../../src/core/connect.ts'),
+    import('../../src/core/build/connect.ts'),
     import('./kube.ts'),
   ]);
   const clients = await connect(config.auth, {

@@ -4,8 +4,8 @@
 import type { V1Job } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
-import { KubeApiError } from '../../src/core/kube-api.ts';
-import { LABEL } from '../../src/core/names.ts';
+import { KubeApiError } from '../../src/core/kube/api.ts';
+import { LABEL } from '../../src/core/inputs/names.ts';
 import type { JobPatch, JobsApi } from './kube.ts';
 import { DISPATCH_ANNOTATION } from '../../src/core/dispatch/protocol.ts';
 import type { Action } from './reconcile.ts';

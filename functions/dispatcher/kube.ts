@@ -7,8 +7,8 @@ import {
   type KubeConfig,
   type V1Job,
 } from '@kubernetes/client-node';
-import type { Propagation } from '../../src/core/kube-api.ts';
-import { ClientNodeKubeApi, toKubeApiError } from '../../src/core/kube-client.ts';
+import type { Propagation } from '../../src/core/kube/api.ts';
+import { ClientNodeKubeApi, toKubeApiError } from '../../src/core/kube/client.ts';
 
 /** JobPatch is a JSON merge patch (RFC 7386) of a Job: `null` removes a key. */
 export interface JobPatch {

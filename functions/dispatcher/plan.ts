@@ -3,11 +3,15 @@
 // the labels and annotations that keep the dispatch's state in the cluster (pure).
 import { createHash } from 'node:crypto';
 import type { V1Job } from '@kubernetes/client-node';
-import { InputError } from '../../src/core/errors.ts';
-import { renderManifests } from '../../src/core/manifest.ts';
-import { LABEL } from '../../src/core/names.ts';
-import type { Arch } from '../../src/core/parse.ts';
-import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../../src/core/spec.ts';
+import { InputError } from '../../src/core/base/errors.ts';
+import { renderManifests } from '../../src/core/manifest/manifest.ts';
+import { LABEL } from '../../src/core/inputs/names.ts';
+import type { Arch } from '../../src/core/inputs/parse.ts';
+import {
+  validateBuildSpec,
+  type BuildSpec,
+  type GitHubContext,
+} from '../../src/core/inputs/spec.ts';
 import {
   DISPATCH_ANNOTATION,
   DISPATCH_LABEL,

@@ -6,7 +6,7 @@ import {
   parseQuantity,
   type Arch,
   type Quantity,
-} from '../../src/core/parse.ts';
+} from '../../src/core/inputs/parse.ts';
 
 /**
  * PolicyDocument is the JSON document of KBUILD_POLICY / KBUILD_POLICY_FILE (docs/dispatcher.md

@@ -3,12 +3,13 @@
 // release a held-back Job whose dependencies all succeeded, mark skipped the Jobs that depend on a
 // failed build. No loop survives between requests in a serverless runtime, so every request
 // (POST, GET) runs it once against the cluster's current state; the actions are idempotent.
-import type { Verdict } from '../../src/core/verdict.ts';
+import type { Verdict } from '../../src/core/build/verdict.ts';
 import type {
   BuildReport,
   DispatchBuildState,
   DispatchState,
 } from '../../src/core/dispatch/protocol.ts';
+import { isTerminalBuildState } from '../../src/core/dispatch/protocol.ts';
 import type { PlanEntry } from './plan.ts';
 
 /** ObservedJob is what reconcile needs of one existing Job. */
@@ -164,7 +165,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
       ...s,
     };
   });
-  const terminal = builds.every((b) => ['succeeded', 'failed', 'skipped'].includes(b.status));
+  const terminal = builds.every((b) => isTerminalBuildState(b.status));
   const state = !terminal
     ? 'running'
     : builds.every((b) => b.status === 'succeeded')

@@ -1,8 +1,8 @@
 // status.ts: a dispatch as the cluster holds it (its Jobs, found by label), reconciled and moved
 // on: GET reports it, POST reports it after creating, DELETE cancels what has not ended.
 import type { V1Job } from '@kubernetes/client-node';
-import { LABEL, MANAGED_BY } from '../../src/core/names.ts';
-import { jobVerdict } from '../../src/core/verdict.ts';
+import { LABEL, MANAGED_BY } from '../../src/core/inputs/names.ts';
+import { jobVerdict } from '../../src/core/build/verdict.ts';
 import { applyActions, deleteJobs, type FanoutOptions } from './fanout.ts';
 import type { JobsApi } from './kube.ts';
 import {

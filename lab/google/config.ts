@@ -162,7 +162,7 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
       },
       // The dispatcher's runtime identity. On Cloud Run it is the function's attached service
       // account (metadata server); the lab has no metadata server, so the local dispatcher
-      // reaches it through the same federation (functions/dispatcher/lab.ts, --as-dispatcher).
+      // reaches it through the same federation (lab/dispatcher.ts, --as-dispatcher).
       {
         email: 'kbuild-dispatcher@kbuild-lab.iam.gserviceaccount.com',
         members: [

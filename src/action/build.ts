@@ -5,13 +5,13 @@
  */
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
-import { validateAuthConfig } from '../core/auth-config.ts';
-import { listContext } from '../core/context.ts';
-import { endpointsFromEnv } from '../core/endpoints.ts';
-import { renderManifests, toYaml } from '../core/manifest.ts';
-import { validateBuildSpec } from '../core/spec.ts';
-import type { RawInputs } from '../core/inputs-schema.ts';
-import type { GitHubContext } from '../core/spec.ts';
+import { validateAuthConfig } from '../core/inputs/auth-config.ts';
+import { listContext } from '../core/build/context.ts';
+import { endpointsFromEnv } from '../core/google/endpoints.ts';
+import { renderManifests, toYaml } from '../core/manifest/manifest.ts';
+import { validateBuildSpec } from '../core/inputs/spec.ts';
+import type { RawInputs } from '../core/inputs/schema.ts';
+import type { GitHubContext } from '../core/inputs/spec.ts';
 import { ActionsReporter } from './reporter.ts';
 import { buildOutputs, failureMessage, summaryMarkdown } from './summary.ts';
 import { STATE, type SavedBuild } from './state.ts';
@@ -40,7 +40,7 @@ export async function runBuildMode(
   }
   // The Kubernetes and Google clients are most of the bundle (about 20 MB): loaded only once the
   // inputs are valid, a bad input fails the step in a fraction of a second.
-  const { connectAndRunBuild } = await import('../core/run-build.ts');
+  const { connectAndRunBuild } = await import('../core/build/run-build.ts');
   const reporter = new ActionsReporter();
   const result = await connectAndRunBuild(
     spec,

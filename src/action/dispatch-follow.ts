@@ -1,28 +1,29 @@
 /**
  * dispatch-follow.ts: what mode `dispatch` (wait: true) knows of each build of a dispatch, and
  * how it shows an ended build: its complete log in its own group, then its artifacts, build.log
- * and kbuild.json, uploaded as in mode `build` (src/core/build-output.ts). Builds
+ * and kbuild.json, uploaded as in mode `build` (src/core/build/output.ts). Builds
  * are shown one at a time, so groups never interleave.
  */
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
-import { collectBuildArtifacts, streamBuildLog, uploadBuildRecords } from '../core/build-output.ts';
-import { containerStatus } from '../core/build-watch.ts';
-import { stageContext } from '../core/context.ts';
-import type { Clients } from '../core/connect.ts';
-import { deleteBuild } from '../core/create.ts';
-import { LABEL } from '../core/names.ts';
-import { CONTAINER, NODE_POOL_LABEL } from '../core/podspec.ts';
-import type { BuildResult } from '../core/record.ts';
-import type { Reporter } from '../core/report.ts';
-import type { BuildSpec } from '../core/spec.ts';
-import { podVerdict } from '../core/verdict.ts';
+import { collectBuildArtifacts, streamBuildLog, uploadBuildRecords } from '../core/build/output.ts';
+import { containerStatus } from '../core/build/watch.ts';
+import { stageContext } from '../core/build/context.ts';
+import type { Clients } from '../core/build/connect.ts';
+import { deleteBuild } from '../core/build/create.ts';
+import { LABEL } from '../core/inputs/names.ts';
+import { CONTAINER, NODE_POOL_LABEL } from '../core/manifest/podspec.ts';
+import type { BuildResult } from '../core/build/record.ts';
+import type { Reporter } from '../core/base/report.ts';
+import type { BuildSpec } from '../core/inputs/spec.ts';
+import { podVerdict } from '../core/build/verdict.ts';
 import {
+  buildKey,
   DISPATCH_LABEL,
+  isTerminalBuildState,
   type BuildReport,
   type DispatchStatus,
 } from '../core/dispatch/protocol.ts';
-import { buildKey, TERMINAL } from './dispatch-summary.ts';
 
 /** Tracked is what the step knows of one build: the dispatcher's report and what it saw itself. */
 export interface Tracked {
@@ -62,7 +63,9 @@ export class DispatchFollower {
 
   /** done: every build was shown and the dispatcher reports it ended. */
   get done(): boolean {
-    return [...this.tracked.values()].every((t) => t.shown && TERMINAL.has(t.report.status));
+    return [...this.tracked.values()].every(
+      (t) => t.shown && isTerminalBuildState(t.report.status),
+    );
   }
 
   /** update takes in a status answer and reports every build whose status changed. */
@@ -116,14 +119,14 @@ export class DispatchFollower {
         .filter((p) => p.metadata?.labels?.[LABEL.buildId] === t.report.build_id)
         .sort((a, b) => created(b) - created(a))[0];
       if (pod && clients) this.#stage(t, pod, clients);
-      if (t.stageError && clients && !TERMINAL.has(t.report.status)) {
+      if (t.stageError && clients && !isTerminalBuildState(t.report.status)) {
         await deleteBuild(clients.kube, namespace, t.report.job_name, 'job');
         const message = `staging ${this.#o.stage?.dir} failed: ${t.stageError.message}`;
         this.#o.reporter.error(`${buildKey(t.report)}: ${message}; deleted its Job`);
         Object.assign(t.result, { status: 'failed', reason: 'StagingFailed', message });
       } else if (pod && clients && containerStatus(pod, CONTAINER.build)?.state?.terminated) {
         await this.#show(t, pod, clients);
-      } else if (pod && clients && t.spec && !TERMINAL.has(t.report.status)) {
+      } else if (pod && clients && t.spec && !isTerminalBuildState(t.report.status)) {
         const v = podVerdict(pod, [], new Date(), {
           pendingTimeoutSeconds: t.spec.pendingTimeoutSeconds,
           startedWaitingAt: new Date(created(pod)),
@@ -134,7 +137,7 @@ export class DispatchFollower {
           `${buildKey(t.report)} failed before it started; deleted its Job: ${v.message}`,
         );
         Object.assign(t.result, { status: 'failed', reason: v.reason, message: v.message });
-      } else if (TERMINAL.has(t.report.status)) {
+      } else if (isTerminalBuildState(t.report.status)) {
         settle(t, undefined);
       } else continue;
       t.shown = true;

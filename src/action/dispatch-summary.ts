@@ -4,15 +4,9 @@
  * builds that did not succeed.
  */
 import * as core from '@actions/core';
-import type { Reporter } from '../core/report.ts';
+import type { Reporter } from '../core/base/report.ts';
 import type { Tracked } from './dispatch-follow.ts';
 import { consoleLink, humanSize } from './summary.ts';
-
-/** TERMINAL: dispatcher statuses after which a build changes no more. */
-export const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'skipped']);
-
-/** buildKey names a build in messages: `package/arch`. */
-export const buildKey = (b: { package: string; arch: string }) => `${b.package}/${b.arch}`;
 
 /** DispatchedBuild is one item of the `builds` output. */
 export interface DispatchedBuild {

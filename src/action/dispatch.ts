@@ -10,19 +10,20 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
-import { validateAuthConfig, type AuthConfig } from '../core/auth-config.ts';
-import { endpointsFromEnv } from '../core/endpoints.ts';
-import { listContext } from '../core/context.ts';
-import { InputError } from '../core/errors.ts';
-import { followPermissions, PermissionError } from '../core/permissions.ts';
-import { inputValue, type InputName, type RawInputs } from '../core/inputs-schema.ts';
-import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/parse.ts';
-import { systemClock } from '../core/report.ts';
-import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/spec.ts';
+import { validateAuthConfig, type AuthConfig } from '../core/inputs/auth-config.ts';
+import { endpointsFromEnv } from '../core/google/endpoints.ts';
+import { listContext } from '../core/build/context.ts';
+import { InputError } from '../core/base/errors.ts';
+import { followPermissions, PermissionError } from '../core/build/permissions.ts';
+import { inputValue, type InputName, type RawInputs } from '../core/inputs/schema.ts';
+import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/inputs/parse.ts';
+import { systemClock } from '../core/base/report.ts';
+import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/inputs/spec.ts';
 import { DispatcherClient } from '../core/dispatch/client.ts';
 import { parseDispatchRequest, RequestError, type DispatchBody } from '../core/dispatch/request.ts';
 import { rawInputsOf } from '../core/dispatch/spec.ts';
-import { buildKey, finishDispatch, TERMINAL } from './dispatch-summary.ts';
+import { finishDispatch } from './dispatch-summary.ts';
+import { buildKey, isTerminalBuildState } from '../core/dispatch/protocol.ts';
 import { ActionsReporter } from './reporter.ts';
 import { STATE } from './state.ts';
 
@@ -152,7 +153,7 @@ export async function runDispatchMode(
   const files = input.context ? (await listContext(input.context)).files : undefined;
   // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.
   const [{ connect }, { DispatchFollower }] = await Promise.all([
-    import('../core/connect.ts'),
+    import('../core/build/connect.ts'),
     import('./dispatch-follow.ts'),
   ]);
   const clients = input.auth
@@ -228,7 +229,8 @@ export async function runDispatchMode(
         `Cancelled ${c.cancelled.length} builds: ${c.cancelled.map(buildKey).join(', ') || 'none was still running'}`,
       );
     if (c) core.saveState(STATE.finished, 'true');
-    for (const t of tracked()) if (!TERMINAL.has(t.report.status)) t.result.status = 'cancelled';
+    for (const t of tracked())
+      if (!isTerminalBuildState(t.report.status)) t.result.status = 'cancelled';
     await finishDispatch(id, tracked(), reporter, true);
     return 1;
   } finally {

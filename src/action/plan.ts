@@ -10,18 +10,18 @@ import { join } from 'node:path';
 import * as core from '@actions/core';
 import * as github from '@actions/github';
 import { glob } from 'tinyglobby';
-import { InputError, InputIssues } from '../core/errors.ts';
-import { inputValue, type RawInputs } from '../core/inputs-schema.ts';
+import { InputError, InputIssues } from '../core/base/errors.ts';
+import { inputValue, type RawInputs } from '../core/inputs/schema.ts';
 import {
   GLOB_OPTIONS,
   parsePackageDefinition,
   parsePackagePaths,
   type PackageDefinition,
   type PackagePaths,
-} from '../core/package-definition.ts';
-import { parseArchList } from '../core/parse.ts';
-import { planBuilds, type ChangedFile, type Plan } from '../core/plan.ts';
-import type { GitHubContext } from '../core/spec.ts';
+} from '../core/plan/package-definition.ts';
+import { parseArchList } from '../core/inputs/parse.ts';
+import { planBuilds, type ChangedFile, type Plan } from '../core/plan/plan.ts';
+import type { GitHubContext } from '../core/inputs/spec.ts';
 
 /** LIST_FILES_LIMIT: GitHub's "List pull requests files" answers at most 3000 files. */
 const LIST_FILES_LIMIT = 3000;

@@ -6,11 +6,11 @@
  * same way as in the main step; nothing was written to disk.
  */
 import * as core from '@actions/core';
-import { validateAuthConfig } from '../core/auth-config.ts';
-import { connect } from '../core/connect.ts';
-import { deleteBuild } from '../core/create.ts';
-import { endpointsFromEnv } from '../core/endpoints.ts';
-import type { RawBuildInputs } from '../core/inputs-schema.ts';
+import { validateAuthConfig } from '../core/inputs/auth-config.ts';
+import { connect } from '../core/build/connect.ts';
+import { deleteBuild } from '../core/build/create.ts';
+import { endpointsFromEnv } from '../core/google/endpoints.ts';
+import type { RawBuildInputs } from '../core/inputs/schema.ts';
 import { readInputs } from './inputs.ts';
 import { parseSavedBuild, parseSavedDispatch, STATE } from './state.ts';
 

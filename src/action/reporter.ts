@@ -9,7 +9,7 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as core from '@actions/core';
-import type { Reporter } from '../core/report.ts';
+import type { Reporter } from '../core/base/report.ts';
 
 /** FLUSH_BYTES: build lines are written in batches of about this many bytes (or sooner, see buildLine). */
 export const FLUSH_BYTES = 64 * 1024;

@@ -2,10 +2,10 @@
  * summary.ts: the step's outputs and job summary for a build result
  * (DESIGN section 3 outputs; section 2 step 9).
  */
-import type { Artifact } from '../core/artifacts.ts';
-import type { BuildResult } from '../core/record.ts';
-import { formatDuration } from '../core/parse.ts';
-import type { BuildSpec } from '../core/spec.ts';
+import type { Artifact } from '../core/build/artifacts.ts';
+import type { BuildResult } from '../core/build/record.ts';
+import { formatDuration } from '../core/inputs/parse.ts';
+import type { BuildSpec } from '../core/inputs/spec.ts';
 
 /** buildOutputs maps a result to the `build` mode outputs (all strings, as GitHub stores them). */
 export function buildOutputs(r: BuildResult): Record<string, string> {

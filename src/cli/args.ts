@@ -6,7 +6,7 @@
  * (`--env`, `--secret-env`) collect one KEY=VALUE each.
  */
 import { parseArgs } from 'node:util';
-import { BUILD_INPUT_NAMES, type RawInputs } from '../core/inputs-schema.ts';
+import { BUILD_INPUT_NAMES, type RawInputs } from '../core/inputs/schema.ts';
 
 /** BOOLEAN_INPUTS may be given as bare flags. */
 const BOOLEAN_INPUTS = new Set(['watch', 'create', 'keep', 'privileged', 'spot']);

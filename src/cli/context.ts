@@ -6,8 +6,8 @@
  */
 import { execFileSync } from 'node:child_process';
 import { basename } from 'node:path';
-import { readContext } from '../action/inputs.ts';
-import type { GitHubContext } from '../core/spec.ts';
+import { readContext } from '../core/inputs/github-context.ts';
+import type { GitHubContext } from '../core/inputs/spec.ts';
 
 function git(args: string[]): string | undefined {
   try {

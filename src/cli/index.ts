@@ -5,12 +5,12 @@
  * cancel the build and delete its Job.
  */
 import { tmpdir } from 'node:os';
-import { validateAuthConfig } from '../core/auth-config.ts';
-import { listContext } from '../core/context.ts';
-import { endpointsFromEnv } from '../core/endpoints.ts';
-import { renderManifests, toYaml } from '../core/manifest.ts';
-import { connectAndRunBuild } from '../core/run-build.ts';
-import { validateBuildSpec } from '../core/spec.ts';
+import { validateAuthConfig } from '../core/inputs/auth-config.ts';
+import { listContext } from '../core/build/context.ts';
+import { endpointsFromEnv } from '../core/google/endpoints.ts';
+import { renderManifests, toYaml } from '../core/manifest/manifest.ts';
+import { connectAndRunBuild } from '../core/build/run-build.ts';
+import { validateBuildSpec } from '../core/inputs/spec.ts';
 import { parseCliArgs, usage } from './args.ts';
 import { cliContext } from './context.ts';
 import { idTokenGetter } from './oidc.ts';

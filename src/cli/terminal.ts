@@ -5,7 +5,7 @@
  * everything printed after.
  */
 import { once } from 'node:events';
-import type { Reporter } from '../core/report.ts';
+import type { Reporter } from '../core/base/report.ts';
 
 /** TerminalReporter prints to a terminal or a pipe. */
 export class TerminalReporter implements Reporter {

@@ -13,10 +13,10 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { ClientNodeKubeApi } from '../../src/core/kube-client.ts';
-import { execInPod } from '../../src/core/kube-stream.ts';
-import { renderManifests } from '../../src/core/manifest.ts';
-import { validateBuildSpec } from '../../src/core/spec.ts';
+import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { execInPod } from '../../src/core/kube/stream.ts';
+import { renderManifests } from '../../src/core/manifest/manifest.ts';
+import { validateBuildSpec } from '../../src/core/inputs/spec.ts';
 import { gcloud, labInputs, runStep } from './action.ts';
 import { kubectl, labEnv } from './lab.ts';
 
@@ -105,7 +105,7 @@ test('deploy/kubernetes/kueue renders; applies where the Kueue CRDs exist', (t) 
 
 // [user, allowed?, kubectl auth can-i arguments]
 const ACCESS: [string, boolean, string][] = [
-  // The action: every call of the lifecycle engine (src/core/kube-client.ts).
+  // The action: every call of the lifecycle engine (src/core/kube/client.ts).
   [BUILDER, true, 'create jobs.batch -n kbuild'],
   [BUILDER, true, 'get jobs.batch -n kbuild'],
   [BUILDER, true, 'list jobs.batch -n kbuild'],
@@ -237,7 +237,7 @@ function asBuilder(args: string[], input?: string): { ok: boolean; out: string }
 
 test("the admission policy keeps the namespace's Secrets to the builds' own", async (t) => {
   kubectl(['apply', '-k', LAB]);
-  // The Secret the engine makes for secret_env (src/core/manifest.ts).
+  // The Secret the engine makes for secret_env (src/core/manifest/manifest.ts).
   const spec = validateBuildSpec(
     { image: 'debian:bookworm', packages: 'hello', namespace: NS, secret_env: 'TOKEN=s3cret' },
     {

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
+import { startLabDispatcher } from '../../lab/dispatcher.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import {

@@ -6,7 +6,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
+import { startLabDispatcher } from '../../lab/dispatcher.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import {

@@ -1,13 +1,13 @@
 // kube-pool.test.ts: the core's KubeConfig (PooledKubeConfig) reuses connections for the
 // generated API calls. client-node 2.0.1 alone opens a new TLS connection for every call and
-// leaves it open (src/core/kube-config.ts); counted here from this process's own sockets.
+// leaves it open (src/core/kube/config.ts); counted here from this process's own sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
-import { kubeConfigFromFile } from '../../src/core/gke.ts';
-import { ClientNodeKubeApi } from '../../src/core/kube-client.ts';
-import { PooledKubeConfig } from '../../src/core/kube-config.ts';
+import { kubeConfigFromFile } from '../../src/core/google/gke.ts';
+import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { PooledKubeConfig } from '../../src/core/kube/config.ts';
 import { labEnv } from './lab.ts';
 
 /** connectionsTo counts this process's TCP sockets whose remote port is `port` (IPv4 and IPv6). */

@@ -1,5 +1,5 @@
 // lab-build.test.ts: a real build on the lab, driven by hand the way the
-// product drives it (src/core/podspec.ts): a `stage` init container waits
+// product drives it (src/core/manifest/podspec.ts): a `stage` init container waits
 // while examples/ and the cached Debian source of GNU hello are copied into
 // /workspace with `kubectl exec -i ... tar`, the `build` container runs
 // `make -C /workspace package/hello`, and the `collector` container waits

@@ -15,7 +15,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { describeCheck, requiredPermissions } from '../../src/core/permissions.ts';
+import { describeCheck, requiredPermissions } from '../../src/core/build/permissions.ts';
 import { labInputs, runStep, type ActionRun } from './action.ts';
 import { errorText } from './annotations.ts';
 import { kubectl, labEnv } from './lab.ts';

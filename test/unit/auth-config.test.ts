@@ -4,10 +4,10 @@ import {
   clusterResourceName,
   validateAuthConfig,
   type AuthConfig,
-} from '../../src/core/auth-config.ts';
-import { InputError } from '../../src/core/errors.ts';
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
-import { validateBuildInputs } from '../../src/core/spec.ts';
+} from '../../src/core/inputs/auth-config.ts';
+import { InputError } from '../../src/core/base/errors.ts';
+import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
+import { validateBuildInputs } from '../../src/core/inputs/spec.ts';
 import { BASE, CTX } from './build-fixtures.ts';
 
 const CLUSTER_FULL = 'projects/acme-ci/locations/us-central1/clusters/builds';

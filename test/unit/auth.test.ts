@@ -1,10 +1,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { AdcTokenSource, CachingTokenSource, refreshAt } from '../../src/core/auth.ts';
-import type { AccessToken } from '../../src/core/auth.ts';
-import { WorkloadIdentityTokenSource } from '../../src/core/auth-wif.ts';
-import { DEFAULT_ENDPOINTS, endpointsFromEnv } from '../../src/core/endpoints.ts';
-import { googleErrorText } from '../../src/core/google-http.ts';
+import { AdcTokenSource, CachingTokenSource, refreshAt } from '../../src/core/google/auth.ts';
+import type { AccessToken } from '../../src/core/google/auth.ts';
+import { WorkloadIdentityTokenSource } from '../../src/core/google/wif.ts';
+import { DEFAULT_ENDPOINTS, endpointsFromEnv } from '../../src/core/google/endpoints.ts';
+import { googleErrorText } from '../../src/core/google/http.ts';
 
 const PROVIDER =
   'projects/123456789012/locations/global/workloadIdentityPools/kbuild-pool/providers/github';

@@ -1,7 +1,11 @@
 // build-fixtures.ts: a workflow run and build inputs shared by the unit tests of the build spec
 // and its manifests (not a test file itself).
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
-import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../../src/core/spec.ts';
+import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
+import {
+  validateBuildSpec,
+  type BuildSpec,
+  type GitHubContext,
+} from '../../src/core/inputs/spec.ts';
 
 /** CTX is a workflow run of acme/packages. */
 export const CTX: GitHubContext = {

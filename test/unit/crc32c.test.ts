@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { CRC32C } from '@google-cloud/storage';
-import { createCrc32c } from '../../src/core/crc32c.ts';
+import { createCrc32c } from '../../src/core/gcs/crc32c.ts';
 
 function reference(data: Buffer): string {
   const crc = new CRC32C();

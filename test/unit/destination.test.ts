@@ -6,8 +6,8 @@ import {
   objectName,
   safeRelativePath,
   type DestinationVars,
-} from '../../src/core/destination.ts';
-import { InputError, UnsafePathError } from '../../src/core/errors.ts';
+} from '../../src/core/inputs/destination.ts';
+import { InputError, UnsafePathError } from '../../src/core/base/errors.ts';
 
 const VARS: DestinationVars = {
   owner: 'acme',

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { validateDispatchInputs } from '../../src/action/dispatch.ts';
 import type { Tracked } from '../../src/action/dispatch-follow.ts';
 import { dispatchedBuild, dispatchSummary } from '../../src/action/dispatch-summary.ts';
-import type { GitHubContext } from '../../src/core/spec.ts';
+import type { GitHubContext } from '../../src/core/inputs/spec.ts';
 import { parseDispatchRequest } from '../../src/core/dispatch/request.ts';
 import { planDispatch } from '../../functions/dispatcher/plan.ts';
 

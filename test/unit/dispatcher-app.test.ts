@@ -9,7 +9,7 @@ import { DEFAULT_FANOUT } from '../../functions/dispatcher/fanout.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import { parsePolicy } from '../../functions/dispatcher/policy.ts';
 import { TokenVerifier } from '../../functions/dispatcher/tokens.ts';
-import { KubeApiError } from '../../src/core/kube-api.ts';
+import { KubeApiError } from '../../src/core/kube/api.ts';
 import { FakeJobs } from './dispatcher-fixtures.ts';
 
 const ISSUER = 'https://issuer.example';

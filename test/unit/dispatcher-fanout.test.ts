@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Job } from '@kubernetes/client-node';
-import { KubeApiError } from '../../src/core/kube-api.ts';
+import { KubeApiError } from '../../src/core/kube/api.ts';
 import {
   createJobs,
   fanOut,

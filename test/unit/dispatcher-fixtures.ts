@@ -1,7 +1,7 @@
 // dispatcher-fixtures.ts: an in-memory JobsApi for the dispatcher's unit tests: label selectors
 // of `k=v` terms, JSON merge patches, 409 on a second create, injectable failures.
 import type { V1Job } from '@kubernetes/client-node';
-import { KubeApiError } from '../../src/core/kube-api.ts';
+import { KubeApiError } from '../../src/core/kube/api.ts';
 import type { JobPatch, JobsApi } from '../../functions/dispatcher/kube.ts';
 
 /** FakeJobs keeps Jobs by name; `fail(call, name)` may answer an error to throw for a call. */

@@ -2,7 +2,7 @@
 // its rule; bad documents name their field.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseQuantity } from '../../src/core/parse.ts';
+import { parseQuantity } from '../../src/core/inputs/parse.ts';
 import {
   checkCaller,
   checkRequest,

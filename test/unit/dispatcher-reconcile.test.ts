@@ -8,7 +8,7 @@ import {
   type ObservedJob,
   type ReconcileInput,
 } from '../../functions/dispatcher/reconcile.ts';
-import type { Verdict } from '../../src/core/verdict.ts';
+import type { Verdict } from '../../src/core/build/verdict.ts';
 
 // zlib <- libpng <- png-tools, and hello alone; one arch.
 const PLAN: PlanEntry[] = [

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CRC32C } from '@google-cloud/storage';
-import { resumableUpload } from '../../src/core/gcs-resumable.ts';
+import { resumableUpload } from '../../src/core/gcs/resumable.ts';
 
 const CHUNK = 256 * 1024;
 const PIECE = 16 * 1024;

@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { CRC32C } from '@google-cloud/storage';
-import { chunks } from '../../src/core/gcs-resumable.ts';
-import { GcsObjectStore } from '../../src/core/storage.ts';
-import { StaticTokenSource } from '../../src/core/auth.ts';
+import { chunks } from '../../src/core/gcs/resumable.ts';
+import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
+import { StaticTokenSource } from '../../src/core/google/auth.ts';
 
 const KiB = 1024;
 const CHUNK = 256 * KiB;

@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { AccessToken, TokenSource } from '../../src/core/auth.ts';
-import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../../src/core/gke.ts';
+import type { AccessToken, TokenSource } from '../../src/core/google/auth.ts';
+import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../../src/core/google/gke.ts';
 
 const REF = { project: 'kbuild-lab', location: 'us-central1', name: 'lab' };
 const NAME = 'projects/kbuild-lab/locations/us-central1/clusters/lab';

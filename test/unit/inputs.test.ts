@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { INPUT_NAMES, readContext, readInputs } from '../../src/action/inputs.ts';
-import { ContextError } from '../../src/core/errors.ts';
-import { INPUT_DEFAULTS, inputValue } from '../../src/core/inputs-schema.ts';
+import { ContextError } from '../../src/core/base/errors.ts';
+import { INPUT_DEFAULTS, inputValue } from '../../src/core/inputs/schema.ts';
 
 const SHA = '0123456789abcdef0123456789abcdef01234567';
 const ENV = {

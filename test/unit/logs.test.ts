@@ -8,7 +8,7 @@ import {
   splitTimestamp,
   timeKey,
   type LogLine,
-} from '../../src/core/logs.ts';
+} from '../../src/core/build/logs.ts';
 
 /** A fake API server log: lines with timestamps, several per second and some identical. */
 function makeLog(n: number): string[] {

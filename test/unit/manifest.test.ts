@@ -2,16 +2,16 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { V1Container, V1PodSpec } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { REDACTED, renderManifests, toYaml, withOwner } from '../../src/core/manifest.ts';
-import { isDns1123Label, isLabelValue } from '../../src/core/names.ts';
+import { REDACTED, renderManifests, toYaml, withOwner } from '../../src/core/manifest/manifest.ts';
+import { isDns1123Label, isLabelValue } from '../../src/core/inputs/names.ts';
 import {
   COLLECTED_MARKER,
   NON_ROOT_ID,
   STAGED_MARKER,
   STAGE_TIMEOUT_SECONDS,
   WAIT_SCRIPT,
-} from '../../src/core/podspec.ts';
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
+} from '../../src/core/manifest/podspec.ts';
+import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
 import { specOf } from './build-fixtures.ts';
 
 function podSpecOf(input: RawBuildInputs = {}): V1PodSpec {

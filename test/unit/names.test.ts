@@ -11,7 +11,7 @@ import {
   jobName,
   sanitizeLabelValue,
   workflowRunUrl,
-} from '../../src/core/names.ts';
+} from '../../src/core/inputs/names.ts';
 import { CTX } from './build-fixtures.ts';
 
 const ID = '3f2a9c0d1e2f3a4b5c6d7e8f9a0b1c2d';

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError, InputIssues } from '../../src/core/errors.ts';
+import { InputError, InputIssues } from '../../src/core/base/errors.ts';
 import {
   formatDuration,
   parseArch,
@@ -13,7 +13,7 @@ import {
   parseList,
   parseQuantity,
   requireValue,
-} from '../../src/core/parse.ts';
+} from '../../src/core/inputs/parse.ts';
 
 /** run runs a table: each case either returns want or throws an error matching `error`. */
 function run<I, O>(

@@ -5,8 +5,8 @@ import {
   checkPermissions,
   describeCheck,
   requiredPermissions,
-} from '../../src/core/permissions.ts';
-import type { AccessCheck, KubeApi } from '../../src/core/kube-api.ts';
+} from '../../src/core/build/permissions.ts';
+import type { AccessCheck, KubeApi } from '../../src/core/kube/api.ts';
 
 const base = {
   namespace: 'builds',

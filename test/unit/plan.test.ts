@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync } from 'node:fs';
-import { InputError } from '../../src/core/errors.ts';
-import { inputValue } from '../../src/core/inputs-schema.ts';
+import { InputError } from '../../src/core/base/errors.ts';
+import { inputValue } from '../../src/core/inputs/schema.ts';
 import {
   DefinitionError,
   parsePackageDefinition,
   parsePackagePaths,
   splitPatterns,
   type PackageDefinition,
-} from '../../src/core/package-definition.ts';
+} from '../../src/core/plan/package-definition.ts';
 import {
   buildGraph,
   buildMatrix,
@@ -18,7 +18,7 @@ import {
   DuplicatePackageError,
   planBuilds,
   type ChangedFile,
-} from '../../src/core/plan.ts';
+} from '../../src/core/plan/plan.ts';
 
 /** def makes a definition at `<name>.yaml`; deps may name host packages and subpackages. */
 function def(name: string, deps: string[] = [], subpackages: string[] = []): PackageDefinition {

@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { InputError } from '../../src/core/errors.ts';
-import type { RawBuildInputs } from '../../src/core/inputs-schema.ts';
-import { isDns1123Label } from '../../src/core/names.ts';
-import { validateBuildSpec, type BuildSpec } from '../../src/core/spec.ts';
+import { InputError } from '../../src/core/base/errors.ts';
+import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
+import { isDns1123Label } from '../../src/core/inputs/names.ts';
+import { validateBuildSpec, type BuildSpec } from '../../src/core/inputs/spec.ts';
 import { BASE, CTX, specOf } from './build-fixtures.ts';
 
 /** pick returns the keys of want from got, so a case lists only what it is about. */

@@ -1,12 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { UnsafePathError } from '../../src/core/errors.ts';
+import { UnsafePathError } from '../../src/core/base/errors.ts';
 import {
   checkTarEntry,
   TarTreeGuard,
   type CheckedTarEntry,
   type TarEntryHeader,
-} from '../../src/core/tarpath.ts';
+} from '../../src/core/build/tarpath.ts';
 
 const ROOT = '/workspace/packages';
 

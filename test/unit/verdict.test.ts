@@ -7,8 +7,8 @@ import type {
   V1Pod,
   V1PodCondition,
 } from '@kubernetes/client-node';
-import { formatEvents } from '../../src/core/events.ts';
-import { jobVerdict, podVerdict, type Verdict } from '../../src/core/verdict.ts';
+import { formatEvents } from '../../src/core/kube/events.ts';
+import { jobVerdict, podVerdict, type Verdict } from '../../src/core/build/verdict.ts';
 
 const NAME = 'kb-brotli-arm64-3f2a';
 const T0 = new Date('2025-01-01T10:00:00Z');

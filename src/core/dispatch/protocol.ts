@@ -34,6 +34,21 @@ export const GATE_DEPENDENCIES = 'dependencies';
 export type DispatchBuildState =
   'queued' | 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped';
 
+/** TERMINAL_BUILD_STATES: the build statuses after which a build changes no more. */
+export const TERMINAL_BUILD_STATES: ReadonlySet<DispatchBuildState> = new Set([
+  'succeeded',
+  'failed',
+  'skipped',
+]);
+
+/** isTerminalBuildState tells whether a reported build status is final (TERMINAL_BUILD_STATES). */
+export function isTerminalBuildState(status: string): boolean {
+  return TERMINAL_BUILD_STATES.has(status as DispatchBuildState);
+}
+
+/** buildKey names a build in messages: `package/arch`. */
+export const buildKey = (b: { package: string; arch: string }): string => `${b.package}/${b.arch}`;
+
 /** DispatchState is the state of a whole dispatch: running until every build ended. */
 export type DispatchState = 'running' | 'succeeded' | 'failed';
 

@@ -1,9 +1,9 @@
 // request.ts: the body of `POST /v1/dispatches`, checked field by field. Every refusal is a
 // RequestError naming the field (HTTP 400); values are checked with the core's parsers. The
 // dispatcher parses the bodies it receives with it, the action's mode dispatch the body it sends.
-import { validateBucketName, validateImageReference } from '../formats.ts';
-import { isEnvName, parseArch, parseQuantity, type Arch, type Quantity } from '../parse.ts';
-import { validateArtifactsPath, validatePackageName } from '../spec-fields.ts';
+import { validateBucketName, validateImageReference } from '../inputs/formats.ts';
+import { isEnvName, parseArch, parseQuantity, type Arch, type Quantity } from '../inputs/parse.ts';
+import { validateArtifactsPath, validatePackageName } from '../inputs/spec-fields.ts';
 
 /**
  * DispatchRequest is a validated body. `dependencies` maps a package to the packages it needs

@@ -1,8 +1,8 @@
 // spec.ts: from a dispatch request to the build inputs of each (package, arch). The dispatcher
 // validates them into the BuildSpecs it creates Jobs from; the action's mode dispatch does the
 // same to know the names and destinations of the builds it follows.
-import type { RawBuildInputs } from '../inputs-schema.ts';
-import type { Arch } from '../parse.ts';
+import type { RawBuildInputs } from '../inputs/schema.ts';
+import type { Arch } from '../inputs/parse.ts';
 import type { DispatchRequest } from './request.ts';
 
 /**

@@ -1,0 +1,106 @@
+/**
+ * connect.ts: from validated auth inputs to the clients of a build (DESIGN
+ * section 2, steps 2-3): a TokenSource (Workload Identity Federation, or
+ * Application Default Credentials), the cluster (GKE lookup, or a kubeconfig
+ * file), and the object store. Shared by the action, the post step and the CLI.
+ */
+import type { KubeConfig } from '@kubernetes/client-node';
+import type { AuthConfig } from '../inputs/auth-config.ts';
+import { AdcTokenSource, type MaskFn, type TokenSource } from '../google/auth.ts';
+import { WorkloadIdentityTokenSource } from '../google/wif.ts';
+import { DEFAULT_ENDPOINTS, type GoogleEndpoints } from '../google/endpoints.ts';
+import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../google/gke.ts';
+import { ClientNodeKubeApi } from '../kube/client.ts';
+import type { KubeApi } from '../kube/api.ts';
+import { GcsObjectStore, type ObjectStore } from '../gcs/storage.ts';
+
+/** ConnectOptions: how to reach Google, and the two capabilities of the runner. */
+export interface ConnectOptions {
+  endpoints: GoogleEndpoints;
+  /** A GitHub OIDC token for an audience (`core.getIDToken`); absent outside GitHub Actions. */
+  getIdToken?: (audience: string) => Promise<string>;
+  mask: MaskFn;
+  /** The bucket of the build; absent: no object store. */
+  bucket?: string;
+}
+
+/** Clients: what a build talks to. */
+export interface Clients {
+  kube: KubeApi;
+  kubeConfig: KubeConfig;
+  store?: ObjectStore;
+  tokenSource?: TokenSource;
+  /** Where the cluster came from, for messages: `projects/P/locations/L/clusters/C` or the kubeconfig path. */
+  clusterName: string;
+}
+
+/**
+ * tokenSourceFor answers the credentials of the auth inputs: WIF when a
+ * provider is set (needs getIdToken, i.e. `permissions: id-token: write`),
+ * else ADC. Throws naming the missing permission.
+ */
+export function tokenSourceFor(auth: AuthConfig, o: ConnectOptions): TokenSource {
+  if (auth.workloadIdentityProvider) {
+    const getIdToken = o.getIdToken;
+    if (!getIdToken) {
+      throw new Error(
+        'workload_identity_provider needs a GitHub OIDC token: add `permissions: id-token: write` to the job',
+      );
+    }
+    return new WorkloadIdentityTokenSource({
+      getIdToken,
+      workloadIdentityProvider: auth.workloadIdentityProvider,
+      ...(auth.serviceAccount ? { serviceAccount: auth.serviceAccount } : {}),
+      ...(auth.audience ? { audience: auth.audience } : {}),
+      endpoints: { sts: o.endpoints.sts, iamcredentials: o.endpoints.iamcredentials },
+      mask: o.mask,
+    });
+  }
+  return new AdcTokenSource({ mask: o.mask });
+}
+
+/**
+ * connect builds the clients. The GKE lookup (`clusters.get`) runs here, so a
+ * wrong cluster or a missing permission fails before anything is created.
+ */
+export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clients> {
+  const storageIsGoogle = o.endpoints.storage === DEFAULT_ENDPOINTS.storage;
+  const needToken =
+    !auth.kubeconfig ||
+    (o.bucket !== undefined && (storageIsGoogle || auth.workloadIdentityProvider));
+  const tokenSource = needToken ? tokenSourceFor(auth, o) : undefined;
+  let kubeConfig: KubeConfig;
+  let clusterName: string;
+  if (auth.kubeconfig) {
+    kubeConfig = kubeConfigFromFile(auth.kubeconfig);
+    clusterName = auth.kubeconfig;
+  } else {
+    const c = auth.cluster;
+    if (!c?.project || !c.location || !tokenSource) {
+      throw new Error(
+        'input "cluster" needs a project and a location (inputs "project_id" and "location")',
+      );
+    }
+    const info = await getCluster(
+      { project: c.project, location: c.location, name: c.name },
+      tokenSource,
+      o.endpoints.container,
+    );
+    kubeConfig = kubeConfigFor(info, tokenSource);
+    clusterName = `projects/${c.project}/locations/${c.location}/clusters/${c.name}`;
+  }
+  const store = o.bucket
+    ? new GcsObjectStore({
+        bucket: o.bucket,
+        apiEndpoint: o.endpoints.storage,
+        ...(tokenSource ? { tokenSource } : {}),
+      })
+    : undefined;
+  return {
+    kube: new ClientNodeKubeApi(kubeConfig),
+    kubeConfig,
+    ...(store ? { store } : {}),
+    ...(tokenSource ? { tokenSource } : {}),
+    clusterName,
+  };
+}

@@ -1,0 +1,253 @@
+/**
+ * lifecycle.ts: one build from creation to cleanup (DESIGN section 2, steps
+ * 4-10) over injected clients: create the Secret and the Job (or Pod), watch
+ * until the build container starts while staging the source, follow its log,
+ * collect and upload the artifacts, the log and kbuild.json, and delete the Job.
+ * Failures are diagnosed from the pod and Job status (verdict.ts) with the
+ * last events; cancellation (`signal`) deletes the Job at once. The waiting
+ * is in build/wait.ts; the log, artifacts and records in build/output.ts.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  artifactsUriOf,
+  collectBuildArtifacts,
+  streamBuildLog,
+  uploadBuildRecords,
+} from './output.ts';
+import { ended, untilEnded, untilStarted, withEvents } from './wait.ts';
+import { BuildWatcher, containerStatus } from './watch.ts';
+import { listContext } from './context.ts';
+import { renderManifests, withOwner } from '../manifest/manifest.ts';
+import { buildSelector } from '../inputs/names.ts';
+import { CONTAINER, NODE_POOL_LABEL } from '../manifest/podspec.ts';
+import type { BuildResult } from './record.ts';
+import type { Clock, Reporter } from '../base/report.ts';
+import type { KubeApi } from '../kube/api.ts';
+import type { BuildSpec } from '../inputs/spec.ts';
+import type { ObjectStore } from '../gcs/storage.ts';
+import type { Verdict } from './verdict.ts';
+import { createObjects, deleteBuild } from './create.ts';
+import { checkPermissions } from './permissions.ts';
+
+/** BuildDeps: the clients and sinks of a build. */
+export interface BuildDeps {
+  kube: KubeApi;
+  /** Where artifacts, build.log and kbuild.json go; absent: no upload. */
+  store?: ObjectStore;
+  reporter: Reporter;
+  clock: Clock;
+  /** A directory outside the workspace for the build log copy (RUNNER_TEMP). */
+  tempDir: string;
+  /** Called once the objects exist, so an entry point can remember them for cleanup. */
+  onCreated?: (names: { namespace: string; jobName: string; kind: 'job' | 'pod' }) => void;
+}
+
+const LAST_LINES = 20;
+
+/**
+ * runBuild runs one build and answers its result; it does not throw for a
+ * failed build (status `failed`, `timed_out`, `cancelled`), only for errors
+ * before anything was created (bad context, API refusals on create).
+ */
+export async function runBuild(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  signal: AbortSignal,
+): Promise<BuildResult> {
+  const { kube, reporter, clock } = deps;
+  const ns = spec.namespace;
+  const listing = spec.context ? await listContext(spec.context) : undefined;
+  const manifests = renderManifests(spec);
+  const r: BuildResult = {
+    buildId: spec.buildId,
+    jobName: spec.jobName,
+    namespace: ns,
+    status: 'failed',
+    reason: '',
+    message: '',
+    createdAt: new Date(clock.now()).toISOString(),
+    artifacts: [],
+    skipped: [],
+    lastLines: [],
+    logLines: 0,
+    logReconnects: 0,
+  };
+  await checkPermissions(kube, spec);
+  const created = await createObjects(kube, ns, manifests, (owner, secret) =>
+    withOwner(secret, owner),
+  );
+  deps.onCreated?.({ namespace: ns, jobName: spec.jobName, kind: spec.kind });
+  reporter.info(
+    `${created.adopted ? 'Found existing' : 'Created'} ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName} (${spec.arch}, image ${spec.image})`,
+  );
+  if (!spec.watch) {
+    r.status = 'created';
+    r.reason = 'Created';
+    r.message = `created ${spec.jobName}; not watching it (watch: false)`;
+    return r;
+  }
+
+  const watcher = new BuildWatcher(kube, ns, buildSelector(spec.buildId), {
+    clock,
+    watchJob: spec.kind === 'job',
+  });
+  const work = await mkdtemp(join(deps.tempDir, 'kbuild-'));
+  const logPath = join(work, 'build.log');
+  try {
+    let final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
+    if (final.retryable && spec.spot && spec.kind === 'job' && !signal.aborted) {
+      // A Spot VM was reclaimed under the build: retry once on another node (DESIGN section 3, `spot`).
+      reporter.warning(`${final.message}; retrying the build once`);
+      await deleteBuild(kube, ns, spec.jobName, 'job');
+      await watcher.until(
+        (s) => (s.job || s.pods.size > 0 ? undefined : true),
+        AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
+      );
+      await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
+      final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
+    }
+    if (final.state !== 'succeeded') final = await withEvents(kube, ns, watcher.state, final);
+    r.status = final.state === 'succeeded' || final.state === 'timed_out' ? final.state : 'failed';
+    r.reason = final.reason;
+    r.message = final.message;
+    r.exitCode = final.exitCode;
+    const build = containerStatus(watcher.state.pod, CONTAINER.build)?.state?.terminated;
+    r.finishedAt = (build?.finishedAt ?? new Date(clock.now())).toString();
+    if (build?.finishedAt && r.startedAt)
+      r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
+    await collect(spec, deps, watcher, r, signal);
+    if (spec.bucket && deps.store)
+      await uploadBuildRecords(
+        { store: deps.store, spec, logPath, withLog: Boolean(r.startedAt) },
+        r,
+      );
+  } catch (err) {
+    if (!signal.aborted) throw err;
+    r.status = 'cancelled';
+    r.reason = 'Cancelled';
+    r.message = `build ${spec.jobName} was cancelled`;
+  } finally {
+    watcher.stop();
+    if (!spec.keep || signal.aborted) {
+      const gone = await deleteBuild(kube, ns, spec.jobName, spec.kind).catch((err: Error) => {
+        reporter.warning(`could not delete ${spec.jobName}: ${err.message}`);
+        return false;
+      });
+      if (gone)
+        reporter.info(`Deleted ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName}`);
+    }
+    await rm(work, { recursive: true, force: true });
+  }
+  return r;
+}
+
+/**
+ * runAttempt runs one attempt of the build once its Job exists: waits for the
+ * start (staging meanwhile), follows the log, and answers the final verdict.
+ */
+async function runAttempt(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  files: string[] | undefined,
+  logPath: string,
+  signal: AbortSignal,
+): Promise<Verdict> {
+  const verdict = await untilStarted(spec, deps, watcher, files, signal);
+  const pod = watcher.state.pod;
+  r.podName = pod?.metadata?.name;
+  r.nodeName = pod?.spec?.nodeName;
+  if (r.nodeName) {
+    const node = await deps.kube.readNode(r.nodeName).catch(() => undefined);
+    r.nodePool = node?.metadata?.labels?.[NODE_POOL_LABEL];
+  }
+  if (verdict.state !== 'running' && verdict.exitCode === undefined) return verdict;
+  const build = containerStatus(pod, CONTAINER.build);
+  r.startedAt = (
+    build?.state?.running?.startedAt ?? build?.state?.terminated?.startedAt
+  )?.toString();
+  r.pendingSeconds = r.startedAt
+    ? (Date.parse(r.startedAt) - Date.parse(r.createdAt)) / 1000
+    : undefined;
+  deps.reporter.info(
+    `Build started on node ${r.nodeName ?? '?'}${r.nodePool ? ` (node pool ${r.nodePool})` : ''}`,
+  );
+  await streamLog(spec, deps, watcher, r, logPath, signal);
+  return untilEnded(spec, watcher, deps.clock, signal);
+}
+
+/** streamLog follows the build container's log until the watcher sees the build end (build/output.ts). */
+async function streamLog(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  logPath: string,
+  signal: AbortSignal,
+): Promise<void> {
+  const terminated = watcher
+    .until((s) => (ended(s) ? true : undefined), signal)
+    .then(
+      () => undefined,
+      () => undefined,
+    );
+  await streamBuildLog(
+    {
+      kube: deps.kube,
+      namespace: spec.namespace,
+      pod: r.podName ?? '',
+      reporter: deps.reporter,
+      title: `Build output: ${spec.name} (${spec.arch})`,
+      // A retried attempt (Spot) adds to the log of the first one.
+      logPath,
+      append: true,
+      lastLines: LAST_LINES,
+      terminated,
+      signal,
+      onReconnect: (n, why) =>
+        deps.reporter.info(
+          `(log stream reconnected from the last line seen, attempt ${n}: ${why})`,
+        ),
+    },
+    r,
+  );
+}
+
+/** collect copies the artifacts out through the collector container, when there is a bucket. */
+async function collect(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  signal: AbortSignal,
+): Promise<void> {
+  if (!spec.bucket || !deps.store) return;
+  const collector = containerStatus(watcher.state.pod, CONTAINER.collector);
+  if (!collector?.state?.running || !r.podName) {
+    r.artifactsUri = artifactsUriOf(spec.bucket, spec.destination);
+    if (r.startedAt)
+      deps.reporter.warning(
+        `artifacts of ${spec.jobName} could not be collected: the collector container is not running`,
+      );
+    return;
+  }
+  const { missing } = await collectBuildArtifacts(
+    {
+      kube: deps.kube,
+      store: deps.store,
+      bucket: spec.bucket,
+      spec,
+      pod: r.podName,
+      reporter: deps.reporter,
+      signal,
+    },
+    r,
+  );
+  if (missing)
+    deps.reporter.warning(
+      `no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`,
+    );
+  else deps.reporter.info(`Uploaded ${r.artifacts.length} artifacts to ${r.artifactsUri}`);
+}

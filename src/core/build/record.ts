@@ -1,0 +1,109 @@
+/**
+ * record.ts: the result of a build and its `kbuild.json` record (DESIGN
+ * section 5), pure functions of what the lifecycle engine observed.
+ */
+import type { Artifact } from './artifacts.ts';
+import type { BuildSpec } from '../inputs/spec.ts';
+
+/** BuildStatus: the `status` output. `created`: watch was false, the build was only created. */
+export type BuildStatus = 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'created';
+
+/** BuildResult: everything the entry points report about one build. Times are ISO 8601 UTC. */
+export interface BuildResult {
+  buildId: string;
+  jobName: string;
+  namespace: string;
+  podName?: string;
+  nodeName?: string;
+  nodePool?: string;
+  status: BuildStatus;
+  /** The build container's exit code, when it ended. */
+  exitCode?: number;
+  /** Kubernetes reason (Completed, Error, OOMKilled, ImagePullBackOff, Unschedulable, DeadlineExceeded, ...). */
+  reason: string;
+  message: string;
+  createdAt: string;
+  startedAt?: string;
+  finishedAt?: string;
+  /** Seconds from creation until the build container started. */
+  pendingSeconds?: number;
+  /** Seconds the build container ran. */
+  buildSeconds?: number;
+  artifacts: Artifact[];
+  skipped: { name: string; reason: string }[];
+  artifactsUri?: string;
+  logUri?: string;
+  /** The last lines of the build's output, for error messages. */
+  lastLines: string[];
+  logLines: number;
+  logReconnects: number;
+}
+
+/** KbuildRecord is the JSON document stored as `kbuild.json` beside the artifacts. */
+export interface KbuildRecord {
+  schema: 'kbuild.dev/build/v1';
+  build_id: string;
+  job_name: string;
+  repository: string;
+  repository_id?: string;
+  sha: string;
+  ref: string;
+  run_id: string;
+  run_attempt: string;
+  workflow_url: string;
+  package?: string;
+  packages: string[];
+  name: string;
+  arch: string;
+  image: string;
+  command: string[];
+  namespace: string;
+  node?: string;
+  node_pool?: string;
+  created_at: string;
+  started_at?: string;
+  finished_at?: string;
+  status: BuildStatus;
+  reason: string;
+  exit_code?: number;
+  artifacts: { name: string; size: number; crc32c: string; sha256: string; uri: string }[];
+}
+
+/** kbuildRecord builds the kbuild.json document of a finished build. */
+export function kbuildRecord(spec: BuildSpec, r: BuildResult): KbuildRecord {
+  const s = spec.source;
+  return {
+    schema: 'kbuild.dev/build/v1',
+    build_id: spec.buildId,
+    job_name: spec.jobName,
+    repository: s.repository,
+    ...(s.repositoryId ? { repository_id: s.repositoryId } : {}),
+    sha: s.sha,
+    ref: s.ref,
+    run_id: s.runId,
+    run_attempt: s.runAttempt,
+    workflow_url: `${s.serverUrl}/${s.repository}/actions/runs/${s.runId}/attempts/${s.runAttempt}`,
+    ...(spec.package ? { package: spec.package } : {}),
+    packages: spec.packages,
+    name: spec.name,
+    arch: spec.arch,
+    image: spec.image,
+    command: spec.command,
+    namespace: spec.namespace,
+    ...(r.nodeName ? { node: r.nodeName } : {}),
+    ...(r.nodePool ? { node_pool: r.nodePool } : {}),
+    created_at: r.createdAt,
+    ...(r.startedAt ? { started_at: r.startedAt } : {}),
+    ...(r.finishedAt ? { finished_at: r.finishedAt } : {}),
+    status: r.status,
+    reason: r.reason,
+    ...(r.exitCode !== undefined ? { exit_code: r.exitCode } : {}),
+    artifacts: r.artifacts.map((a) => ({
+      name: a.name,
+      size: a.size,
+      crc32c: a.crc32c,
+      sha256: a.sha256,
+      uri: a.uri,
+    })),
+  };
+}

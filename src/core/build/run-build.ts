@@ -1,0 +1,54 @@
+/**
+ * run-build.ts: the wiring mode `build` of the action and `kbuild run` share: connect to the
+ * cluster and the bucket of a validated spec (connect.ts), then run the build (lifecycle.ts).
+ * The entry points keep what differs: how they get OIDC tokens and mask secrets, their reporter,
+ * their message once connected, their temporary directory and what they remember of the build.
+ */
+import type { AuthConfig } from '../inputs/auth-config.ts';
+import { connect, type ConnectOptions } from './connect.ts';
+import { runBuild, type BuildDeps } from './lifecycle.ts';
+import type { BuildResult } from './record.ts';
+import { systemClock, type Reporter } from '../base/report.ts';
+import type { BuildSpec } from '../inputs/spec.ts';
+
+/** ConnectedBuildOptions: how to connect, where to report, and the entry point's hooks. */
+export interface ConnectedBuildOptions {
+  auth: AuthConfig;
+  /** connect: endpoints, OIDC tokens and masking (the bucket comes from the spec). */
+  connect: Omit<ConnectOptions, 'bucket'>;
+  reporter: Reporter;
+  /** connected: the line reported once connected, from the cluster's name (Clients.clusterName). */
+  connected: (clusterName: string) => string;
+  /** tempDir: a directory outside the workspace for the build log copy (RUNNER_TEMP). */
+  tempDir: string;
+  onCreated?: BuildDeps['onCreated'];
+}
+
+/**
+ * connectAndRunBuild connects (credentials, the GKE lookup, the object store when the spec has
+ * a bucket), reports o.connected, and runs the build with the system clock. Throws what connect
+ * and runBuild throw (errors before anything was created); a failed build is a result.
+ */
+export async function connectAndRunBuild(
+  spec: BuildSpec,
+  o: ConnectedBuildOptions,
+  signal: AbortSignal,
+): Promise<BuildResult> {
+  const clients = await connect(o.auth, {
+    ...o.connect,
+    ...(spec.bucket ? { bucket: spec.bucket } : {}),
+  });
+  o.reporter.info(o.connected(clients.clusterName));
+  return runBuild(
+    spec,
+    {
+      kube: clients.kube,
+      ...(clients.store ? { store: clients.store } : {}),
+      reporter: o.reporter,
+      clock: systemClock,
+      tempDir: o.tempDir,
+      ...(o.onCreated ? { onCreated: o.onCreated } : {}),
+    },
+    signal,
+  );
+}

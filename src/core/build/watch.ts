@@ -1,0 +1,149 @@
+/**
+ * build/watch.ts: the live state of one build, kept by watches (not polling)
+ * on its Pods and its Job, and a way to wait until that state says something.
+ */
+import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
+import type { KubeApi } from '../kube/api.ts';
+import type { Clock } from '../base/report.ts';
+
+/** BuildState: the newest objects of a build, as the watches saw them. */
+export interface BuildObjects {
+  job?: V1Job;
+  /** The newest pod of the build (a Job may replace a preempted one). */
+  pod?: V1Pod;
+  /** Every pod seen, by name, deleted ones removed. */
+  pods: Map<string, V1Pod>;
+  /** True once the build's pod was deleted (by the Job controller, a deadline, or a person). */
+  podDeleted: boolean;
+}
+
+/** containerStatus finds a container's status in a pod (init containers included). */
+export function containerStatus(
+  pod: V1Pod | undefined,
+  name: string,
+): V1ContainerStatus | undefined {
+  const s = pod?.status;
+  return [...(s?.initContainerStatuses ?? []), ...(s?.containerStatuses ?? [])].find(
+    (c) => c.name === name,
+  );
+}
+
+function created(p: V1Pod): number {
+  return new Date(p.metadata?.creationTimestamp ?? 0).getTime();
+}
+
+/**
+ * BuildWatcher watches the pods and (kind job) the Job of one build by label
+ * selector until stop(). `until(fn)` resolves with fn's first non-undefined
+ * answer, evaluated after every change and every `tickMs` (for timeouts).
+ */
+export class BuildWatcher {
+  readonly state: BuildObjects = { pods: new Map(), podDeleted: false };
+  private readonly stopper = new AbortController();
+  private readonly listeners = new Set<() => void>();
+  private readonly clock: Clock;
+  private readonly tickMs: number;
+  /** The first error of a watch that could not continue (e.g. 403 on list). */
+  failure: Error | undefined;
+
+  constructor(
+    kube: KubeApi,
+    namespace: string,
+    selector: string,
+    opts: { clock: Clock; watchJob: boolean; tickMs?: number },
+  ) {
+    this.clock = opts.clock;
+    this.tickMs = opts.tickMs ?? 1000;
+    const fail = (err: Error) => {
+      this.failure ??= err;
+      this.changed();
+    };
+    kube
+      .watchPods(namespace, selector, (type, pod) => this.onPod(type, pod), this.stopper.signal)
+      .catch(fail);
+    if (opts.watchJob) {
+      kube
+        .watchJobs(
+          namespace,
+          selector,
+          (type, job) => {
+            this.state.job = type === 'DELETED' ? undefined : job;
+            this.changed();
+          },
+          this.stopper.signal,
+        )
+        .catch(fail);
+    }
+  }
+
+  private onPod(type: string, pod: V1Pod): void {
+    const name = pod.metadata?.name ?? '';
+    if (type === 'DELETED') {
+      this.state.pods.delete(name);
+      if (this.state.pod?.metadata?.name === name) this.state.podDeleted = true;
+    } else {
+      this.state.pods.set(name, pod);
+      const newest = [...this.state.pods.values()].sort((a, b) => created(b) - created(a))[0];
+      if (newest && newest.metadata?.name !== this.state.pod?.metadata?.name)
+        this.state.podDeleted = false;
+      this.state.pod = newest;
+    }
+    this.changed();
+  }
+
+  private changed(): void {
+    for (const l of [...this.listeners]) l();
+  }
+
+  /**
+   * until resolves with the first non-undefined answer of fn. It rejects when
+   * `signal` aborts (with signal.reason) or a watch failed for good.
+   */
+  until<T>(fn: (s: BuildObjects) => T | undefined, signal: AbortSignal): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      const timer = setInterval(() => check(), this.tickMs);
+      const cleanup = () => {
+        this.listeners.delete(check);
+        clearInterval(timer);
+        signal.removeEventListener('abort', onAbort);
+      };
+      const onAbort = () => {
+        cleanup();
+        reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+      };
+      const check = () => {
+        if (this.failure) {
+          cleanup();
+          reject(this.failure);
+          return;
+        }
+        let v: T | undefined;
+        try {
+          v = fn(this.state);
+        } catch (err) {
+          cleanup();
+          reject(err as Error);
+          return;
+        }
+        if (v !== undefined) {
+          cleanup();
+          resolve(v);
+        }
+      };
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      this.listeners.add(check);
+      check();
+    });
+  }
+
+  /** now is the clock's time, for predicates that measure waits. */
+  now(): number {
+    return this.clock.now();
+  }
+
+  stop(): void {
+    this.stopper.abort();
+    this.listeners.clear();
+  }
+}

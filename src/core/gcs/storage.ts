@@ -1,0 +1,201 @@
+import type { Readable } from 'node:stream';
+import { Storage } from '@google-cloud/storage';
+import { OAuth2Client } from 'google-auth-library';
+import type { TokenSource } from '../google/auth.ts';
+import {
+  ChecksumMismatchError,
+  GCS_CHUNK_ALIGN,
+  resumableUpload,
+  UploadSessionLostError,
+} from './resumable.ts';
+import type { FetchLike, RetryOptions } from '../google/http.ts';
+
+/** UploadOptions: MIME type of the object and, when known, its size in bytes (checked). */
+export interface UploadOptions {
+  contentType?: string;
+  size?: number;
+}
+
+/** UploadResult describes a stored object: digests computed while streaming, confirmed by GCS. */
+export interface UploadResult {
+  name: string;
+  size: number;
+  /** base64 big-endian CRC32C (the form GCS uses). */
+  crc32c: string;
+  /** base64 MD5 as reported by GCS (absent for composite objects). */
+  md5?: string;
+  /** lowercase hex SHA-256. */
+  sha256: string;
+  /** `gs://BUCKET/NAME`. */
+  uri: string;
+}
+
+/**
+ * BodySource is an object's content: a Readable (uploaded once: a checksum
+ * failure cannot be retried and fails loudly) or a factory that opens a fresh
+ * Readable for each attempt (a rejected upload is then retried).
+ */
+export type BodySource = Readable | (() => Readable);
+
+/** ObjectStore stores build outputs (artifacts, build.log, kbuild.json) under object names. */
+export interface ObjectStore {
+  upload(name: string, body: BodySource, opts?: UploadOptions): Promise<UploadResult>;
+  /** read opens an object for reading; the stream errors if its CRC32C does not match. */
+  read?(name: string): Promise<Readable>;
+}
+
+/** GcsObjectStoreOptions configure GcsObjectStore. */
+export interface GcsObjectStoreOptions {
+  bucket: string;
+  /** Access tokens for every request; required unless `apiEndpoint` is an emulator. */
+  tokenSource?: TokenSource;
+  /** JSON API root without `/storage/v1`; default `https://storage.googleapis.com` (see endpointsFromEnv). */
+  apiEndpoint?: string;
+  /** Bytes per resumable-upload request, a multiple of 256 KiB; default 8 MiB. */
+  chunkSize?: number;
+  /** Upload attempts when GCS rejects the checksum or loses the session (BodySource factories only); default 3. */
+  attempts?: number;
+  fetch?: FetchLike;
+  retry?: RetryOptions;
+}
+
+const DEFAULT_API = 'https://storage.googleapis.com';
+const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
+
+/**
+ * GcsObjectStore uploads to one Cloud Storage bucket. Uploads use the JSON
+ * API resumable protocol (resumableUpload): the body streams through in
+ * chunks (no copy on disk), CRC32C (crc32c.ts) and
+ * SHA-256 are computed on the way, and the CRC32C goes to GCS with the final
+ * request (`X-Goog-Hash`) so GCS refuses a corrupted object instead of storing
+ * it. A refused upload is retried from a fresh stream when the body is a
+ * factory, and never accepted. Small objects (build.log, kbuild.json) take the
+ * same path: one session start and one final PUT that carries the hash.
+ *
+ * Why not `File#createWriteStream` of @google-cloud/storage 8.x: its
+ * resumable path does not pass the streamed CRC32C to the upload (the internal
+ * Upload class supports `crc32c`, but `startResumableUpload_` does not set it
+ * and the module is not exported), so `validation: 'crc32c'` only compares
+ * after the object is committed and then deletes it, which briefly exposes
+ * bad bytes and destroys the previous version; and for a custom endpoint its
+ * resumable uploads are sent without credentials. The library is used for
+ * reading (`read`, with its CRC32C validation) with the TokenSource as its
+ * auth client.
+ *
+ * Every request carries `Authorization: Bearer` from the TokenSource; without
+ * one only a non-Google endpoint (an emulator) is accepted.
+ */
+export class GcsObjectStore implements ObjectStore {
+  readonly #o: GcsObjectStoreOptions;
+  readonly #api: string;
+  #storage: Storage | undefined;
+
+  constructor(options: GcsObjectStoreOptions) {
+    if (!BUCKET_RE.test(options.bucket)) {
+      throw new Error(
+        `invalid bucket "${options.bucket}": use a bucket name such as my-artifacts (no gs://)`,
+      );
+    }
+    const api = (options.apiEndpoint ?? DEFAULT_API)
+      .replace(/\/+$/, '')
+      .replace(/\/storage\/v1$/, '');
+    if (!options.tokenSource && /(^|\.)googleapis\.com$/.test(new URL(api).hostname)) {
+      throw new Error(`uploading to ${api} needs credentials: pass a tokenSource`);
+    }
+    const chunk = options.chunkSize ?? 8 * 1024 * 1024;
+    if (chunk <= 0 || chunk % GCS_CHUNK_ALIGN !== 0) {
+      throw new Error(`invalid chunk size ${chunk}: use a multiple of ${GCS_CHUNK_ALIGN} bytes`);
+    }
+    this.#o = { ...options, chunkSize: chunk };
+    this.#api = api;
+  }
+
+  /** uri returns `gs://BUCKET/NAME`. */
+  uri(name: string): string {
+    return `gs://${this.#o.bucket}/${name}`;
+  }
+
+  /**
+   * upload streams `body` to the object `name` (see the class comment).
+   * Throws ChecksumMismatchError when the last attempt is refused, or when a
+   * single Readable was refused (it cannot be replayed); GoogleApiError for
+   * API errors, after retries with backoff on 429/5xx.
+   */
+  async upload(name: string, body: BodySource, opts: UploadOptions = {}): Promise<UploadResult> {
+    if (!name || name.startsWith('/') || name.length > 1024) {
+      throw new Error(`invalid object name "${name}": use a relative name of at most 1024 bytes`);
+    }
+    const attempts = typeof body === 'function' ? Math.max(1, this.#o.attempts ?? 3) : 1;
+    for (let attempt = 1; ; attempt++) {
+      const stream = typeof body === 'function' ? body() : body;
+      try {
+        const done = await resumableUpload({
+          apiEndpoint: this.#api,
+          bucket: this.#o.bucket,
+          name,
+          body: stream,
+          contentType: opts.contentType,
+          size: opts.size,
+          chunkSize: this.#o.chunkSize ?? 0,
+          authorization: () => this.#authorization(),
+          fetch: this.#o.fetch,
+          retry: this.#o.retry,
+        });
+        return {
+          name,
+          size: done.size,
+          crc32c: done.crc32c,
+          ...(done.metadata.md5Hash ? { md5: done.metadata.md5Hash } : {}),
+          sha256: done.sha256,
+          uri: this.uri(name),
+        };
+      } catch (error) {
+        stream.destroy();
+        const replayable =
+          error instanceof ChecksumMismatchError || error instanceof UploadSessionLostError;
+        if (!replayable || attempt >= attempts) {
+          if (replayable && typeof body !== 'function') {
+            error.message += '; the body was a single stream and cannot be sent again';
+          }
+          throw error;
+        }
+      }
+    }
+  }
+
+  /** read opens `name` for reading through @google-cloud/storage, which validates the CRC32C at the end. */
+  read(name: string): Promise<Readable> {
+    return Promise.resolve(
+      this.#client().bucket(this.#o.bucket).file(name).createReadStream({ validation: 'crc32c' }),
+    );
+  }
+
+  async #authorization(): Promise<string | undefined> {
+    if (!this.#o.tokenSource) return undefined;
+    const { token } = await this.#o.tokenSource.getAccessToken();
+    return `Bearer ${token}`;
+  }
+
+  /**
+   * #client returns a @google-cloud/storage client whose auth client is an
+   * OAuth2Client with a `refreshHandler` over the TokenSource (the documented
+   * way to feed external tokens to google-auth-library).
+   */
+  #client(): Storage {
+    if (this.#storage) return this.#storage;
+    const source = this.#o.tokenSource;
+    const authClient = new OAuth2Client();
+    if (source) {
+      authClient.refreshHandler = async () => {
+        const { token, expiresAt } = await source.getAccessToken();
+        return { access_token: token, expiry_date: expiresAt };
+      };
+    }
+    this.#storage = new Storage({
+      apiEndpoint: this.#api,
+      ...(source ? { authClient, useAuthWithCustomEndpoint: true } : {}),
+      retryOptions: { autoRetry: true, maxRetries: 4 },
+    });
+    return this.#storage;
+  }
+}

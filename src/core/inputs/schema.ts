@@ -1,0 +1,111 @@
+// inputs/schema.ts: the names and defaults of the action's inputs (DESIGN section 3), shared by
+// the action, the CLI and the validators, and checked against action.yml by a unit test.
+
+/** BUILD_INPUT_NAMES lists the inputs of mode `build` (snake_case, as in action.yml). */
+export const BUILD_INPUT_NAMES = [
+  'workload_identity_provider',
+  'service_account',
+  'audience',
+  'project_id',
+  'cluster',
+  'location',
+  'kubeconfig',
+  'namespace',
+  'image',
+  'packages',
+  'command',
+  'package_target',
+  'name',
+  'arch',
+  'cpu',
+  'memory',
+  'ephemeral_storage',
+  'privileged',
+  'spot',
+  'node_pool',
+  'service_account_name',
+  'env',
+  'secret_env',
+  'context',
+  'artifacts_path',
+  'cache_bundle',
+  'bucket',
+  'destination',
+  'kind',
+  'timeout',
+  'pending_timeout',
+  'watch',
+  'create',
+  'keep',
+  'queue_name',
+] as const;
+
+/** OTHER_INPUT_NAMES lists the inputs only modes `dispatch` and `plan` read. */
+export const OTHER_INPUT_NAMES = [
+  'mode',
+  'archs',
+  'dispatcher_url',
+  'wait',
+  'dependencies',
+  'package_paths',
+  'github_token',
+] as const;
+
+/** BuildInputName is the name of one input of mode `build`. */
+export type BuildInputName = (typeof BUILD_INPUT_NAMES)[number];
+
+/** InputName is the name of any input of the action. */
+export type InputName = BuildInputName | (typeof OTHER_INPUT_NAMES)[number];
+
+/**
+ * RawBuildInputs holds the raw strings of the build inputs. A missing key (or, except for
+ * EMPTY_IS_A_VALUE inputs, an empty string) means "use the default".
+ */
+export type RawBuildInputs = Partial<Record<BuildInputName, string>>;
+
+/** RawInputs holds the raw strings of every input. */
+export type RawInputs = Partial<Record<InputName, string>>;
+
+/** INPUT_DEFAULTS are the defaults of DESIGN section 3 (the same as in action.yml). */
+export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
+  mode: 'build',
+  namespace: 'default',
+  command: 'make',
+  package_target: 'package/{package}',
+  arch: 'amd64',
+  archs: 'amd64',
+  cpu: '1',
+  memory: '2Gi',
+  privileged: 'false',
+  spot: 'false',
+  service_account_name: 'default',
+  context: '.',
+  artifacts_path: 'packages',
+  destination: '{owner}/{repo}/{run_id}-{run_attempt}/{arch}/{build}',
+  kind: 'job',
+  timeout: '2h',
+  pending_timeout: '15m',
+  watch: 'true',
+  create: 'true',
+  keep: 'false',
+  wait: 'true',
+  package_paths: '*.yaml',
+  github_token: '${{ github.token }}',
+};
+
+/** EMPTY_IS_A_VALUE lists the inputs where an explicit empty string differs from the default. */
+export const EMPTY_IS_A_VALUE: readonly InputName[] = ['context', 'package_target'];
+
+/**
+ * inputValue returns the effective string of an input: the raw value trimmed, or the default
+ * when it is missing, or empty for an input not in EMPTY_IS_A_VALUE. A default that is a workflow
+ * expression (`${{ github.token }}`) is the runner's to fill in: here it means empty.
+ */
+export function inputValue(raw: RawInputs, name: InputName): string {
+  const v = raw[name]?.trim();
+  if (v === undefined || (v === '' && !EMPTY_IS_A_VALUE.includes(name))) {
+    const d = INPUT_DEFAULTS[name] ?? '';
+    return d.startsWith('${{') ? '' : d;
+  }
+  return v;
+}

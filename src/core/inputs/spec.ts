@@ -1,0 +1,238 @@
+// spec.ts: the validated build spec and validateBuildSpec, which turns the raw input strings of
+// mode `build` into it, reporting every bad input at once.
+import { validateAuthConfig, type AuthConfig } from './auth-config.ts';
+import { expandDestination } from './destination.ts';
+import { InputIssues, invalid } from '../base/errors.ts';
+import { validateBucketName, validateImageReference } from './formats.ts';
+import {
+  buildName,
+  kubeName,
+  LABEL_FIX,
+  packageTargets,
+  POOL_FIX,
+  SUBDOMAIN_FIX,
+  validateArtifactsPath,
+  validatePackageName,
+} from './spec-fields.ts';
+import { inputValue, type BuildInputName, type RawBuildInputs } from './schema.ts';
+import { buildId, isDns1123Label, isDns1123Subdomain, isLabelValue, jobName } from './names.ts';
+import {
+  parseArch,
+  parseBoolean,
+  parseCommand,
+  parseDuration,
+  parseEnum,
+  parseKeyValueLines,
+  parseList,
+  parseQuantity,
+  requireValue,
+  type Arch,
+} from './parse.ts';
+
+export type { Arch } from './parse.ts';
+import type { GitHubContext } from './names.ts';
+export type { GitHubContext };
+
+/** BuildSpec is one validated build: everything the manifest and the lifecycle engine need. */
+export interface BuildSpec {
+  /** buildId is 32 hex chars, deterministic for (repository, run id, attempt, name, arch). */
+  buildId: string;
+  /** jobName is `kb-<name>-<arch>-<hash>`, a DNS-1123 label <= 63 chars; also the Pod/Secret name. */
+  jobName: string;
+  /** name is `{build}`: the `name` input, else the single package, else the repository name. */
+  name: string;
+  /** package is set when the build has exactly one package. */
+  package?: string;
+  /** packages lists every package passed to the command (may be empty). */
+  packages: string[];
+  arch: Arch;
+  namespace: string;
+  image: string;
+  /** command is the argv after package_target expansion, e.g. ['make', 'package/hello']. */
+  command: string[];
+  env: Record<string, string>;
+  secretEnv: Record<string, string>;
+  /** resources are canonical Kubernetes quantities. */
+  resources: { cpu: string; memory: string; ephemeralStorage?: string };
+  privileged: boolean;
+  spot: boolean;
+  nodePool?: string;
+  serviceAccountName: string;
+  kind: 'job' | 'pod';
+  timeoutSeconds: number;
+  pendingTimeoutSeconds: number;
+  ttlSecondsAfterFinished: number;
+  /** artifactsPath is relative to /workspace, normalized, without `..`; `.` is the workspace. */
+  artifactsPath: string;
+  cacheBundle?: string;
+  /** context is the local path to stage, as given; absent when nothing is staged (also with watch: false). */
+  context?: string;
+  bucket?: string;
+  /** destination is the expanded object prefix, without leading or trailing `/`. */
+  destination: string;
+  watch: boolean;
+  create: boolean;
+  keep: boolean;
+  queueName?: string;
+  source: GitHubContext;
+}
+
+/** TTL_SECONDS is ttlSecondsAfterFinished: a safety net after cleanup (1 h) or with `keep` (7 d). */
+export const TTL_SECONDS = { cleanup: 3600, keep: 7 * 24 * 3600 } as const;
+
+/**
+ * validateBuildSpec validates the inputs of mode `build` (DESIGN section 3; defaults applied by
+ * inputValue) against the workflow run ctx and returns the BuildSpec. It throws one InputError
+ * listing every bad input. Several packages build in one Job (`make package/a package/b`); they
+ * then need a `name`, and `{package}` is not available in `destination`.
+ */
+export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): BuildSpec {
+  const issues = new InputIssues();
+  const value = (name: BuildInputName): string => inputValue(raw, name);
+  const check = <T>(fn: () => T): T | undefined => issues.attempt(fn);
+  const optional = <T>(name: BuildInputName, fn: (v: string) => T): T | undefined =>
+    value(name) === '' ? undefined : check(() => fn(value(name)));
+  const bool = (name: BuildInputName): boolean =>
+    check(() => parseBoolean(name, value(name))) ?? false;
+  const positiveDuration = (name: BuildInputName): number =>
+    check(() => {
+      const s = parseDuration(name, value(name));
+      if (s <= 0) throw invalid(name, 'duration', value(name), 'use a duration greater than zero');
+      return s;
+    }) ?? 1;
+
+  const image = check(() =>
+    validateImageReference('image', requireValue('image', value('image'), 'the build image')),
+  );
+  const packages = parseList(value('packages'));
+  for (const p of packages) check(() => validatePackageName(p));
+  const command = check(() => parseCommand('command', value('command')));
+  const targets = check(() => packageTargets(value('package_target'), packages)) ?? [];
+  const name = check(() => buildName(value('name'), packages, ctx.repo));
+  const arch = check(() => parseArch('arch', value('arch')));
+  const namespace = check(() =>
+    kubeName('namespace', value('namespace'), isDns1123Label, LABEL_FIX),
+  );
+  const cpu = check(() => parseQuantity('cpu', value('cpu'), 'millicores'));
+  const memory = check(() => parseQuantity('memory', value('memory'), 'bytes'));
+  const storage = optional('ephemeral_storage', (v) =>
+    parseQuantity('ephemeral_storage', v, 'bytes'),
+  );
+  const nodePool = optional('node_pool', (v) =>
+    kubeName('node_pool', v, (s) => s !== '' && isLabelValue(s), POOL_FIX),
+  );
+  const serviceAccountName = check(() =>
+    kubeName(
+      'service_account_name',
+      value('service_account_name'),
+      isDns1123Subdomain,
+      SUBDOMAIN_FIX,
+    ),
+  );
+  const env = check(() => parseKeyValueLines('env', value('env'))) ?? {};
+  const secretEnv =
+    check(() => parseKeyValueLines('secret_env', value('secret_env'), { secret: true })) ?? {};
+  for (const key of Object.keys(secretEnv).filter((k) => k in env)) {
+    issues.add(
+      'secret_env',
+      `variable ${key} is set in both "env" and "secret_env": set it in one`,
+    );
+  }
+  const artifactsPath = check(() => validateArtifactsPath(value('artifacts_path'))) ?? '.';
+  const cacheBundle = optional('cache_bundle', (v) => validateImageReference('cache_bundle', v));
+  const bucket = optional('bucket', (v) => validateBucketName('bucket', v));
+  const kind = check(() => parseEnum('kind', value('kind'), ['job', 'pod'] as const)) ?? 'job';
+  const timeoutSeconds = positiveDuration('timeout');
+  const pendingTimeoutSeconds = positiveDuration('pending_timeout');
+  const queueName = optional('queue_name', (v) =>
+    kubeName('queue_name', v, isDns1123Label, LABEL_FIX),
+  );
+  const [privileged, spot, watch, create, keep] = (
+    ['privileged', 'spot', 'watch', 'create', 'keep'] as const
+  ).map(bool);
+  const pkg = packages.length === 1 ? packages[0] : undefined;
+  const destination = check(() =>
+    expandDestination(value('destination'), {
+      owner: ctx.owner,
+      repo: ctx.repo,
+      run_id: ctx.runId,
+      run_attempt: ctx.runAttempt,
+      arch: arch ?? 'amd64',
+      build: name ?? 'build',
+      package: pkg,
+      sha: ctx.sha,
+    }),
+  );
+  if (queueName !== undefined && kind === 'pod') {
+    issues.add(
+      'queue_name',
+      'input "queue_name" needs kind: job (Kueue admits Jobs, not bare Pods)',
+    );
+  }
+  issues.throwIfAny();
+  // Every value below is defined: an undefined one recorded an issue and threw above.
+  const id = buildId({
+    repository: ctx.repository,
+    runId: ctx.runId,
+    runAttempt: ctx.runAttempt,
+    build: name!,
+    arch: arch!,
+  });
+  const spec: BuildSpec = {
+    buildId: id,
+    jobName: jobName(name!, arch!, id),
+    name: name!,
+    packages,
+    arch: arch!,
+    namespace: namespace!,
+    image: image!,
+    command: [...command!, ...targets],
+    env,
+    secretEnv,
+    resources: { cpu: cpu!.canonical, memory: memory!.canonical },
+    privileged: privileged!,
+    spot: spot!,
+    serviceAccountName: serviceAccountName!,
+    kind,
+    timeoutSeconds,
+    pendingTimeoutSeconds,
+    ttlSecondsAfterFinished: keep ? TTL_SECONDS.keep : TTL_SECONDS.cleanup,
+    artifactsPath,
+    destination: destination!,
+    watch: watch!,
+    create: create!,
+    keep: keep!,
+    source: ctx,
+  };
+  if (pkg !== undefined) spec.package = pkg;
+  if (storage) spec.resources.ephemeralStorage = storage.canonical;
+  if (nodePool !== undefined) spec.nodePool = nodePool;
+  if (cacheBundle !== undefined) spec.cacheBundle = cacheBundle;
+  // Staging streams the context in while the step watches; with watch: false
+  // nobody would, and the stage init container would wait until it times out.
+  if (value('context') !== '' && spec.watch) spec.context = value('context');
+  if (bucket !== undefined) spec.bucket = bucket;
+  if (queueName !== undefined) spec.queueName = queueName;
+  return spec;
+}
+
+/**
+ * validateBuildInputs validates the build spec and the auth config together, so that one
+ * InputError lists every bad input of both.
+ */
+export function validateBuildInputs(
+  raw: RawBuildInputs,
+  ctx: GitHubContext,
+): { spec: BuildSpec; auth: AuthConfig } {
+  const issues = new InputIssues();
+  const spec = issues.attempt(() => validateBuildSpec(raw, ctx));
+  let create = true;
+  try {
+    create = parseBoolean('create', inputValue(raw, 'create'));
+  } catch {
+    // Reported by validateBuildSpec.
+  }
+  const auth = issues.attempt(() => validateAuthConfig(raw, { create }));
+  issues.throwIfAny();
+  return { spec: spec!, auth: auth! };
+}

@@ -1,0 +1,250 @@
+// podspec.ts: the pod of a build (DESIGN section 2, steps 4, 5 and 8) and the layout the
+// lifecycle engine relies on: volumes, the `stage`, `cache-bundle`, `build` and `collector`
+// containers, and the marker files that release the waiting ones.
+import type {
+  V1Container,
+  V1EnvVar,
+  V1PodSecurityContext,
+  V1PodSpec,
+  V1SecurityContext,
+  V1Toleration,
+  V1Volume,
+  V1VolumeMount,
+  V1ResourceRequirements,
+} from '@kubernetes/client-node';
+import type { BuildSpec } from '../inputs/spec.ts';
+
+/** WORKSPACE_DIR is the emptyDir shared by every container; the build's working directory. */
+export const WORKSPACE_DIR = '/workspace';
+/** MARKER_DIR holds the marker files the engine creates over exec. */
+export const MARKER_DIR = `${WORKSPACE_DIR}/.kbuild`;
+/** STAGED_MARKER releases the `stage` init container once the source is in /workspace. */
+export const STAGED_MARKER = `${MARKER_DIR}/staged`;
+/** COLLECTED_MARKER releases the `collector` container once the artifacts are copied out. */
+export const COLLECTED_MARKER = `${MARKER_DIR}/collected`;
+/** CACHE_DIR is the emptyDir the cache bundle pre-fills (melange's source cache). */
+export const CACHE_DIR = '/var/cache/melange';
+/** CACHE_BUNDLE_DIR is the directory of the cache_bundle image copied into CACHE_DIR. */
+export const CACHE_BUNDLE_DIR = '/cache';
+/** STAGE_TIMEOUT_SECONDS bounds the wait of the `stage` init container for the source. */
+export const STAGE_TIMEOUT_SECONDS = 600;
+/** NON_ROOT_ID is the uid, gid and fsGroup of unprivileged containers (distroless `nonroot`). */
+export const NON_ROOT_ID = 65532;
+/** CONTAINER names the containers of a build pod. */
+export const CONTAINER = {
+  stage: 'stage',
+  cacheBundle: 'cache-bundle',
+  build: 'build',
+  collector: 'collector',
+} as const;
+/** COLLECTOR_RESOURCES: small requests; no cpu limit, so an exec'd tar is not throttled. */
+export const COLLECTOR_RESOURCES = {
+  requests: { cpu: '10m', memory: '64Mi' },
+  limits: { memory: '256Mi' },
+} as const;
+
+const VOLUME = { workspace: 'workspace', cache: 'cache' } as const;
+
+/**
+ * WAIT_SCRIPT creates the directory of the file $1 (so the engine can `touch` the marker in an
+ * unstaged workspace), waits for the file for at most $2 seconds, then fails with message $3. It
+ * exits at once on SIGTERM, so a deleted pod ends within a second. The values are passed as
+ * arguments, never spliced into the script.
+ */
+export const WAIT_SCRIPT = [
+  "trap 'exit 143' TERM INT",
+  'mkdir -p "${1%/*}"',
+  'i=0',
+  'while [ ! -e "$1" ]; do',
+  '  if [ "$i" -ge "$2" ]; then echo "$3" >&2; exit 1; fi',
+  '  sleep 1; i=$((i+1))',
+  'done',
+].join('\n');
+
+/** waitCommand is the argv of a container that waits for marker (POSIX sh in the image). */
+export function waitCommand(marker: string, timeoutSeconds: number, message: string): string[] {
+  return ['sh', '-c', WAIT_SCRIPT, 'kbuild-wait', marker, String(timeoutSeconds), message];
+}
+
+/**
+ * needsCollector says whether the pod gets a `collector` container: only when someone will copy
+ * the artifacts out (the step watches the build and uploads to a bucket). Otherwise the
+ * collector would hold the pod until the deadline.
+ */
+export function needsCollector(spec: Pick<BuildSpec, 'watch' | 'bucket'>): boolean {
+  return spec.watch && spec.bucket !== undefined;
+}
+
+/** ARCH_TAINT_KEY is the taint GKE puts on arm64 nodes (`kubernetes.io/arch=arm64:NoSchedule`). */
+export const ARCH_TAINT_KEY = 'kubernetes.io/arch';
+/** SPOT_LABEL is GKE's Spot node label and taint key (`cloud.google.com/gke-spot=true`). */
+export const SPOT_LABEL = 'cloud.google.com/gke-spot';
+/** NODE_POOL_LABEL is GKE's node pool label. */
+export const NODE_POOL_LABEL = 'cloud.google.com/gke-nodepool';
+
+/**
+ * schedulingOf returns the nodeSelector and tolerations of a build: the arch (with the toleration
+ * for GKE's arm64 taint), Spot nodes, and a pinned node pool. Source: GKE docs "Prepare Arm
+ * workloads for deployment" and "Spot VMs".
+ */
+export function schedulingOf(spec: Pick<BuildSpec, 'arch' | 'spot' | 'nodePool'>): {
+  nodeSelector: Record<string, string>;
+  tolerations: V1Toleration[];
+} {
+  const nodeSelector: Record<string, string> = { 'kubernetes.io/arch': spec.arch };
+  const tolerations: V1Toleration[] = [];
+  if (spec.arch === 'arm64') {
+    tolerations.push({
+      key: ARCH_TAINT_KEY,
+      operator: 'Equal',
+      value: 'arm64',
+      effect: 'NoSchedule',
+    });
+  }
+  if (spec.spot) {
+    nodeSelector[SPOT_LABEL] = 'true';
+    tolerations.push({ key: SPOT_LABEL, operator: 'Equal', value: 'true', effect: 'NoSchedule' });
+  }
+  if (spec.nodePool !== undefined) nodeSelector[NODE_POOL_LABEL] = spec.nodePool;
+  return { nodeSelector, tolerations };
+}
+
+/** restricted is the container securityContext of the Pod Security "restricted" profile. */
+function restricted(): V1SecurityContext {
+  return {
+    runAsNonRoot: true,
+    runAsUser: NON_ROOT_ID,
+    runAsGroup: NON_ROOT_ID,
+    allowPrivilegeEscalation: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+}
+
+function podSecurityContext(privileged: boolean): V1PodSecurityContext {
+  const common: V1PodSecurityContext = {
+    fsGroup: NON_ROOT_ID,
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  if (privileged) return common;
+  return { ...common, runAsNonRoot: true, runAsUser: NON_ROOT_ID, runAsGroup: NON_ROOT_ID };
+}
+
+/** buildEnv lists the build container's env: kbuild's own, the user's, and secretKeyRefs. */
+function buildEnv(spec: BuildSpec): V1EnvVar[] {
+  const own: Record<string, string> = {
+    KBUILD_BUILD_ID: spec.buildId,
+    KBUILD_ARCH: spec.arch,
+    KBUILD_PACKAGES: spec.packages.join(' '),
+    KBUILD_ARTIFACTS_DIR: `${WORKSPACE_DIR}/${spec.artifactsPath}`.replace(/\/\.$/, ''),
+  };
+  const user = new Set([...Object.keys(spec.env), ...Object.keys(spec.secretEnv)]);
+  const env: V1EnvVar[] = Object.entries(own)
+    .filter(([name]) => !user.has(name))
+    .map(([name, value]) => ({ name, value }));
+  env.push(...Object.entries(spec.env).map(([name, value]) => ({ name, value })));
+  for (const name of Object.keys(spec.secretEnv)) {
+    env.push({ name, valueFrom: { secretKeyRef: { name: spec.jobName, key: name } } });
+  }
+  return env;
+}
+
+/**
+ * renderPodSpec returns the pod spec of a build. Volumes: `workspace` (emptyDir at /workspace in
+ * every container) and `cache` (emptyDir at /var/cache/melange, with cache_bundle). Init
+ * containers: `stage` (with context; the build image waits for STAGED_MARKER while the engine
+ * streams the source in over exec) and `cache-bundle` (the bundle image runs
+ * `cp -R /cache/. /var/cache/melange/`, so it needs a `cp` and its cache in /cache). Containers:
+ * `build` (argv without a shell) and, see needsCollector, `collector` (the build image waits for
+ * COLLECTED_MARKER while the engine execs tar in it). Helpers always run restricted; only `build`
+ * runs privileged as root when asked.
+ */
+export function renderPodSpec(spec: BuildSpec): V1PodSpec {
+  // Fresh objects for every container: nothing in the spec is shared (YAML stays alias-free).
+  const workspace = (): V1VolumeMount => ({ name: VOLUME.workspace, mountPath: WORKSPACE_DIR });
+  const cache = (): V1VolumeMount => ({ name: VOLUME.cache, mountPath: CACHE_DIR });
+  const resources = (): V1ResourceRequirements => {
+    const limits = { cpu: spec.resources.cpu, memory: spec.resources.memory };
+    const storage = spec.resources.ephemeralStorage;
+    return {
+      requests: { ...limits, ...(storage ? { 'ephemeral-storage': storage } : {}) },
+      limits,
+    };
+  };
+
+  const initContainers: V1Container[] = [];
+  if (spec.context !== undefined) {
+    const message = `kbuild: no source was staged into ${WORKSPACE_DIR} within ${STAGE_TIMEOUT_SECONDS}s; was the step cancelled?`;
+    initContainers.push({
+      name: CONTAINER.stage,
+      image: spec.image,
+      command: waitCommand(STAGED_MARKER, STAGE_TIMEOUT_SECONDS, message),
+      workingDir: WORKSPACE_DIR,
+      volumeMounts: [workspace()],
+      resources: resources(),
+      securityContext: restricted(),
+    });
+  }
+  if (spec.cacheBundle) {
+    initContainers.push({
+      name: CONTAINER.cacheBundle,
+      image: spec.cacheBundle,
+      command: ['cp', '-R', `${CACHE_BUNDLE_DIR}/.`, `${CACHE_DIR}/`],
+      volumeMounts: [cache()],
+      resources: resources(),
+      securityContext: restricted(),
+    });
+  }
+
+  const build: V1Container = {
+    name: CONTAINER.build,
+    image: spec.image,
+    command: spec.command,
+    workingDir: WORKSPACE_DIR,
+    env: buildEnv(spec),
+    volumeMounts: spec.cacheBundle ? [workspace(), cache()] : [workspace()],
+    resources: resources(),
+    securityContext: spec.privileged
+      ? {
+          privileged: true,
+          allowPrivilegeEscalation: true,
+          runAsNonRoot: false,
+          runAsUser: 0,
+          runAsGroup: 0,
+        }
+      : restricted(),
+  };
+  const containers = [build];
+  if (needsCollector(spec)) {
+    const message = `kbuild: the artifacts were not collected within ${spec.timeoutSeconds}s`;
+    containers.push({
+      name: CONTAINER.collector,
+      image: spec.image,
+      command: waitCommand(COLLECTED_MARKER, spec.timeoutSeconds, message),
+      workingDir: WORKSPACE_DIR,
+      volumeMounts: [workspace()],
+      resources: {
+        requests: { ...COLLECTOR_RESOURCES.requests },
+        limits: { ...COLLECTOR_RESOURCES.limits },
+      },
+      securityContext: restricted(),
+    });
+  }
+
+  const volumes: V1Volume[] = [{ name: VOLUME.workspace, emptyDir: {} }];
+  if (spec.cacheBundle) volumes.push({ name: VOLUME.cache, emptyDir: {} });
+  const { nodeSelector, tolerations } = schedulingOf(spec);
+  const pod: V1PodSpec = {
+    restartPolicy: 'Never',
+    serviceAccountName: spec.serviceAccountName,
+    ...(spec.serviceAccountName === 'default' ? { automountServiceAccountToken: false } : {}),
+    enableServiceLinks: false,
+    nodeSelector,
+    ...(tolerations.length > 0 ? { tolerations } : {}),
+    securityContext: podSecurityContext(spec.privileged),
+    ...(initContainers.length > 0 ? { initContainers } : {}),
+    containers,
+    volumes,
+  };
+  return pod;
+}
