@@ -13,7 +13,7 @@ import type { Clients } from '../core/build/connect.ts';
 import { deleteBuild } from '../core/build/create.ts';
 import { LABEL } from '../core/inputs/names.ts';
 import { CONTAINER, NODE_POOL_LABEL } from '../core/manifest/podspec.ts';
-import type { BuildResult } from '../core/build/record.ts';
+import { newBuildResult, type BuildResult } from '../core/build/record.ts';
 import type { Reporter } from '../core/base/report.ts';
 import type { BuildSpec } from '../core/inputs/spec.ts';
 import { podVerdict } from '../core/build/verdict.ts';
@@ -84,20 +84,10 @@ export class DispatchFollower {
         continue;
       }
       const spec = this.#o.specs.get(buildKey(b));
-      const result: BuildResult = {
-        buildId: b.build_id,
-        jobName: b.job_name,
-        namespace: s.namespace,
-        status: 'failed',
-        reason: '',
-        message: '',
-        createdAt: new Date().toISOString(),
-        artifacts: [],
-        skipped: [],
-        lastLines: [],
-        logLines: 0,
-        logReconnects: 0,
-      };
+      const result = newBuildResult(
+        { buildId: b.build_id, jobName: b.job_name, namespace: s.namespace },
+        new Date().toISOString(),
+      );
       this.tracked.set(b.job_name, { report: b, ...(spec ? { spec } : {}), result, shown: false });
     }
   }

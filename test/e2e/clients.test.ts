@@ -20,6 +20,7 @@ import type { AccessToken, TokenSource } from '../../src/core/google/auth.ts';
 import { endpointsFromEnv } from '../../src/core/google/endpoints.ts';
 import { getCluster, kubeConfigFor } from '../../src/core/google/gke.ts';
 import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
+import { gcsReader } from './gcs-read.ts';
 import type { FetchLike } from '../../src/core/google/http.ts';
 import { parseGoogleLabConfig } from '../../lab/google/config.ts';
 import { startGoogleStandIns } from '../../lab/google/standins.ts';
@@ -257,7 +258,7 @@ test('GCS uploads stream with a server-checked CRC32C and read back identical', 
     assert.equal(r.sha256, sha256(data));
     assert.equal(r.uri, `gs://${BUCKET}/${r.name}`);
     // Read back with @google-cloud/storage (CRC32C-validated download), a client the upload did not use.
-    const stream = await store.read(r.name);
+    const stream = await gcsReader({ bucket: BUCKET, apiEndpoint, tokenSource: source })(r.name);
     const back = Buffer.concat(await stream.toArray());
     assert.equal(sha256(back), r.sha256, r.name);
   }
@@ -353,31 +354,33 @@ test('an upload whose sent bytes differ from the hashed bytes is refused, never 
     return pieces(data);
   });
   assert.equal(opened, 2, 'a fresh stream for the second attempt');
-  const back = Buffer.concat(await (await retried.read('corrupt/retried.bin')).toArray());
+  const read = gcsReader({ bucket: BUCKET, apiEndpoint, tokenSource: source });
+  const back = Buffer.concat(await (await read('corrupt/retried.bin')).toArray());
   assert.equal(sha256(back), r.sha256);
   assert.equal(r.sha256, sha256(data));
 });
 
 test('GCS requests carry the token: a revoked or bogus token is refused on upload and read', async () => {
   const apiEndpoint = endpointsFromEnv(lab.env).storage;
-  const good = new GcsObjectStore({ bucket: BUCKET, tokenSource: wif(lab), apiEndpoint });
+  const goodSource = wif(lab);
+  const good = new GcsObjectStore({ bucket: BUCKET, tokenSource: goodSource, apiEndpoint });
   await good.upload('auth/check.txt', Readable.from([Buffer.from('hello')]));
-  const bogus = new GcsObjectStore({
-    bucket: BUCKET,
-    tokenSource: {
-      getAccessToken: () =>
-        Promise.resolve({ token: 'ya29.bogus', expiresAt: Date.now() + 60_000 }),
-    },
-    apiEndpoint,
-  });
+  const bogusSource: TokenSource = {
+    getAccessToken: () => Promise.resolve({ token: 'ya29.bogus', expiresAt: Date.now() + 60_000 }),
+  };
+  const bogus = new GcsObjectStore({ bucket: BUCKET, tokenSource: bogusSource, apiEndpoint });
   await assert.rejects(
     bogus.upload('auth/denied.txt', Readable.from([Buffer.from('x')])),
     /GCS resumable upload start for gs:\/\/kbuild-lab-artifacts\/auth\/denied\.txt failed: HTTP 401: Invalid Credentials/,
   );
   await assert.rejects(
-    async () => (await bogus.read('auth/check.txt')).toArray(),
+    async () =>
+      (
+        await gcsReader({ bucket: BUCKET, apiEndpoint, tokenSource: bogusSource })('auth/check.txt')
+      ).toArray(),
     /Invalid Credentials/,
   );
-  const back = Buffer.concat(await (await good.read('auth/check.txt')).toArray());
+  const readGood = gcsReader({ bucket: BUCKET, apiEndpoint, tokenSource: goodSource });
+  const back = Buffer.concat(await (await readGood('auth/check.txt')).toArray());
   assert.equal(back.toString(), 'hello');
 });

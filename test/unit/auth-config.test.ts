@@ -1,14 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import {
-  clusterResourceName,
-  validateAuthConfig,
-  type AuthConfig,
-} from '../../src/core/inputs/auth-config.ts';
+import { validateAuthConfig, type AuthConfig } from '../../src/core/inputs/auth-config.ts';
 import { InputError } from '../../src/core/base/errors.ts';
 import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
-import { validateBuildInputs } from '../../src/core/inputs/spec.ts';
-import { BASE, CTX } from './build-fixtures.ts';
 
 const CLUSTER_FULL = 'projects/acme-ci/locations/us-central1/clusters/builds';
 const PROVIDER =
@@ -180,27 +174,3 @@ for (const c of authBad) {
     );
   });
 }
-
-test('validateBuildInputs lists spec and auth issues together', () => {
-  assert.throws(
-    () => validateBuildInputs({ ...BASE, arch: 'mips', cluster: 'c' }, CTX),
-    (err: unknown) =>
-      err instanceof InputError && err.issues.map((i) => i.input).join() === 'arch,location',
-  );
-  const { spec, auth } = validateBuildInputs({ ...BASE, kubeconfig: '/k' }, CTX);
-  assert.equal(spec.name, 'hello');
-  assert.deepEqual(auth, { kubeconfig: '/k' });
-  assert.deepEqual(validateBuildInputs({ ...BASE, create: 'false' }, CTX).auth, {});
-});
-
-test('clusterResourceName', () => {
-  assert.equal(
-    clusterResourceName({ project: 'acme-ci', location: 'us-central1', name: 'builds' }),
-    CLUSTER_FULL,
-  );
-  assert.throws(
-    () => clusterResourceName({ name: 'builds' }),
-    (err: unknown) =>
-      err instanceof InputError && /needs a project and a location/.test(err.message),
-  );
-});

@@ -25,7 +25,7 @@ class FakeGoogle {
   iamLifetime = 600;
   errorEcho = false;
 
-  clock = (): number => this.now;
+  clock = { now: (): number => this.now, sleep: (): Promise<void> => Promise.resolve() };
   mask = (secret: string): void => {
     this.events.push(`mask ${secret}`);
     this.masked.add(secret);
@@ -116,7 +116,7 @@ test('CachingTokenSource reuses, renews, shares one refresh and survives a faile
       if (fail) return Promise.reject(new Error('STS down'));
       return Promise.resolve({ token: `t${mints}`, expiresAt: now + 10_000 });
     },
-    () => now,
+    { now: () => now, sleep: () => Promise.resolve() },
   );
   const first = await Promise.all([source.getAccessToken(), source.getAccessToken()]);
   assert.deepEqual(
@@ -260,12 +260,12 @@ test('WIF rejects bad configuration and explains a failed OIDC request', async (
     {
       name: 'provider',
       input: { workloadIdentityProvider: 'github' },
-      error: /invalid workload_identity_provider "github"/,
+      error: /invalid workload identity provider "github" for input "workload_identity_provider"/,
     },
     {
       name: 'service account',
       input: { serviceAccount: 'kbuild' },
-      error: /invalid service_account "kbuild"/,
+      error: /invalid service account "kbuild" for input "service_account"/,
     },
     { name: 'lifetime', input: { lifetimeSeconds: 0 }, error: /invalid token lifetime 0/ },
   ];

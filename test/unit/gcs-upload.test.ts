@@ -5,7 +5,7 @@ import { Readable } from 'node:stream';
 import { CRC32C } from '@google-cloud/storage';
 import { chunks } from '../../src/core/gcs/resumable.ts';
 import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
-import { StaticTokenSource } from '../../src/core/google/auth.ts';
+import type { TokenSource } from '../../src/core/google/auth.ts';
 
 const KiB = 1024;
 const CHUNK = 256 * KiB;
@@ -124,7 +124,7 @@ class FakeGcs {
     });
   };
 
-  store(extra: { tokenSource?: StaticTokenSource } = {}): GcsObjectStore {
+  store(extra: { tokenSource?: TokenSource } = {}): GcsObjectStore {
     return new GcsObjectStore({
       bucket: 'kbuild-lab-artifacts',
       apiEndpoint: 'http://gcs.test',
@@ -166,7 +166,11 @@ test('upload sends 256 KiB chunks and the CRC32C only with the final request', a
   const gcs = new FakeGcs();
   const data = pattern(3 * CHUNK + 1000);
   const got = await gcs
-    .store({ tokenSource: new StaticTokenSource('tok') })
+    .store({
+      tokenSource: {
+        getAccessToken: () => Promise.resolve({ token: 'tok', expiresAt: Number.MAX_SAFE_INTEGER }),
+      },
+    })
     .upload('a/b.tar', readableOf(data), {
       size: data.length,
     });
@@ -266,5 +270,8 @@ test('upload handles an empty object, checks the size and needs credentials for 
     () => new GcsObjectStore({ bucket: 'b-1' }),
     /storage\.googleapis\.com needs credentials/,
   );
-  assert.throws(() => new GcsObjectStore({ bucket: 'gs://b' }), /invalid bucket "gs:\/\/b"/);
+  assert.throws(
+    () => new GcsObjectStore({ bucket: 'gs://b' }),
+    /invalid bucket name "gs:\/\/b" for input "bucket"/,
+  );
 });

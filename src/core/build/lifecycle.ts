@@ -21,7 +21,7 @@ import { listContext } from './context.ts';
 import { renderManifests, withOwner } from '../manifest/manifest.ts';
 import { buildSelector } from '../inputs/names.ts';
 import { CONTAINER, NODE_POOL_LABEL } from '../manifest/podspec.ts';
-import type { BuildResult } from './record.ts';
+import { newBuildResult, type BuildResult } from './record.ts';
 import type { Clock, Reporter } from '../base/report.ts';
 import type { KubeApi } from '../kube/api.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
@@ -59,20 +59,10 @@ export async function runBuild(
   const ns = spec.namespace;
   const listing = spec.context ? await listContext(spec.context) : undefined;
   const manifests = renderManifests(spec);
-  const r: BuildResult = {
-    buildId: spec.buildId,
-    jobName: spec.jobName,
-    namespace: ns,
-    status: 'failed',
-    reason: '',
-    message: '',
-    createdAt: new Date(clock.now()).toISOString(),
-    artifacts: [],
-    skipped: [],
-    lastLines: [],
-    logLines: 0,
-    logReconnects: 0,
-  };
+  const r = newBuildResult(
+    { buildId: spec.buildId, jobName: spec.jobName, namespace: ns },
+    new Date(clock.now()).toISOString(),
+  );
   await checkPermissions(kube, spec);
   const created = await createObjects(kube, ns, manifests, (owner, secret) =>
     withOwner(secret, owner),

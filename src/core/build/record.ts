@@ -39,6 +39,28 @@ export interface BuildResult {
   logReconnects: number;
 }
 
+/**
+ * newBuildResult is the result of a build before anything is known of it: status `failed` until
+ * the lifecycle sets it, no artifacts, no log. `createdAt` is an ISO 8601 time.
+ */
+export function newBuildResult(
+  id: Pick<BuildResult, 'buildId' | 'jobName' | 'namespace'>,
+  createdAt: string,
+): BuildResult {
+  return {
+    ...id,
+    status: 'failed',
+    reason: '',
+    message: '',
+    createdAt,
+    artifacts: [],
+    skipped: [],
+    lastLines: [],
+    logLines: 0,
+    logReconnects: 0,
+  };
+}
+
 /** KbuildRecord is the JSON document stored as `kbuild.json` beside the artifacts. */
 export interface KbuildRecord {
   schema: 'kbuild.dev/build/v1';

@@ -1,6 +1,4 @@
 import type { Readable } from 'node:stream';
-import { Storage } from '@google-cloud/storage';
-import { OAuth2Client } from 'google-auth-library';
 import type { TokenSource } from '../google/auth.ts';
 import {
   ChecksumMismatchError,
@@ -9,6 +7,7 @@ import {
   UploadSessionLostError,
 } from './resumable.ts';
 import type { FetchLike, RetryOptions } from '../google/http.ts';
+import { validateBucketName } from '../inputs/formats.ts';
 
 /** UploadOptions: MIME type of the object and, when known, its size in bytes (checked). */
 export interface UploadOptions {
@@ -40,8 +39,6 @@ export type BodySource = Readable | (() => Readable);
 /** ObjectStore stores build outputs (artifacts, build.log, kbuild.json) under object names. */
 export interface ObjectStore {
   upload(name: string, body: BodySource, opts?: UploadOptions): Promise<UploadResult>;
-  /** read opens an object for reading; the stream errors if its CRC32C does not match. */
-  read?(name: string): Promise<Readable>;
 }
 
 /** GcsObjectStoreOptions configure GcsObjectStore. */
@@ -60,7 +57,6 @@ export interface GcsObjectStoreOptions {
 }
 
 const DEFAULT_API = 'https://storage.googleapis.com';
-const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 
 /**
  * GcsObjectStore uploads to one Cloud Storage bucket. Uploads use the JSON
@@ -78,9 +74,7 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
  * and the module is not exported), so `validation: 'crc32c'` only compares
  * after the object is committed and then deletes it, which briefly exposes
  * bad bytes and destroys the previous version; and for a custom endpoint its
- * resumable uploads are sent without credentials. The library is used for
- * reading (`read`, with its CRC32C validation) with the TokenSource as its
- * auth client.
+ * resumable uploads are sent without credentials.
  *
  * Every request carries `Authorization: Bearer` from the TokenSource; without
  * one only a non-Google endpoint (an emulator) is accepted.
@@ -88,14 +82,9 @@ const BUCKET_RE = /^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/;
 export class GcsObjectStore implements ObjectStore {
   readonly #o: GcsObjectStoreOptions;
   readonly #api: string;
-  #storage: Storage | undefined;
 
   constructor(options: GcsObjectStoreOptions) {
-    if (!BUCKET_RE.test(options.bucket)) {
-      throw new Error(
-        `invalid bucket "${options.bucket}": use a bucket name such as my-artifacts (no gs://)`,
-      );
-    }
+    validateBucketName('bucket', options.bucket);
     const api = (options.apiEndpoint ?? DEFAULT_API)
       .replace(/\/+$/, '')
       .replace(/\/storage\/v1$/, '');
@@ -163,39 +152,9 @@ export class GcsObjectStore implements ObjectStore {
     }
   }
 
-  /** read opens `name` for reading through @google-cloud/storage, which validates the CRC32C at the end. */
-  read(name: string): Promise<Readable> {
-    return Promise.resolve(
-      this.#client().bucket(this.#o.bucket).file(name).createReadStream({ validation: 'crc32c' }),
-    );
-  }
-
   async #authorization(): Promise<string | undefined> {
     if (!this.#o.tokenSource) return undefined;
     const { token } = await this.#o.tokenSource.getAccessToken();
     return `Bearer ${token}`;
-  }
-
-  /**
-   * #client returns a @google-cloud/storage client whose auth client is an
-   * OAuth2Client with a `refreshHandler` over the TokenSource (the documented
-   * way to feed external tokens to google-auth-library).
-   */
-  #client(): Storage {
-    if (this.#storage) return this.#storage;
-    const source = this.#o.tokenSource;
-    const authClient = new OAuth2Client();
-    if (source) {
-      authClient.refreshHandler = async () => {
-        const { token, expiresAt } = await source.getAccessToken();
-        return { access_token: token, expiry_date: expiresAt };
-      };
-    }
-    this.#storage = new Storage({
-      apiEndpoint: this.#api,
-      ...(source ? { authClient, useAuthWithCustomEndpoint: true } : {}),
-      retryOptions: { autoRetry: true, maxRetries: 4 },
-    });
-    return this.#storage;
   }
 }

@@ -1,4 +1,7 @@
 import { GoogleAuth } from 'google-auth-library';
+import { systemClock, type Clock } from '../base/report.ts';
+
+export type { Clock };
 
 /** AccessToken is an OAuth 2.0 bearer token for Google APIs and the epoch time (ms) at which it expires. */
 export interface AccessToken {
@@ -14,9 +17,6 @@ export interface AccessToken {
 export interface TokenSource {
   getAccessToken(): Promise<AccessToken>;
 }
-
-/** Clock returns the current epoch time in ms; injected so refresh timing is testable. */
-export type Clock = () => number;
 
 /** MaskFn registers a secret so the runner never prints it (the action passes `core.setSecret`). */
 export type MaskFn = (secret: string) => void;
@@ -50,19 +50,19 @@ export class CachingTokenSource implements TokenSource {
   #cached: { token: AccessToken; renewAt: number } | undefined;
   #pending: Promise<AccessToken> | undefined;
 
-  constructor(mint: () => Promise<AccessToken>, clock: Clock = Date.now) {
+  constructor(mint: () => Promise<AccessToken>, clock: Clock = systemClock) {
     this.#mint = mint;
     this.#clock = clock;
   }
 
   async getAccessToken(): Promise<AccessToken> {
-    const now = this.#clock();
+    const now = this.#clock.now();
     const cached = this.#cached;
     if (cached && now < cached.renewAt) return cached.token;
     try {
       return await this.#refresh();
     } catch (error) {
-      if (cached && this.#clock() < cached.token.expiresAt) return cached.token;
+      if (cached && this.#clock.now() < cached.token.expiresAt) return cached.token;
       throw error;
     }
   }
@@ -70,7 +70,7 @@ export class CachingTokenSource implements TokenSource {
   #refresh(): Promise<AccessToken> {
     this.#pending ??= (async () => {
       try {
-        const issuedAt = this.#clock();
+        const issuedAt = this.#clock.now();
         const token = await this.#mint();
         this.#cached = { token, renewAt: refreshAt(issuedAt, token.expiresAt) };
         return token;
@@ -108,7 +108,7 @@ export class AdcTokenSource implements TokenSource {
   constructor(options: AdcOptions) {
     this.#auth = options.auth ?? new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
     this.#mask = options.mask;
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
   }
 
   async getAccessToken(): Promise<AccessToken> {
@@ -131,20 +131,6 @@ export class AdcTokenSource implements TokenSource {
       this.#mask(token);
       this.#masked.add(token);
     }
-    return { token, expiresAt: expiry ?? this.#clock() + FIVE_MINUTES_MS };
-  }
-}
-
-/**
- * StaticTokenSource returns one fixed token (e.g. `gcloud auth
- * print-access-token` output given to the CLI); it is never refreshed.
- */
-export class StaticTokenSource implements TokenSource {
-  readonly #token: AccessToken;
-  constructor(token: string, expiresAt: number = Number.MAX_SAFE_INTEGER) {
-    this.#token = { token, expiresAt };
-  }
-  getAccessToken(): Promise<AccessToken> {
-    return Promise.resolve(this.#token);
+    return { token, expiresAt: expiry ?? this.#clock.now() + FIVE_MINUTES_MS };
   }
 }

@@ -1,15 +1,11 @@
 import type { KubeConfig, User } from '@kubernetes/client-node';
 import { PooledKubeConfig } from '../kube/config.ts';
+import type { ClusterRef } from '../inputs/formats.ts';
+
+export type { ClusterRef };
 import type { TokenSource } from './auth.ts';
 import { requestJson } from './http.ts';
 import type { FetchLike, RetryOptions } from './http.ts';
-
-/** ClusterRef names a GKE cluster: project id (or number), location (region or zone) and cluster name. */
-export interface ClusterRef {
-  project: string;
-  location: string;
-  name: string;
-}
 
 /** ClusterInfo is what a kubeconfig needs: `https://HOST[:PORT]` and the cluster CA bundle (base64 PEM). */
 export interface ClusterInfo {

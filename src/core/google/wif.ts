@@ -1,11 +1,9 @@
 import { CachingTokenSource, CLOUD_PLATFORM_SCOPE } from './auth.ts';
-import type { AccessToken, Clock, MaskFn, TokenSource } from './auth.ts';
+import type { AccessToken, MaskFn, TokenSource } from './auth.ts';
+import { systemClock, type Clock } from '../base/report.ts';
 import { redact, requestJson } from './http.ts';
 import type { FetchLike, RetryOptions } from './http.ts';
-
-const PROVIDER_RE =
-  /^projects\/[^/\s]+\/locations\/[^/\s]+\/workloadIdentityPools\/[^/\s]+\/providers\/[^/\s]+$/;
-const SERVICE_ACCOUNT_RE = /^[^/\s:?#@]+@[^/\s:?#@]+$/;
+import { parseWorkloadIdentityProvider, validateServiceAccountEmail } from '../inputs/formats.ts';
 
 /** WorkloadIdentityOptions configure WorkloadIdentityTokenSource. */
 export interface WorkloadIdentityOptions {
@@ -71,16 +69,9 @@ export class WorkloadIdentityTokenSource implements TokenSource {
   readonly #clock: Clock;
 
   constructor(options: WorkloadIdentityOptions) {
-    if (!PROVIDER_RE.test(options.workloadIdentityProvider)) {
-      throw new Error(
-        `invalid workload_identity_provider "${options.workloadIdentityProvider}": use ` +
-          'projects/NUMBER/locations/global/workloadIdentityPools/POOL/providers/PROVIDER',
-      );
-    }
-    if (options.serviceAccount !== undefined && !SERVICE_ACCOUNT_RE.test(options.serviceAccount)) {
-      throw new Error(
-        `invalid service_account "${options.serviceAccount}": use an e-mail such as NAME@PROJECT.iam.gserviceaccount.com`,
-      );
+    parseWorkloadIdentityProvider('workload_identity_provider', options.workloadIdentityProvider);
+    if (options.serviceAccount !== undefined) {
+      validateServiceAccountEmail('service_account', options.serviceAccount);
     }
     const lifetime = options.lifetimeSeconds;
     if (
@@ -90,7 +81,7 @@ export class WorkloadIdentityTokenSource implements TokenSource {
       throw new Error(`invalid token lifetime ${lifetime}: use whole seconds from 1 to 43200`);
     }
     this.#options = options;
-    this.#clock = options.clock ?? Date.now;
+    this.#clock = options.clock ?? systemClock;
     this.#cache = new CachingTokenSource(() => this.#mint(), this.#clock);
   }
 
@@ -119,7 +110,7 @@ export class WorkloadIdentityTokenSource implements TokenSource {
       );
     }
     o.mask(idToken);
-    const issuedAt = this.#clock();
+    const issuedAt = this.#clock.now();
     const sts = await requestJson<StsResponse>({
       step: 'STS token exchange',
       url: `${o.endpoints.sts}v1/token`,
@@ -153,7 +144,7 @@ export class WorkloadIdentityTokenSource implements TokenSource {
     const o = this.#options;
     const email = o.serviceAccount ?? '';
     const lifetime = o.lifetimeSeconds ?? 3600;
-    const issuedAt = this.#clock();
+    const issuedAt = this.#clock.now();
     const res = await requestJson<GenerateAccessTokenResponse>({
       step: 'IAM Credentials generateAccessToken',
       url: `${o.endpoints.iamcredentials}v1/projects/-/serviceAccounts/${email}:generateAccessToken`,

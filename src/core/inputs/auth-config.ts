@@ -1,11 +1,12 @@
 // auth-config.ts: the validated credentials and cluster inputs (DESIGN section 2, steps 2-3).
-import { InputError, InputIssues } from '../base/errors.ts';
+import { InputIssues } from '../base/errors.ts';
 import {
   parseCluster,
   parseWorkloadIdentityProvider,
   validateLocation,
   validateProjectId,
   validateServiceAccountEmail,
+  type ParsedCluster,
   type WorkloadIdentityProvider,
 } from './formats.ts';
 import { inputValue, type RawBuildInputs } from './schema.ts';
@@ -21,7 +22,7 @@ export interface AuthConfig {
   /** projectId: `project_id`, else the cluster's project, else the provider's project number. */
   projectId?: string;
   /** cluster is the GKE cluster; project and location are filled in when known. */
-  cluster?: { project?: string; location?: string; name: string };
+  cluster?: ParsedCluster;
   /** kubeconfig is a path to a kubeconfig that replaces the GKE lookup. */
   kubeconfig?: string;
 }
@@ -113,15 +114,4 @@ export function validateAuthConfig(raw: RawBuildInputs, opts: { create: boolean 
     if (location !== undefined) config.cluster.location = location;
   }
   return config;
-}
-
-/** clusterResourceName renders `projects/P/locations/L/clusters/C`; throws without project/location. */
-export function clusterResourceName(cluster: NonNullable<AuthConfig['cluster']>): string {
-  if (!cluster.project || !cluster.location) {
-    throw new InputError(
-      'project_id',
-      `cluster "${cluster.name}" needs a project and a location: set "project_id" and "location"`,
-    );
-  }
-  return `projects/${cluster.project}/locations/${cluster.location}/clusters/${cluster.name}`;
 }

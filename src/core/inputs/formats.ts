@@ -115,18 +115,24 @@ export function validateLocation(input: string, value: string): string {
   return v;
 }
 
-/** ClusterRef is a GKE cluster: the name, and project and location when the input gave them. */
+/** ClusterRef names a GKE cluster: project id (or number), location (region or zone) and cluster name. */
 export interface ClusterRef {
-  project?: string;
-  location?: string;
+  project: string;
+  location: string;
   name: string;
 }
+
+/**
+ * ParsedCluster is the `cluster` input: the name, and project and location when the input gave
+ * them (a full resource name); the inputs `project_id` and `location` complete it to a ClusterRef.
+ */
+export type ParsedCluster = Pick<ClusterRef, 'name'> & Partial<ClusterRef>;
 
 /**
  * parseCluster accepts a GKE cluster name (1-40 chars, lowercase letter first) or its full
  * resource name `projects/P/locations/L/clusters/C` (GKE API `projects.locations.clusters`).
  */
-export function parseCluster(input: string, value: string): ClusterRef {
+export function parseCluster(input: string, value: string): ParsedCluster {
   const v = value.trim();
   const fix =
     'use a cluster name (lowercase letters, digits and -, up to 40) or projects/PROJECT/locations/LOCATION/clusters/NAME';

@@ -1,6 +1,5 @@
 // spec.ts: the validated build spec and validateBuildSpec, which turns the raw input strings of
 // mode `build` into it, reporting every bad input at once.
-import { validateAuthConfig, type AuthConfig } from './auth-config.ts';
 import { expandDestination } from './destination.ts';
 import { InputIssues, invalid } from '../base/errors.ts';
 import { validateBucketName, validateImageReference } from './formats.ts';
@@ -214,25 +213,4 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   if (bucket !== undefined) spec.bucket = bucket;
   if (queueName !== undefined) spec.queueName = queueName;
   return spec;
-}
-
-/**
- * validateBuildInputs validates the build spec and the auth config together, so that one
- * InputError lists every bad input of both.
- */
-export function validateBuildInputs(
-  raw: RawBuildInputs,
-  ctx: GitHubContext,
-): { spec: BuildSpec; auth: AuthConfig } {
-  const issues = new InputIssues();
-  const spec = issues.attempt(() => validateBuildSpec(raw, ctx));
-  let create = true;
-  try {
-    create = parseBoolean('create', inputValue(raw, 'create'));
-  } catch {
-    // Reported by validateBuildSpec.
-  }
-  const auth = issues.attempt(() => validateAuthConfig(raw, { create }));
-  issues.throwIfAny();
-  return { spec: spec!, auth: auth! };
 }
