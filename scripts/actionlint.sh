@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # actionlint.sh: lints the example workflows and the project's own workflows
-# with actionlint (which also runs shellcheck on `run:` scripts when shellcheck
-# is installed). actionlint is built with `go install` from the Go module proxy
+# with actionlint, which also runs shellcheck on `run:` scripts (the one
+# scripts/shellcheck.sh finds or installs). actionlint is built with `go install` from the Go module proxy
 # at a pinned version and cached outside the repository, keyed by version:
 #   $KBUILD_LAB_CACHE/tools/actionlint-<version>/actionlint
 # Usage: bash scripts/actionlint.sh [extra actionlint flags]
@@ -30,5 +30,5 @@ if ((${#files[@]} == 0)); then
   exit 1
 fi
 "$bin" --version | head -n 1
-"$bin" "$@" "${files[@]}"
+"$bin" -shellcheck "$(bash scripts/shellcheck.sh --which)" "$@" "${files[@]}"
 echo "actionlint: ${#files[@]} workflow files are clean"
