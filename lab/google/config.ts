@@ -1,5 +1,6 @@
 // config.ts: the shape, defaults and parser of the Google stand-ins' config
 // (.lab/google.json, written by lab/scripts/lab.sh). Pure: no I/O here.
+import type { BucketBinding } from './gcs/iam.ts';
 
 /**
  * GoogleLabConfig is the JSON document that lab/google/main.ts reads
@@ -25,7 +26,10 @@
  *                         "members": ["principalSet://iam.googleapis.com/projects/.../attribute.repository_owner_id/4242"] }],
  *   "cluster": { "name": "lab", "location": "us-central1", "endpoint": "127.0.0.1:16443",
  *                "caCertPath": ".lab/pki/ca.crt", "version": "1.36.3-gke.100" },
- *   "gcs": { "stateDir": ".lab/gcs", "buckets": ["kbuild-lab-artifacts"] },
+ *   "gcs": { "stateDir": ".lab/gcs", "buckets": ["kbuild-lab-artifacts"],
+ *            "iam": { "BUCKET": [{ "role": "roles/storage.objectCreator",      // {} = every bucket open
+ *                                  "members": ["serviceAccount:..."],
+ *                                  "condition": { "title": "...", "expression": "resource.name.startsWith(...)" } }] } },
  *   "oidc": { "issuer": "",          // "" = http://127.0.0.1:<oidc port>
  *             "requestToken": "",    // ACTIONS_ID_TOKEN_REQUEST_TOKEN; "" = random per start
  *             "tokenLifetimeSeconds": 21600, // exp - iat; nbf = iat - 300, like GitHub's tokens
@@ -98,10 +102,16 @@ export interface ClusterConfig {
   version: string;
 }
 
-/** GcsConfig says where objects live on disk and which buckets exist at start. */
+/**
+ * GcsConfig says where objects live on disk, which buckets exist at start,
+ * and the IAM policy of each bucket that has one (gcs/iam.ts evaluates its
+ * roles and conditions like Cloud Storage); a bucket without a policy is
+ * open to every caller.
+ */
 export interface GcsConfig {
   stateDir: string;
   buckets: string[];
+  iam: Record<string, BucketBinding[]>;
 }
 
 /**
@@ -115,6 +125,15 @@ export interface OidcConfig {
   tokenLifetimeSeconds: number;
   claims: Record<string, string>;
 }
+
+/**
+ * RELEASE_REPOSITORY_ID_MAPPING is the CEL mapping of
+ * `attribute.release_repository_id` that deploy/gcp/setup.sh gives the
+ * provider (with its default --release-environment): the repository's id for
+ * a tag push or a job of the `release` environment, `none` otherwise.
+ */
+export const RELEASE_REPOSITORY_ID_MAPPING =
+  "(assertion.ref.startsWith('refs/tags/') || (has(assertion.environment) && assertion.environment == 'release')) ? assertion.repository_id : 'none'";
 
 /** DEFAULT_PORT_BASE is LAB-CONTRACT's $KBUILD_LAB_PORT_BASE default. */
 export const DEFAULT_PORT_BASE = 16400;
@@ -150,6 +169,10 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
         'attribute.repository_id': 'assertion.repository_id',
         'attribute.repository_owner': 'assertion.repository_owner',
         'attribute.repository_owner_id': 'assertion.repository_owner_id',
+        'attribute.ref': 'assertion.ref',
+        'attribute.event_name': 'assertion.event_name',
+        // As deploy/gcp/setup.sh maps it: the repository's id for a tag or the release environment.
+        'attribute.release_repository_id': RELEASE_REPOSITORY_ID_MAPPING,
       },
       attributeCondition: "assertion.repository_owner_id == '4242'",
     },
@@ -158,6 +181,14 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
         email: 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com',
         members: [
           `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.repository_owner_id/4242`,
+        ],
+      },
+      // The release account of deploy/gcp/setup.sh --release-service-account: tags and the
+      // release environment of the lab's repository (id 90001) only.
+      {
+        email: 'kbuild-release@kbuild-lab.iam.gserviceaccount.com',
+        members: [
+          `principalSet://iam.googleapis.com/projects/${projectNumber}/locations/global/workloadIdentityPools/${pool}/attribute.release_repository_id/90001`,
         ],
       },
       // The dispatcher's runtime identity. On Cloud Run it is the function's attached service
@@ -177,7 +208,7 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
       caCertPath: '.lab/pki/ca.crt',
       version: '1.36.3-gke.100',
     },
-    gcs: { stateDir: '.lab/gcs', buckets: ['kbuild-lab-artifacts'] },
+    gcs: { stateDir: '.lab/gcs', buckets: ['kbuild-lab-artifacts'], iam: {} },
     oidc: {
       issuer: '',
       requestToken: '',
@@ -272,6 +303,12 @@ export function parseGoogleLabConfig(input: unknown, portBase?: number): GoogleL
     gcs: {
       stateDir: str(gcs.stateDir ?? d.gcs.stateDir, 'gcs.stateDir', /./),
       buckets: strList(gcs.buckets ?? d.gcs.buckets, 'gcs.buckets'),
+      iam: Object.fromEntries(
+        Object.entries(object(gcs.iam ?? d.gcs.iam, 'gcs.iam')).map(([bucket, v]) => [
+          bucket,
+          list(v, `gcs.iam.${bucket}`).map((b, i) => binding(b, `gcs.iam.${bucket}[${i}]`)),
+        ]),
+      ),
     },
     oidc: {
       issuer: str(oidc.issuer ?? '', 'oidc.issuer', /^(|https?:\/\/\S+[^/])$/),
@@ -319,6 +356,22 @@ function strList(v: unknown, field: string): string[] {
 function strMap(v: unknown, field: string): Record<string, string> {
   const o = object(v, field);
   return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, str(x, `${field}.${k}`)]));
+}
+
+function binding(v: unknown, field: string): BucketBinding {
+  const b = object(v, field);
+  const out: BucketBinding = {
+    role: str(b.role, `${field}.role`, /^roles\/storage\.object(Creator|Viewer|User|Admin)$/),
+    members: strList(b.members, `${field}.members`),
+  };
+  if (b.condition !== undefined) {
+    const c = object(b.condition, `${field}.condition`);
+    out.condition = {
+      title: str(c.title ?? '', `${field}.condition.title`),
+      expression: str(c.expression, `${field}.condition.expression`, /\S/),
+    };
+  }
+  return out;
 }
 
 function port(v: unknown, field: string): number {

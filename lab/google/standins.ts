@@ -96,7 +96,11 @@ export async function startGoogleStandIns(
       [
         'gcs',
         config.ports.gcs,
-        createGcsHandler(store, { projectNumber: config.projectNumber, tokens }),
+        createGcsHandler(store, {
+          projectNumber: config.projectNumber,
+          tokens,
+          iam: config.gcs.iam,
+        }),
       ],
       ['tokenreview', config.ports.tokenReview, createTokenReviewHandler(tokens)],
     ];

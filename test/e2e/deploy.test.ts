@@ -58,6 +58,7 @@ test('deploy/kubernetes/lab applies: server-side dry run, then for real', () => 
     'Role/kbuild-dispatcher',
     'RoleBinding/kbuild-builder',
     'RoleBinding/kbuild-dispatcher',
+    'RoleBinding/kbuild-release',
     'ValidatingAdmissionPolicy/kbuild-build-secrets',
     'ValidatingAdmissionPolicyBinding/kbuild-build-secrets',
   ]);
@@ -84,6 +85,9 @@ test('deploy/kubernetes/lab applies: server-side dry run, then for real', () => 
       ?.subjects.map((s) => `${s.kind}:${s.name}`);
   assert.deepEqual(subject('kbuild-builder'), [`User:${BUILDER}`]);
   assert.deepEqual(subject('kbuild-dispatcher'), [`User:${DISPATCHER}`]);
+  assert.deepEqual(subject('kbuild-release'), [
+    'User:kbuild-release@kbuild-lab.iam.gserviceaccount.com',
+  ]);
 });
 
 test('deploy/kubernetes/kueue renders; applies where the Kueue CRDs exist', (t) => {

@@ -7,16 +7,23 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonObject, sendJson } from '../http.ts';
 import type { Handler } from '../http.ts';
 import type { TokenStore } from '../tokens.ts';
+import { BucketPolicies } from './iam.ts';
+import type { BucketBinding } from './iam.ts';
 import { deleteObject, listObjects, sendObject } from './objects.ts';
 import { gcsError, invalid, noSuchBucket, bucketResource } from './resources.ts';
 import { ResumableSessions } from './resumable.ts';
 import type { GcsStore } from './store.ts';
 import { mediaUpload, multipartUpload } from './uploads.ts';
 
-/** GcsOptions are the project new buckets belong to and the token store for auth. */
+/**
+ * GcsOptions are the project new buckets belong to, the token store for
+ * auth, and the IAM policies of the buckets that have one (iam.ts; a bucket
+ * without one is open to every caller).
+ */
 export interface GcsOptions {
   projectNumber: string;
   tokens: TokenStore;
+  iam?: Readonly<Record<string, readonly BucketBinding[]>>;
 }
 
 /**
@@ -43,6 +50,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 /** createGcsHandler serves buckets and objects from `store`. */
 export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler {
   const sessions = new ResumableSessions(store);
+  const policies = new BucketPolicies(options.iam ?? {}, options.tokens);
   return async (req, res, url) => {
     checkAuthorization(req, options.tokens);
     const base = `http://${req.headers.host ?? '127.0.0.1'}`;
@@ -61,10 +69,19 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
         throw noSuchBucket();
       }
       const uploadType = url.searchParams.get('uploadType');
-      const call = { req, res, url, bucket, store, base };
+      // Creating needs storage.objects.create on the new name; replacing an
+      // object also needs storage.objects.delete (objectCreator cannot overwrite).
+      const authorize = (name: string): void =>
+        policies.require(req, bucket, name, [
+          'storage.objects.create',
+          ...(store.object(bucket, name) ? (['storage.objects.delete'] as const) : []),
+        ]);
+      const call = { req, res, url, bucket, store, base, authorize };
       if (uploadType === 'media') return mediaUpload(call);
       if (uploadType === 'multipart') return multipartUpload(call);
-      if (uploadType === 'resumable') return sessions.initiate(req, res, url, bucket, base);
+      if (uploadType === 'resumable') {
+        return sessions.initiate(req, res, url, bucket, base, authorize);
+      }
       req.resume();
       throw invalid(
         `Unsupported uploadType ${JSON.stringify(uploadType)}: use media, multipart or resumable`,
@@ -75,14 +92,20 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
       const bucket = decodeURIComponent(m[2] ?? '');
       const name = decodeURIComponent(m[3] ?? '');
       if (method === 'GET' || method === 'HEAD') {
+        policies.require(req, bucket, name, ['storage.objects.get']);
         return sendObject(req, res, url, bucket, name, store, base, media);
       }
-      if (method === 'DELETE' && !media) return deleteObject(res, url, bucket, name, store);
+      if (method === 'DELETE' && !media) {
+        policies.require(req, bucket, name, ['storage.objects.delete']);
+        return deleteObject(res, url, bucket, name, store);
+      }
       throw methodNotAllowed(method, path);
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)) !== null) {
       if (method !== 'GET') throw methodNotAllowed(method, path);
-      return listObjects(res, url, decodeURIComponent(m[1] ?? ''), store, base);
+      const bucket = decodeURIComponent(m[1] ?? '');
+      policies.require(req, bucket, undefined, ['storage.objects.list']);
+      return listObjects(res, url, bucket, store, base);
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(path)) !== null) {
       return bucketMethod(req, res, decodeURIComponent(m[1] ?? ''), store, base);

@@ -64,16 +64,21 @@ export class ResumableSessions {
     this.#store = store;
   }
 
-  /** initiate opens a session and answers its URI in Location. */
+  /**
+   * initiate opens a session and answers its URI in Location, after
+   * `authorize(name)` (which throws when the caller may not write it).
+   */
   async initiate(
     req: IncomingMessage,
     res: ServerResponse,
     url: URL,
     bucket: string,
     base: string,
+    authorize: (name: string) => void = () => undefined,
   ): Promise<void> {
     const meta = parseUploadMetadata(await readJsonObject(req, invalid));
     const name = objectName(url.searchParams.get('name') ?? meta.name);
+    authorize(name);
     const early = preconditionFailure(this.#store.object(bucket, name), url.searchParams);
     if (early !== undefined) throw early;
     const declaredLength = req.headers['x-upload-content-length'];

@@ -17,7 +17,10 @@ import type { GcsStore, ObjectRecord } from './store.ts';
 
 const OCTET_STREAM = 'application/octet-stream';
 
-/** UploadCall is one upload request to a bucket; `base` is the URL clients used. */
+/**
+ * UploadCall is one upload request to a bucket; `base` is the URL clients
+ * used; `authorize` throws GCS's 403 when the caller may not write the name.
+ */
 export interface UploadCall {
   req: IncomingMessage;
   res: ServerResponse;
@@ -25,6 +28,7 @@ export interface UploadCall {
   bucket: string;
   store: GcsStore;
   base: string;
+  authorize: (name: string) => void;
 }
 
 /** declaredHashes reads the request's x-goog-hash headers (400 when malformed). */
@@ -43,6 +47,7 @@ export function declaredHashes(req: IncomingMessage): ExpectedHashes {
 export async function mediaUpload(call: UploadCall): Promise<void> {
   const { req, res, url, bucket, store, base } = call;
   const name = objectName(url.searchParams.get('name'));
+  call.authorize(name);
   const declared = declaredHashes(req);
   const record = await receive(store, async (temp, hasher) => {
     await appendData(req, temp, hasher);
@@ -73,10 +78,12 @@ export async function multipartUpload(call: UploadCall): Promise<void> {
     try {
       const body = await openRelated(req, req.headers['content-type'] ?? '');
       const meta = parseUploadMetadata(jsonObject(body.metadata.toString('utf8')));
+      const name = objectName(meta.name ?? url.searchParams.get('name'));
+      call.authorize(name);
       await appendData(Readable.from(body.media), temp, hasher);
       return await finishUpload(store, temp, hasher, {
         bucket,
-        name: objectName(meta.name ?? url.searchParams.get('name')),
+        name,
         query: url.searchParams,
         meta,
         contentType: body.mediaType || OCTET_STREAM,
