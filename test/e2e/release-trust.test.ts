@@ -19,8 +19,8 @@ import type { BucketBinding } from '../../lab/google/gcs/iam.ts';
 import { startGoogleStandIns } from '../../lab/google/standins.ts';
 import type { GoogleStandIns } from '../../lab/google/standins.ts';
 import { dryRunCommands } from '../../scripts/setup-gcloud-check.ts';
-import { WorkloadIdentityTokenSource } from '../../src/core/auth-wif.ts';
-import { GcsObjectStore } from '../../src/core/storage.ts';
+import { WorkloadIdentityTokenSource } from '../../src/core/google/wif.ts';
+import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
 
 const PROJECT = 'kbuild-lab';
 const BUCKET = 'kbuild-lab-release-trust';
