@@ -4,7 +4,7 @@ import { readFileSync } from 'node:fs';
 import { validateAuthConfig, type AuthConfig } from '../../src/core/inputs/auth-config.ts';
 import { endpointsFromEnv, type GoogleEndpoints } from '../../src/core/google/endpoints.ts';
 import { InputError } from '../../src/core/base/errors.ts';
-import type { RawBuildInputs } from '../../src/core/inputs/schema.ts';
+import { INPUT_DEFAULTS, type RawBuildInputs } from '../../src/core/inputs/schema.ts';
 import { isDns1123Label } from '../../src/core/inputs/names.ts';
 import { DEFAULT_FANOUT, type FanoutOptions } from './fanout.ts';
 import type { JobsApi } from './kube.ts';
@@ -108,7 +108,8 @@ export function configFromEnv(
         );
     }
   }
-  const namespace = get(ENV.namespace) || 'default';
+  // The same default as the action's `namespace` input: the namespace deploy/kubernetes makes.
+  const namespace = get(ENV.namespace) || (INPUT_DEFAULTS.namespace ?? 'kbuild');
   if (!isDns1123Label(namespace))
     problems.push(
       `${ENV.namespace} is ${JSON.stringify(namespace)}: use a namespace name (DNS-1123 label)`,

@@ -86,7 +86,7 @@ Cluster and credentials (one of):
 Build:
   --arch amd64|arm64                (default amd64)      --command "make"        (split like a shell, no shell)
   --cpu 1  --memory 2Gi  --ephemeral-storage 10Gi        --package-target "package/{package}"
-  --namespace default               --name NAME          --kind job|pod
+  --namespace kbuild                --name NAME          --kind job|pod
   --env KEY=VALUE (repeatable)      --secret-env KEY=VALUE (repeatable; passed through a Secret)
   --timeout 2h  --pending-timeout 15m                    --privileged  --spot  --node-pool POOL
   --context DIR                     (default .; --context= stages nothing)

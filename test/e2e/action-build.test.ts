@@ -96,7 +96,15 @@ for (const pkg of ['hello', 'zlib'] as const) {
       assert.match(run.summary, /succeeded/);
       assert.match(run.summary, /#### Artifacts/);
       assert.equal(
-        kubectl(['get', 'jobs', '-l', `kbuild.dev/build-id=${o['build_id']}`, '-o', 'name']).trim(),
+        kubectl([
+          'get',
+          'jobs',
+          '-A',
+          '-l',
+          `kbuild.dev/build-id=${o['build_id']}`,
+          '-o',
+          'name',
+        ]).trim(),
         '',
       );
       assert.deepEqual(

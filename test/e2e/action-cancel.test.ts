@@ -9,7 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { labInputs, newRunId, runStep, type ActionRun } from './action.ts';
 import { kubectl } from './lab.ts';
 
-const NAMESPACE = 'default';
+/** NAMESPACE is the default of the `namespace` input, which these steps leave out. */
+const NAMESPACE = 'kbuild';
 
 /** Running: a main step whose build container has started. */
 interface Running {

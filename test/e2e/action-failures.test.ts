@@ -27,7 +27,7 @@ async function failStep(
   const id = run.outputs['build_id'] ?? '';
   assert.match(id, /^[0-9a-f]{32}$/, `build_id output: ${show}`);
   assert.equal(
-    kubectl(['get', 'jobs,secrets', '-l', `kbuild.dev/build-id=${id}`, '-o', 'name']).trim(),
+    kubectl(['get', 'jobs,secrets', '-A', '-l', `kbuild.dev/build-id=${id}`, '-o', 'name']).trim(),
     '',
     'objects left behind',
   );

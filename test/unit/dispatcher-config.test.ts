@@ -29,7 +29,7 @@ test('configFromEnv: a GKE cluster, defaults, endpoint overrides', () => {
     projectId: 'my-proj',
     cluster: { name: 'builds', project: 'my-proj', location: 'us-central1' },
   });
-  assert.equal(c.namespace, 'default');
+  assert.equal(c.namespace, 'kbuild');
   assert.equal(c.issuer, 'https://token.actions.githubusercontent.com');
   assert.equal(c.audience, 'https://dispatcher-abc.a.run.app');
   assert.equal(c.project, 'my-proj');

