@@ -4,6 +4,7 @@ import {
   followPermissions,
   checkPermissions,
   describeCheck,
+  PermissionError,
   requiredPermissions,
 } from '../../src/core/build/permissions.ts';
 import type { AccessCheck, KubeApi } from '../../src/core/kube/api.ts';
@@ -122,6 +123,27 @@ test('checkPermissions names every missing permission and the namespace', async 
   });
   const ok = { canI: async () => [] } as unknown as KubeApi;
   await checkPermissions(ok, base);
+});
+
+test('PermissionError names the namespace and the deploy command that grants it', async (t) => {
+  const missing = [{ verb: 'create', group: 'batch', resource: 'jobs', namespace: 'x' }];
+  const cases = [
+    {
+      name: "the deploy kit's namespace",
+      input: 'kbuild',
+      want: /namespace "kbuild": create batch\/jobs\. Grant them: deploy\/gcp\/setup\.sh applies .* kubectl kustomize deploy\/kubernetes\/base \| sed 's\/@PROJECT_ID\\\.iam\/@YOUR_PROJECT\.iam\/' \| kubectl apply -f -$/,
+    },
+    {
+      name: 'another namespace: the kit renamed into it',
+      input: 'builds',
+      want: /namespace "builds": create batch\/jobs\. Grant them: deploy\/kubernetes\/base grants them in namespace "kbuild" \(the default of input "namespace"\); for "builds": kubectl kustomize deploy\/kubernetes\/base \| .* \| sed 's\/namespace: kbuild\$\/namespace: builds\/' \| kubectl apply -f -$/,
+    },
+  ];
+  for (const c of cases) {
+    await t.test(c.name, () => {
+      assert.match(new PermissionError(missing, c.input).message, c.want);
+    });
+  }
 });
 
 test('checkPermissions is a no-op for a client that cannot check', async () => {

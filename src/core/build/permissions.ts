@@ -82,6 +82,29 @@ export function describeCheck(a: AccessCheck): string {
   return `${a.verb} ${res}`;
 }
 
+/** DEPLOY_NAMESPACE is the namespace deploy/kubernetes/base creates and grants the builder's Role in. */
+export const DEPLOY_NAMESPACE = 'kbuild';
+
+/**
+ * grantCommand says how the deploy kit grants the missing permissions in `namespace`: the
+ * command that applies deploy/kubernetes/base (whose RoleBinding names the Google service
+ * account `kbuild-builder@PROJECT_ID`), renamed into `namespace` when that is not `kbuild`.
+ */
+export function grantCommand(namespace: string): string {
+  const project = "sed 's/@PROJECT_ID\\.iam/@YOUR_PROJECT.iam/'";
+  if (namespace === DEPLOY_NAMESPACE) {
+    return (
+      'deploy/gcp/setup.sh applies the Role and RoleBinding that grant them (step 7), or by hand: ' +
+      `kubectl kustomize deploy/kubernetes/base | ${project} | kubectl apply -f -`
+    );
+  }
+  return (
+    `deploy/kubernetes/base grants them in namespace "${DEPLOY_NAMESPACE}" (the default of input ` +
+    `"namespace"); for "${namespace}": kubectl kustomize deploy/kubernetes/base | ${project} ` +
+    `| sed 's/namespace: ${DEPLOY_NAMESPACE}$/namespace: ${namespace}/' | kubectl apply -f -`
+  );
+}
+
 /** PermissionError: the identity lacks RBAC permissions; `missing` lists them. */
 export class PermissionError extends Error {
   override name = 'PermissionError';
@@ -89,8 +112,7 @@ export class PermissionError extends Error {
   constructor(missing: AccessCheck[], namespace: string) {
     super(
       `the identity of this step is missing Kubernetes permissions in namespace "${namespace}": ` +
-        `${missing.map(describeCheck).join(', ')}. Grant them with a Role bound to the service account ` +
-        '(deploy/kubernetes/ has the least-privilege Role of the action).',
+        `${missing.map(describeCheck).join(', ')}. Grant them: ${grantCommand(namespace)}`,
     );
     this.missing = missing;
   }
