@@ -55,6 +55,8 @@ class FakeGcs {
   failPut = 0;
   corrupt = 0;
   checkHash = true;
+  /** canDelete false answers DELETE with 403, as for roles/storage.objectCreator. */
+  canDelete = true;
   puts = 0;
 
   fetch = async (input: string | URL, init?: RequestInit): Promise<Response> => {
@@ -74,6 +76,9 @@ class FakeGcs {
     }
     if (method === 'DELETE') {
       this.log.push(`DELETE ${decodeURIComponent(url.pathname.split('/o/')[1] ?? '')}`);
+      if (!this.canDelete) {
+        return Response.json({ error: { code: 403, message: 'no delete' } }, { status: 403 });
+      }
       this.objects.delete(decodeURIComponent(url.pathname.split('/o/')[1] ?? ''));
       return new Response(null, { status: 204 });
     }
@@ -242,17 +247,24 @@ test('a corrupted upload is never accepted', async () => {
       name: 'a server that ignores X-Goog-Hash',
       input: { corrupt: 5, checkHash: false, factory: true },
       error:
-        /ChecksumMismatchError: upload of gs:\/\/kbuild-lab-artifacts\/x failed: GCS stored crc32c .* the object was deleted/,
+        /ChecksumMismatchError: upload of gs:\/\/kbuild-lab-artifacts\/x failed: GCS stored crc32c .* the stored object was deleted$/,
+    },
+    {
+      name: 'a server that ignores X-Goog-Hash, and no delete permission',
+      input: { corrupt: 5, checkHash: false, factory: true, canDelete: false },
+      error:
+        /ChecksumMismatchError: upload of gs:\/\/kbuild-lab-artifacts\/x failed: GCS stored crc32c .* the stored object is left in place \(deleting it failed: HTTP 403; .*\): remove it with gcloud storage rm gs:\/\/kbuild-lab-artifacts\/x/,
     },
   ];
   for (const c of cases) {
     const gcs = new FakeGcs();
     gcs.corrupt = c.input.corrupt;
     gcs.checkHash = c.input.checkHash;
+    gcs.canDelete = c.input.canDelete ?? true;
     const data = pattern(1000);
     const body = c.input.factory ? () => readableOf(data) : readableOf(data);
     await assert.rejects(gcs.store().upload('x', body), c.error, c.name);
-    assert.equal(gcs.objects.has('x'), false, c.name);
+    assert.equal(gcs.objects.has('x'), !gcs.canDelete && !c.input.checkHash, c.name);
   }
 });
 

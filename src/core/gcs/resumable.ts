@@ -96,10 +96,18 @@ export async function resumableUpload(o: ResumableUploadOptions): Promise<Resuma
   if (!metadata) throw new Error(`upload of ${uri} failed: GCS did not finalize the object`);
   const crc32c = crc.toString();
   if (metadata.crc32c !== crc32c || Number(metadata.size) !== total) {
-    await deleteObject(o, metadata.generation).catch(() => undefined);
+    const deleted = await deleteObject(o, metadata.generation).catch(
+      (e: unknown) => `${e instanceof Error ? e.message : String(e)}`,
+    );
+    const generation = metadata.generation ? `#${metadata.generation}` : '';
     throw new ChecksumMismatchError(
       `upload of ${uri} failed: GCS stored crc32c ${metadata.crc32c ?? '(none)'} and size ${metadata.size ?? '?'}, ` +
-        `the stream had crc32c ${crc32c} and size ${total}; the object was deleted`,
+        `the stream had crc32c ${crc32c} and size ${total}; ` +
+        (deleted === true
+          ? 'the stored object was deleted'
+          : `the stored object is left in place (deleting it failed: ${deleted}; the roles ` +
+            'deploy/gcp/setup.sh grants cannot delete): remove it with ' +
+            `gcloud storage rm ${uri}${generation}`),
     );
   }
   return { size: total, crc32c, sha256: sha.digest('hex'), metadata };
@@ -170,12 +178,20 @@ async function startSession(o: ResumableUploadOptions, uri: string): Promise<str
   }, o.retry);
 }
 
-/** deleteObject removes the object just stored, if it is still that generation. */
+/**
+ * deleteObject removes the object just stored, if it is still that generation; answers true
+ * when GCS deleted it, else `HTTP <status>` (e.g. 403 without storage.objects.delete).
+ */
 async function deleteObject(
   o: ResumableUploadOptions,
   generation: string | undefined,
-): Promise<void> {
+): Promise<true | string> {
   const query = generation ? `?ifGenerationMatch=${encodeURIComponent(generation)}` : '';
   const url = `${o.apiEndpoint}/storage/v1/${objectPath(o.bucket)}/${encodeURIComponent(o.name)}${query}`;
-  await (o.fetch ?? fetch)(url, { method: 'DELETE', headers: await headersWith(o, {}) });
+  const response = await (o.fetch ?? fetch)(url, {
+    method: 'DELETE',
+    headers: await headersWith(o, {}),
+  });
+  await response.body?.cancel();
+  return response.ok ? true : `HTTP ${response.status}`;
 }

@@ -49,14 +49,28 @@ export class UploadSessionLostError extends Error {
   }
 }
 
-/** gcsHint names the permission to grant on a 403 and the input to check on a 404. */
+/**
+ * LEAST_ROLE is the least-privileged predefined role that holds each object permission the
+ * uploads use (https://cloud.google.com/storage/docs/access-control/iam-roles); the upload path
+ * needs create only, and objectCreator cannot replace or delete an object.
+ */
+const LEAST_ROLE: Record<string, string> = {
+  'storage.objects.create': 'roles/storage.objectCreator',
+  'storage.objects.delete': 'roles/storage.objectUser',
+  'storage.objects.get': 'roles/storage.objectViewer',
+};
+
+/** gcsHint names the permission (and its least role) to grant on a 403 and the input to check on a 404. */
 export function gcsHint(
   bucket: string,
   permission: string,
 ): (status: number) => string | undefined {
+  const role = LEAST_ROLE[permission];
   return (status) =>
     status === 403
-      ? `the caller needs ${permission} on bucket ${bucket} (e.g. roles/storage.objectUser)`
+      ? `the caller needs ${permission} on bucket ${bucket}${role ? ` (${role})` : ''}; ` +
+        'deploy/gcp/setup.sh grants it to the builder outside releases/ and to the release ' +
+        'service account under releases/ only'
       : status === 404
         ? `bucket ${bucket} was not found: check the bucket input`
         : undefined;
