@@ -1,6 +1,6 @@
 // app.ts: the dispatcher's routes over plain request/answer values (no HTTP framework here, so
 // every route is testable without a server): authenticate, apply the policy, validate, fan out,
-// reconcile, report, cancel (DESIGN section 6).
+// reconcile, report, cancel (docs/design.md, "The dispatcher").
 import { KubeApiError } from '../../src/core/kube/api.ts';
 import type { DispatcherConfig } from './config.ts';
 import { createJobs } from './fanout.ts';

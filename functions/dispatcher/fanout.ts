@@ -1,6 +1,6 @@
 // fanout.ts: many Job calls at once, gently: bounded concurrency (p-limit), retries with
 // exponential backoff on 429, 5xx and network errors (p-retry), and one failure never stops the
-// others: every item gets its own outcome (DESIGN section 6, "Fan-out respects the API server").
+// others: every item gets its own outcome (docs/design.md, "The dispatcher", "Fan-out respects the API server").
 import type { V1Job } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';

@@ -1,5 +1,5 @@
 // policy.ts: the dispatcher's policy (who may build what), parsed from a JSON document, and the
-// pure checks that refuse a caller or a request naming the rule (DESIGN section 6).
+// pure checks that refuse a caller or a request naming the rule (docs/design.md, "The dispatcher").
 import {
   ARCHES,
   parseArch,

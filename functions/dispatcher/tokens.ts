@@ -1,4 +1,4 @@
-// tokens.ts: verification of the caller's GitHub Actions OIDC token (DESIGN section 6) with
+// tokens.ts: verification of the caller's GitHub Actions OIDC token (docs/design.md, "The dispatcher") with
 // `jose`: signature against the issuer's JWKS (found through OpenID Connect Discovery 1.0, cached,
 // refetched by jose on an unknown kid), RS256 only, a kid required, iss, aud, exp and nbf.
 import {

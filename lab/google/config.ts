@@ -5,7 +5,7 @@ import type { BucketBinding } from './gcs/iam.ts';
 /**
  * GoogleLabConfig is the JSON document that lab/google/main.ts reads
  * (`--config .lab/google.json`). Every field is optional in the file: a
- * missing field takes the default of LAB-CONTRACT (port base 16400), see
+ * missing field takes the default of docs/lab.md (port base 16400), see
  * defaultGoogleLabConfig. Relative paths are resolved against the current
  * directory of the process (the repository root under `npm run`).
  *
@@ -135,11 +135,11 @@ export interface OidcConfig {
 export const RELEASE_REPOSITORY_ID_MAPPING =
   "(assertion.ref.startsWith('refs/tags/') || (has(assertion.environment) && assertion.environment == 'release')) ? assertion.repository_id : 'none'";
 
-/** DEFAULT_PORT_BASE is LAB-CONTRACT's $KBUILD_LAB_PORT_BASE default. */
+/** DEFAULT_PORT_BASE is the $KBUILD_LAB_PORT_BASE default of docs/lab.md. */
 export const DEFAULT_PORT_BASE = 16400;
 
 /**
- * defaultGoogleLabConfig returns LAB-CONTRACT's identities and ports for a
+ * defaultGoogleLabConfig returns the lab's identities and ports (docs/lab.md) for a
  * port base (B+10..B+15, cluster endpoint B+43).
  */
 export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): GoogleLabConfig {

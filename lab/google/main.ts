@@ -1,7 +1,7 @@
 // main.ts: runs the lab's Google stand-ins until SIGTERM or SIGINT.
 //   node lab/google/main.ts --config .lab/google.json [--env-out .lab/google.env]
 // --config: the JSON of lab/google/config.ts (missing fields take
-//   LAB-CONTRACT's defaults); --env-out: also write the stand-ins' share of
+//   the defaults of docs/lab.md); --env-out: also write the stand-ins' share of
 //   .lab/env there (`export NAME='value'` lines, mode 0600: it holds the
 //   lab's ACTIONS_ID_TOKEN_REQUEST_TOKEN). Logs one line per request to
 //   stderr, never a token.

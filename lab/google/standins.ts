@@ -38,7 +38,7 @@ export interface GoogleStandIns {
   tokens: TokenStore;
   /** gcs is the object store (dataPath finds an object's bytes on disk). */
   gcs: GcsStore;
-  /** env is what these stand-ins contribute to .lab/env (LAB-CONTRACT names). */
+  /** env is what these stand-ins contribute to .lab/env (the names docs/lab.md lists). */
   env: Record<string, string>;
   close(): Promise<void>;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # lab.sh up|down|status|env: the lab, a local stand-in for GKE and Google's APIs
-# (DESIGN.md section 8, docs/lab.md).
+# (docs/design.md, "The lab", docs/lab.md).
 #
 #   up      builds what is missing (cached outside the repository), starts every
 #           component in the background, waits until the nodes are Ready and

@@ -1,5 +1,5 @@
 /**
- * plan.ts: mode `plan` of the action (DESIGN section 7). Lists the pull
+ * plan.ts: mode `plan` of the action (docs/design.md, "Plan mode"). Lists the pull
  * request's changed files through the GitHub API, reads the package
  * definitions of the checkout (GITHUB_WORKSPACE), and outputs the build
  * `matrix` and the dependency `levels`, with a job summary.

@@ -1,6 +1,6 @@
 /**
  * summary.ts: the step's outputs and job summary for a build result
- * (DESIGN section 3 outputs; section 2 step 9).
+ * (docs/design.md, "The action's inputs" for the outputs; "One build", step 9).
  */
 import type { Artifact } from '../core/build/artifacts.ts';
 import type { BuildResult } from '../core/build/record.ts';

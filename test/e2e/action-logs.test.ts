@@ -1,4 +1,4 @@
-// action-logs.test.ts: dropped log connections (DESIGN section 2, step 7). A
+// action-logs.test.ts: dropped log connections (docs/design.md, "One build", step 7). A
 // build prints 200,000 lines (about 50 MB) while a TCP proxy between the
 // action and the lab's API server cuts every open connection, again and
 // again; the step's output still holds every line exactly once, in order.

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { labIssuer } from './lab.ts';
 
-/** DispatchedBuild is one build of a dispatcher answer (DESIGN section 6). */
+/** DispatchedBuild is one build of a dispatcher answer (docs/design.md, "The dispatcher"). */
 export interface DispatchedBuild {
   build_id: string;
   package: string;

@@ -17,7 +17,7 @@ import { readPids, waitFor } from './lab-kube.ts';
 
 /** BASE is the private lab's port base: its ports (BASE+1 ... BASE+59) stay clear of the shared lab's 16400-16460. */
 const BASE = 17400;
-/** LISTENING are the offsets lab.sh gives its components (LAB-CONTRACT.md, lab.sh port()). */
+/** LISTENING are the offsets lab.sh gives its components (docs/lab.md, lab.sh port()). */
 const LISTENING = [1, 2, 10, 11, 12, 13, 14, 15, 43, 47, 50, 57, 59];
 
 /** Proc identifies a process across PID reuse: its PID and start time (clock ticks since boot). */

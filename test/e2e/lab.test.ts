@@ -1,5 +1,5 @@
 // lab.test.ts: the lab's node pools and scheduler behave like GKE where
-// kbuild-action depends on them (DESIGN.md section 8, docs/lab.md): the three
+// kbuild-action depends on them (docs/design.md, "The lab", docs/lab.md): the three
 // node pools with GKE's labels, taints and allocatable; a Job for arm64 runs on
 // an arm64 node only with the toleration; requests over the allocatable stay
 // Pending. Pods: lab-pods.test.ts; GCS: lab-gcs.test.ts; a build:

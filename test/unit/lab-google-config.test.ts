@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { defaultGoogleLabConfig, parseGoogleLabConfig } from '../../lab/google/config.ts';
 import { envFileText } from '../../lab/google/standins.ts';
 
-test('defaults follow LAB-CONTRACT (port base 16400)', () => {
+test('defaults follow docs/lab.md (port base 16400)', () => {
   const c = parseGoogleLabConfig({});
   assert.deepEqual(c.ports, {
     oidc: 16410,

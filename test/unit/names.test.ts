@@ -119,7 +119,7 @@ const SOURCE = {
   source: CTX,
 };
 
-test('buildLabels carries the labels of DESIGN section 4, all valid values', () => {
+test('buildLabels carries the labels of docs/design.md, all valid values', () => {
   const labels = buildLabels(SOURCE);
   assert.deepEqual(labels, {
     'app.kubernetes.io/managed-by': 'kbuild',

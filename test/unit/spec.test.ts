@@ -11,7 +11,7 @@ function pick(got: object, want: object): Record<string, unknown> {
   return Object.fromEntries(Object.keys(want).map((k) => [k, (got as Record<string, unknown>)[k]]));
 }
 
-test('validateBuildSpec applies the defaults of DESIGN section 3', () => {
+test('validateBuildSpec applies the input defaults of docs/design.md', () => {
   const spec = specOf();
   assert.deepEqual(
     {

@@ -1,6 +1,6 @@
 /**
  * artifacts.ts: copies a build's artifacts out of its pod and into the object
- * store (DESIGN section 2, step 8).
+ * store (docs/design.md, "One build", step 8).
  *
  * `tar -cf - -C /workspace/<artifacts_path> .` runs by exec in the `collector`
  * container, which outlives the build container. Its stdout is parsed as it

@@ -1,6 +1,6 @@
 /**
- * connect.ts: from validated auth inputs to the clients of a build (DESIGN
- * section 2, steps 2-3): a TokenSource (Workload Identity Federation, or
+ * connect.ts: from validated auth inputs to the clients of a build (docs/design.md,
+ * "One build", steps 2-3): a TokenSource (Workload Identity Federation, or
  * Application Default Credentials), the cluster (GKE lookup, or a kubeconfig
  * file), and the object store. Shared by the action, the post step and the CLI.
  */

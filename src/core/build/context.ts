@@ -1,5 +1,5 @@
 /**
- * context.ts: the source a build starts from (DESIGN section 2, step 5). The
+ * context.ts: the source a build starts from (docs/design.md, "One build", step 5). The
  * files of the `context` directory — only the tracked ones when it is inside a
  * git checkout — are packed into a tar stream that is extracted into the pod's
  * /workspace by exec into the waiting `stage` init container. The stream ends

@@ -1,5 +1,5 @@
 /**
- * lifecycle.ts: one build from creation to cleanup (DESIGN section 2, steps
+ * lifecycle.ts: one build from creation to cleanup (docs/design.md, "One build", steps
  * 4-10) over injected clients: create the Secret and the Job (or Pod), watch
  * until the build container starts while staging the source, follow its log,
  * collect and upload the artifacts, the log and kbuild.json, and delete the Job.
@@ -87,7 +87,7 @@ export async function runBuild(
   try {
     let final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
     if (final.retryable && spec.spot && spec.kind === 'job' && !signal.aborted) {
-      // A Spot VM was reclaimed under the build: retry once on another node (DESIGN section 3, `spot`).
+      // A Spot VM was reclaimed under the build: retry once on another node (docs/design.md, "The action's inputs", `spot`).
       reporter.warning(`${final.message}; retrying the build once`);
       await deleteBuild(kube, ns, spec.jobName, 'job');
       await watcher.until(

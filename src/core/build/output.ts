@@ -3,7 +3,7 @@
  * `dispatch` (src/action/dispatch-follow.ts): the build container's log, followed into the
  * reporter (one group) and a local build.log copy; its artifacts, copied out through the
  * collector container (artifacts.ts); and build.log and kbuild.json stored beside them
- * (DESIGN section 2, steps 7-9; section 5 for the storage layout).
+ * (docs/design.md, "One build", steps 7-9; "Storage layout").
  */
 import { once } from 'node:events';
 import { createReadStream, createWriteStream } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
- * record.ts: the result of a build and its `kbuild.json` record (DESIGN
- * section 5), pure functions of what the lifecycle engine observed.
+ * record.ts: the result of a build and its `kbuild.json` record (docs/design.md,
+ * "Storage layout"), pure functions of what the lifecycle engine observed.
  */
 import type { Artifact } from './artifacts.ts';
 import type { BuildSpec } from '../inputs/spec.ts';

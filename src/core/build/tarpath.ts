@@ -1,5 +1,5 @@
 // tarpath.ts: checks on the entries of the artifacts tar that comes out of a build pod
-// (DESIGN section 2, step 8). The tar is untrusted: the build could write anything.
+// (docs/design.md, "One build", step 8). The tar is untrusted: the build could write anything.
 import { posix } from 'node:path';
 import { hasControlChar } from '../inputs/destination.ts';
 import { UnsafePathError, quote } from '../base/errors.ts';

@@ -1,4 +1,4 @@
-// verdict.ts: what the state of a build's Pod or Job means for the build (DESIGN section 2,
+// verdict.ts: what the state of a build's Pod or Job means for the build (docs/design.md, "One build",
 // step 6): pending, running, or ended and why, with messages that name the Kubernetes reason.
 import type { CoreV1Event, V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import { formatEvents } from '../kube/events.ts';

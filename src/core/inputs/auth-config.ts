@@ -1,4 +1,4 @@
-// auth-config.ts: the validated credentials and cluster inputs (DESIGN section 2, steps 2-3).
+// auth-config.ts: the validated credentials and cluster inputs (docs/design.md, "One build", steps 2-3).
 import { InputIssues } from '../base/errors.ts';
 import {
   parseCluster,

@@ -1,5 +1,5 @@
 // destination.ts: the GCS object prefix of a build (the `destination` template) and the object
-// names of its files (DESIGN section 5).
+// names of its files (docs/design.md, "Storage layout").
 import { InputError, UnsafePathError, quote } from '../base/errors.ts';
 
 /** DESTINATION_PLACEHOLDERS lists the placeholders a `destination` template may use. */

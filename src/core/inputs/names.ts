@@ -1,5 +1,5 @@
 // names.ts: Kubernetes names, build ids, and the labels and annotations every kbuild object
-// carries (DESIGN section 4).
+// carries (docs/design.md, "Names and labels").
 import { createHash } from 'node:crypto';
 import type { Arch } from './parse.ts';
 
@@ -23,7 +23,7 @@ export interface GitHubContext {
 /** MANAGED_BY is the `app.kubernetes.io/managed-by` value of every object kbuild creates. */
 export const MANAGED_BY = 'kbuild';
 
-/** LABEL names the kbuild labels (DESIGN section 4) and the Kueue queue label. */
+/** LABEL names the kbuild labels (docs/design.md, "Names and labels") and the Kueue queue label. */
 export const LABEL = {
   managedBy: 'app.kubernetes.io/managed-by',
   buildId: 'kbuild.dev/build-id',

@@ -1,4 +1,4 @@
-// inputs/schema.ts: the names and defaults of the action's inputs (DESIGN section 3), shared by
+// inputs/schema.ts: the names and defaults of the action's inputs (docs/design.md, "The action's inputs"), shared by
 // the action, the CLI and the validators, and checked against action.yml by a unit test.
 
 /** BUILD_INPUT_NAMES lists the inputs of mode `build` (snake_case, as in action.yml). */

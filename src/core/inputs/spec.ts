@@ -80,7 +80,7 @@ export interface BuildSpec {
 export const TTL_SECONDS = { cleanup: 3600, keep: 7 * 24 * 3600 } as const;
 
 /**
- * validateBuildSpec validates the inputs of mode `build` (DESIGN section 3; defaults applied by
+ * validateBuildSpec validates the inputs of mode `build` (docs/design.md, "The action's inputs"; defaults applied by
  * inputValue) against the workflow run ctx and returns the BuildSpec. It throws one InputError
  * listing every bad input. Several packages build in one Job (`make package/a package/b`); they
  * then need a `name`, and `{package}` is not available in `destination`.

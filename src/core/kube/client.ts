@@ -2,7 +2,7 @@
  * kube/client.ts: `ClientNodeKubeApi`, the `KubeApi` over `@kubernetes/client-node` 2.x.
  * Plain calls go through the generated clients; watches, logs and exec go
  * through kube/watch.ts and kube/stream.ts, which work around the library's
- * known hazards (STYLE.md).
+ * known hazards (docs/design.md, "Known hazards of the dependencies").
  */
 import {
   AuthorizationV1Api,

@@ -4,7 +4,7 @@
  * - openLogStream: `GET .../pods/{pod}/log` over node:https, answered as the
  *   response stream itself, so a dropped connection is an 'error'/'end' the
  *   caller handles (client-node's `Log.log` pipes a web stream and throws an
- *   uncaught `TypeError: terminated` instead; STYLE.md).
+ *   uncaught `TypeError: terminated` instead; docs/design.md, "Known hazards").
  * - execInPod: `pods/exec` over WebSocket with the `v5.channel.k8s.io`
  *   subprotocol (KEP-4006): one byte of channel (0 stdin, 1 stdout, 2 stderr,
  *   3 status, 255 close) before each message. Unlike client-node's `Exec`,

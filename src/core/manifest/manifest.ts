@@ -1,5 +1,5 @@
 // manifest.ts: the Kubernetes objects of a build, a pure function of the BuildSpec
-// (DESIGN section 2, step 4), and their YAML for `create: false`.
+// (docs/design.md, "One build", step 4), and their YAML for `create: false`.
 import type {
   V1Job,
   V1ObjectMeta,

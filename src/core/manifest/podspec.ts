@@ -1,4 +1,4 @@
-// podspec.ts: the pod of a build (DESIGN section 2, steps 4, 5 and 8) and the layout the
+// podspec.ts: the pod of a build (docs/design.md, "One build", steps 4, 5 and 8) and the layout the
 // lifecycle engine relies on: volumes, the `stage`, `cache-bundle`, `build` and `collector`
 // containers, and the marker files that release the waiting ones.
 import type {

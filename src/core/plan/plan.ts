@@ -1,4 +1,4 @@
-// plan.ts: plan mode's pure core (DESIGN section 7). From a pull request's changed files and the
+// plan.ts: plan mode's pure core (docs/design.md, "Plan mode"). From a pull request's changed files and the
 // repository's package definitions, decide which packages to build, in which dependency levels,
 // and render the `matrix` and `levels` outputs.
 import type { PackageDefinition, PackagePaths } from './package-definition.ts';
@@ -252,7 +252,7 @@ export interface PlanInput {
 /**
  * planBuilds decides what a pull request builds: every definition it adds, modifies, copies or
  * renames (matching package_paths), plus the repository packages that depend on one of them,
- * directly or not (they are rebuilt against the change; a DESIGN section 7 decision). Deleted
+ * directly or not (they are rebuilt against the change; a decision of docs/design.md, "Plan mode"). Deleted
  * definitions are not built; other files are ignored. Throws DependencyCycleError for a cycle
  * among the planned packages, DuplicatePackageError, or an Error when a changed definition is
  * missing from the checkout (the workflow did not check out the pull request's head).
