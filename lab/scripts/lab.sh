@@ -96,10 +96,15 @@ EOF2
 }
 
 ensure_tools() {
-  if ! command -v bwrap >/dev/null; then
-    [[ $(id -u) == 0 ]] || die "bubblewrap is missing: install the Debian package bubblewrap"
-    log "installing bubblewrap (Debian package)"
-    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }
+  # Debian packages the lab needs on the host: bubblewrap (the pod runtime's
+  # sandbox) and dpkg-dev (dpkg-source, which the example builds unpack with).
+  local need=()
+  command -v bwrap >/dev/null || need+=(bubblewrap)
+  command -v dpkg-source >/dev/null || need+=(dpkg-dev)
+  if ((${#need[@]})); then
+    [[ $(id -u) == 0 ]] || die "missing Debian packages: ${need[*]} (install them, then run again)"
+    log "installing ${need[*]} (Debian packages)"
+    apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
   fi
   bin=$(bash "$here/build-binaries.sh" | tail -n 1)
   runtime_bin=$(bash "$here/build-runtime.sh" | tail -n 1)
