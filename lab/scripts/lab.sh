@@ -257,7 +257,7 @@ up() {
   wait_for kwok 60 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=1s
   wait_for runtime 30 curl -sf --cacert "$lab/pki/ca.crt" "https://127.0.0.1:$(port runtime)/healthz"
   wait_for kube-controller-manager 60 "${kubectl[@]}" get serviceaccount default -n default
-  wait_for kueue 60 curl -sf "http://127.0.0.1:$(port kueue-health)/readyz"
+  wait_for kueue 90 curl -sf "http://127.0.0.1:$(port kueue-health)/readyz"
 
   write_env
   log "the lab is up in $((SECONDS - t0))s; source $lab/env"

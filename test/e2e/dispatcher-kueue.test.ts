@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseAllDocuments } from 'yaml';
-import { startLabDispatcher } from '../../functions/dispatcher/lab.ts';
+import { startLabDispatcher } from '../../lab/dispatcher.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import { byKey, DispatcherCalls, runId, TRIVIAL_BUILD } from './dispatch-calls.ts';
