@@ -10,7 +10,9 @@
 //     Kueue's own kinds (the pod, deployment, statefulset and other frameworks' hooks are left
 //     out: with failurePolicy Fail they would refuse every pod while Kueue is down), each
 //     clientConfig being `url: https://127.0.0.1:PORT<path>` with the lab CA as caBundle;
-//   - Kueue's ClusterRole (rbac/role.yaml) bound to USER, the identity of its kubeconfig.
+//   - Kueue's RBAC bound to USER, the identity of its kubeconfig: its ClusterRole
+//     (rbac/role.yaml), and in its namespace kueue-system (made here) its Role for Secrets
+//     (rbac/manager_secrets_role.yaml).
 //
 // Names follow Kueue's config/default (prefix `kueue-`), so the objects look like a real install.
 // kubectl applies the output server-side (the CRDs are too large for client-side apply).
@@ -34,6 +36,9 @@ interface Webhook {
   rules?: { apiGroups?: string[]; resources?: string[] }[];
   [k: string]: unknown;
 }
+
+/** NAMESPACE is Kueue's own namespace (`namespace` in lab/kueue/config.yaml). */
+const NAMESPACE = 'kueue-system';
 
 /** KEPT_GROUPS are the API groups whose webhooks the lab keeps (batch is the batch/job integration). */
 const KEPT_GROUPS = new Set(['batch', 'kueue.x-k8s.io']);
@@ -115,17 +120,24 @@ function main(): void {
     });
   }
 
-  const role = docsOf(join(dir, 'rbac', 'role.yaml')).find((o) => o.kind === 'ClusterRole');
-  if (!role) throw new Error(`no ClusterRole in ${join(dir, 'rbac', 'role.yaml')}`);
-  const roleName = `kueue-${role.metadata.name}`;
-  out.push({ ...role, metadata: { name: roleName } });
-  out.push({
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'ClusterRoleBinding',
-    metadata: { name: roleName },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: roleName },
-    subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
-  });
+  out.push({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: NAMESPACE } });
+  for (const [file, kind] of [
+    ['role.yaml', 'ClusterRole'],
+    ['manager_secrets_role.yaml', 'Role'],
+  ] as const) {
+    const role = docsOf(join(dir, 'rbac', file)).find((o) => o.kind === kind);
+    if (!role) throw new Error(`no ${kind} in ${join(dir, 'rbac', file)}`);
+    const name = `kueue-${role.metadata.name}`;
+    const metadata = kind === 'Role' ? { name, namespace: NAMESPACE } : { name };
+    out.push({ ...role, metadata });
+    out.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: `${kind}Binding`,
+      metadata,
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind, name },
+      subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'User', name: user }],
+    });
+  }
 
   process.stdout.write(out.map((o) => stringify(o)).join('---\n'));
 }

@@ -7,13 +7,15 @@
 #   $KBUILD_LAB_KUEUE_DIR/crd/                   config/components/crd: the CRDs (bases/)
 #                                                and their conversion webhook patches
 #   $KBUILD_LAB_KUEUE_DIR/webhook/manifests.yaml config/components/webhook/manifests.yaml
-#   $KBUILD_LAB_KUEUE_DIR/rbac/role.yaml         config/components/rbac/role.yaml
+#   $KBUILD_LAB_KUEUE_DIR/rbac/*.yaml            config/components/rbac: the ClusterRole and
+#                                                the Role for Secrets in Kueue's namespace
 #   $KBUILD_LAB_KUEUE_DIR/.complete              written last
 #
 # The manifests come from the same module version as the binary (the module
 # cache holds its whole source tree); lab/kueue/manifests.ts adapts them to the
-# lab. A second run finds .complete and returns
-# at once; concurrent runs wait for each other on a lock.
+# lab. A second run finds everything and returns at once; a cache missing a
+# manifest this script now copies gets it without recompiling. Concurrent runs
+# wait for each other on a lock.
 #
 # Prints the cache directory on the last line of stdout; progress goes to stderr.
 set -euo pipefail
@@ -24,7 +26,15 @@ source "$(dirname "$0")/versions.sh"
 log() { printf '[lab kueue %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 
 out_dir="$KBUILD_LAB_KUEUE_DIR"
-if [[ -f "$out_dir/.complete" ]]; then
+# manifests: what is copied from the module's config/components.
+manifests=(crd/kustomization.yaml crd/bases crd/patches webhook/manifests.yaml rbac/role.yaml
+  rbac/manager_secrets_role.yaml)
+cached() {
+  [[ -f $out_dir/.complete ]] || return 1
+  local f
+  for f in "${manifests[@]}"; do [[ -e $out_dir/$f ]] || return 1; done
+}
+if cached; then
   echo "$out_dir"
   exit 0
 fi
@@ -36,7 +46,7 @@ if ! flock -n 9; then
   log "another build of kueue $KBUILD_LAB_KUEUE_VERSION is running; waiting for it"
   flock 9
 fi
-if [[ -f "$out_dir/.complete" ]]; then
+if cached; then
   echo "$out_dir"
   exit 0
 fi
@@ -60,26 +70,28 @@ log "$module $KBUILD_LAB_KUEUE_VERSION: resolving modules (downloads from the Go
 
 src=$(cd "$work" && go mod download -json "$module@$KBUILD_LAB_KUEUE_VERSION" | sed -n 's/^[[:space:]]*"Dir": "\(.*\)",*$/\1/p')
 components="$src/config/components"
-for f in crd/kustomization.yaml crd/bases crd/patches webhook/manifests.yaml rbac/role.yaml; do
-  [[ -e $components/$f ]] || { log "$components/$f is missing from the module source"; exit 1; }
-done
-
 stage="$work/out"
-mkdir -p "$stage/webhook" "$stage/rbac"
-cp -r "$components/crd" "$stage/crd"
-cp "$components/webhook/manifests.yaml" "$stage/webhook/"
-cp "$components/rbac/role.yaml" "$stage/rbac/"
+for f in "${manifests[@]}"; do
+  [[ -e $components/$f ]] || { log "$components/$f is missing from the module source"; exit 1; }
+  mkdir -p "$stage/$(dirname "$f")"
+  cp -r "$components/$f" "$stage/$f"
+done
 chmod -R u+w "$stage"
-log "copied $(find "$stage/crd/bases" -name '*.yaml' | wc -l) CRDs, the webhook configurations and the ClusterRole from $src"
+log "copied $(find "$stage/crd/bases" -name '*.yaml' | wc -l) CRDs, the webhook configurations and the RBAC from $src"
 
-log "compiling kueue (about 6-7 min on 2 idle cores, longer under load; peaks near 2 GB of memory)"
-t=$SECONDS
-(
-  cd "$work"
-  go build -trimpath -ldflags "-s -w -X $module/pkg/version.GitVersion=$KBUILD_LAB_KUEUE_VERSION" \
-    -o "$stage/kueue" "$module/cmd/kueue"
-)
-log "compiled kueue in $((SECONDS - t))s ($(du -h "$stage/kueue" | cut -f1))"
+if [[ -f $out_dir/.complete && -x $out_dir/kueue ]]; then
+  log "reusing the compiled kueue of $out_dir"
+  cp "$out_dir/kueue" "$stage/kueue"
+else
+  log "compiling kueue (about 6-7 min on 2 idle cores, 20 min under load; peaks near 2 GB of memory)"
+  t=$SECONDS
+  (
+    cd "$work"
+    go build -trimpath -ldflags "-s -w -X $module/pkg/version.GitVersion=$KBUILD_LAB_KUEUE_VERSION" \
+      -o "$stage/kueue" "$module/cmd/kueue"
+  )
+  log "compiled kueue in $((SECONDS - t))s ($(du -h "$stage/kueue" | cut -f1))"
+fi
 
 rm -rf "$out_dir"
 mv "$stage" "$out_dir"

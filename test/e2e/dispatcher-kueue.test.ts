@@ -150,7 +150,7 @@ interface Workload {
   };
 }
 
-test('a ClusterQueue with quota for 2 builds runs a 6-build dispatch 2 at a time; all 6 succeed', async () => {
+test('a ClusterQueue with quota for 2 builds runs a 6-build dispatch 2 at a time; all 6 succeed', async (t) => {
   // Each build asks for 500m cpu (its collector sidecar, if any, 10m more): 1200m holds 2, not 3.
   const name = queue('two-builds', { amd64: '1200m' });
   const run = runId();
@@ -177,6 +177,7 @@ test('a ClusterQueue with quota for 2 builds runs a 6-build dispatch 2 at a time
   } finally {
     pods.stop();
   }
+  t.diagnostic(`peak: ${pods.peakActive} active build pods, ${pods.peakRunning} running`);
   assert.equal(pods.phases.size, 6, `one pod per build: ${[...pods.phases.keys()].join(', ')}`);
   assert.ok(pods.peakActive <= 2, `at most 2 build pods at once, saw ${pods.peakActive}`);
   assert.equal(pods.peakRunning, 2, 'the quota is used: 2 builds ran side by side');
