@@ -19,7 +19,7 @@ root=$(cd "$here/../.." && pwd)
 source "$here/versions.sh"
 lab=${KBUILD_LAB_DIR:-$root/.lab}
 base=${KBUILD_LAB_PORT_BASE:-16400}
-components=(google etcd kube-apiserver kube-controller-manager kube-scheduler kwok runtime)
+components=(google etcd kube-apiserver kube-controller-manager kube-scheduler kwok runtime kueue)
 
 log() { printf '[lab %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -31,6 +31,7 @@ port() {
     container) echo $((base + 13)) ;; storage) echo $((base + 14)) ;; tokenreview) echo $((base + 15)) ;;
     apiserver) echo $((base + 43)) ;; kwok) echo $((base + 47)) ;; runtime) echo $((base + 50)) ;;
     kcm) echo $((base + 57)) ;; scheduler) echo $((base + 59)) ;;
+    kueue-webhook) echo $((base + 80)) ;; kueue-health) echo $((base + 81)) ;;
     *) die "unknown port $1" ;;
   esac
 }
@@ -109,6 +110,7 @@ ensure_tools() {
   bin=$(bash "$here/build-binaries.sh" | tail -n 1)
   runtime_bin=$(bash "$here/build-runtime.sh" | tail -n 1)
   sources=$(bash "$here/fetch-sources.sh" | tail -n 1)
+  kueue_dir=$(bash "$here/build-kueue.sh" | tail -n 1)
   node_bin=$root/node_modules/.bin/node
   [[ -x $node_bin ]] || die "node_modules/.bin/node is missing: run npm ci first"
 }
@@ -123,6 +125,7 @@ write_configs() {
   kubeconfig "$lab/scheduler.kubeconfig" system:kube-scheduler
   kubeconfig "$lab/kwok.kubeconfig" kbuild-lab-kwok
   kubeconfig "$lab/runtime.kubeconfig" kbuild-lab-runtime
+  kueue_configs
   cat >"$lab/tokenreview.kubeconfig" <<EOF2
 apiVersion: v1
 kind: Config
@@ -146,6 +149,45 @@ EOF2
   "oidc": {"requestToken": "$(cat "$lab/pki/request-token")"}
 }
 EOF2
+}
+
+# kueue_configs: Kueue's kubeconfig (user kbuild-lab-kueue, bound to Kueue's own
+# ClusterRole by kueue_install), its configuration (lab/kueue/config.yaml) and
+# the /etc overlay that gives it /etc/kueue/metrics/certs (see start_kueue).
+kueue_configs() {
+  kubeconfig "$lab/kueue.kubeconfig" kbuild-lab-kueue
+  mkdir -p "$lab/kueue/etc/kueue/metrics"
+  rm -rf "$lab/kueue/etc/kueue/metrics/certs"
+  cp -r "$lab/pki/kueue-metrics" "$lab/kueue/etc/kueue/metrics/certs"
+  sed -e "s|@WEBHOOK_PORT@|$(port kueue-webhook)|" -e "s|@HEALTH_PORT@|$(port kueue-health)|" \
+    -e "s|@CERT_DIR@|$lab/pki/kueue-webhook|" "$root/lab/kueue/config.yaml" >"$lab/kueue/config.yaml"
+}
+
+# kueue_install: Kueue's CRDs, webhook configurations (https://127.0.0.1, the lab
+# CA) and RBAC, from the module's manifests (lab/kueue/manifests.ts), applied
+# server-side; waits until the CRDs are served, which Kueue needs to start.
+kueue_install() {
+  local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig") crds
+  "$node_bin" "$root/lab/kueue/manifests.ts" --dir "$kueue_dir" --port "$(port kueue-webhook)" \
+    --ca "$lab/pki/ca.crt" --user kbuild-lab-kueue >"$lab/kueue/manifests.yaml"
+  "${kubectl[@]}" apply --server-side --force-conflicts --field-manager kbuild-lab \
+    -f "$lab/kueue/manifests.yaml" >/dev/null
+  mapfile -t crds < <("${kubectl[@]}" get crd -o name | grep '\.kueue\.x-k8s\.io$')
+  "${kubectl[@]}" wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null
+}
+
+# start_kueue: Kueue as a host process. With its own certificates it still loads
+# metrics certificates from the fixed path /etc/kueue/metrics/certs (Kueue's
+# cmd/kueue/main.go; no flag or config field moves it), so it runs in a private
+# mount namespace whose /etc is a read-only overlay of .lab/kueue/etc on the
+# host's /etc. unshare and sh exec, so the PID file names Kueue itself.
+start_kueue() {
+  local ns=(unshare --mount --propagation private)
+  [[ $(id -u) == 0 ]] || ns=(unshare --user --map-root-user --mount --propagation private)
+  # shellcheck disable=SC2016 # expanded by the inner sh
+  start kueue "${ns[@]}" sh -c 'mount -t overlay kueue-etc -o "ro,lowerdir=$1:/etc" /etc && shift && exec "$@"' \
+    kueue "$lab/kueue/etc" "$kueue_dir/kueue" --config "$lab/kueue/config.yaml" \
+    --kubeconfig "$lab/kueue.kubeconfig" --zap-log-level info
 }
 
 up() {
@@ -201,6 +243,10 @@ up() {
     --authorization-kubeconfig "$lab/scheduler.kubeconfig" \
     --bind-address 127.0.0.1 --secure-port "$(port scheduler)" --leader-elect=false
 
+  log "installing Kueue $KBUILD_LAB_KUEUE_VERSION (CRDs, webhooks, RBAC) and starting it"
+  kueue_install
+  start_kueue
+
   log "starting kwok $KBUILD_LAB_KWOK_VERSION (node pools) and the pod runtime"
   start kwok "$bin/kwok" --kubeconfig "$lab/kwok.kubeconfig" --config "$root/lab/config/kwok.yaml" \
     --manage-nodes-with-annotation-selector kwok.x-k8s.io/node=fake \
@@ -219,6 +265,7 @@ up() {
   wait_for kwok 60 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=1s
   wait_for runtime 30 curl -sf --cacert "$lab/pki/ca.crt" "https://127.0.0.1:$(port runtime)/healthz"
   wait_for kube-controller-manager 60 "${kubectl[@]}" get serviceaccount default -n default
+  wait_for kueue 90 curl -sf "http://127.0.0.1:$(port kueue-health)/readyz"
 
   write_env
   log "the lab is up in $((SECONDS - t0))s; source $lab/env"
@@ -264,11 +311,14 @@ stop() {
 }
 
 down() {
-  # etcd last: the API server needs it to shut down cleanly.
+  # Kueue first, while the API server still answers (without it Kueue may wait
+  # for ever and only stop on SIGKILL); etcd last: the API server needs it to
+  # shut down cleanly.
+  stop kueue
   stop runtime kwok kube-scheduler kube-controller-manager kube-apiserver google
   stop etcd
   rm -f "$lab"/pids/*.pid
-  rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/env" "$lab/google.env"
+  rm -rf "$lab/etcd" "$lab/runtime" "$lab/gcs" "$lab/kueue" "$lab/env" "$lab/google.env"
 }
 
 status() {

@@ -90,7 +90,7 @@ test('deploy/kubernetes/lab applies: server-side dry run, then for real', () => 
   ]);
 });
 
-test('deploy/kubernetes/kueue renders; applies where the Kueue CRDs exist', (t) => {
+test("deploy/kubernetes/kueue applies to the lab's Kueue; its queues become active", () => {
   const { docs } = rendered('deploy/kubernetes/kueue');
   assert.deepEqual(docs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), [
     'ClusterQueue/kbuild',
@@ -98,13 +98,16 @@ test('deploy/kubernetes/kueue renders; applies where the Kueue CRDs exist', (t) 
     'ResourceFlavor/kbuild-amd64',
     'ResourceFlavor/kbuild-arm64',
   ]);
-  const crds = kubectl(['get', 'crd', '-o', 'name']);
-  if (!crds.includes('resourceflavors.kueue.x-k8s.io')) {
-    t.skip('the Kueue CRDs are not installed on the lab');
-    return;
-  }
-  kubectl(['apply', '--dry-run=server', '-k', 'deploy/kubernetes/kueue']);
-  kubectl(['apply', '-k', 'deploy/kubernetes/kueue']);
+  // The LocalQueue lives in the build namespace (deploy/kubernetes/lab makes it).
+  kubectl(['apply', '-k', LAB]);
+  const dry = kubectl(['apply', '--dry-run=server', '-k', 'deploy/kubernetes/kueue']);
+  assert.equal(dry.match(/\(server dry run\)/g)?.length, docs.length, dry);
+  const real = kubectl(['apply', '-k', 'deploy/kubernetes/kueue']);
+  assert.equal(real.match(/ (created|configured|unchanged)$/gm)?.length, docs.length, real);
+  // Kueue itself accepts them: the ClusterQueue is Active once its flavors exist, the
+  // LocalQueue once its ClusterQueue is.
+  kubectl(['wait', '--for=condition=Active', '--timeout=60s', 'clusterqueue/kbuild']);
+  kubectl(['wait', '--for=condition=Active', '--timeout=60s', '-n', NS, 'localqueue/builds']);
 });
 
 // [user, allowed?, kubectl auth can-i arguments]

@@ -2,7 +2,7 @@
 // verifying tokens from the lab's OIDC issuer: a real dispatch of 3 packages x 2 arches in
 // dependency order on the right node pools, idempotence, refused tokens and policy violations
 // that create nothing, a failed dependency that skips its dependents, and DELETE cancelling
-// running builds.
+// running builds. The `queue_name` path, with the lab's Kueue, is in dispatcher-kueue.test.ts.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -319,78 +319,4 @@ test('through the GKE stand-in: Application Default Credentials (Workload Identi
   } finally {
     await gke.close();
   }
-});
-
-test('queue_name: Jobs wait suspended for Kueue, dependents join the queue once released', async () => {
-  const token = await mint({ claims: { run_id: runId() } });
-  const body = {
-    ...REQUEST,
-    packages: ['qbase', 'qapp'],
-    archs: ['amd64'],
-    queue_name: 'builds',
-    dependencies: { qapp: ['qbase'] },
-  };
-  const post = await call('POST', '/v1/dispatches', token, body);
-  assert.equal(post.status, 202, JSON.stringify(post.body));
-  const id = post.body.dispatch_id!;
-  const built = byKey(post.body.builds);
-  const job = (pkg: string) =>
-    JSON.parse(
-      kubectl(['get', 'job', '-n', ns, built[`${pkg}/amd64`]!.job_name, '-o', 'json']),
-    ) as { metadata: { labels: Record<string, string> }; spec: { suspend?: boolean } };
-  const QUEUE_LABEL = 'kueue.x-k8s.io/queue-name';
-  // Kueue admits a Job by unsuspending it; here the test plays Kueue.
-  const admit = (pkg: string) =>
-    kubectl([
-      'patch',
-      'job',
-      '-n',
-      ns,
-      built[`${pkg}/amd64`]!.job_name,
-      '--type=merge',
-      '-p',
-      '{"spec":{"suspend":false}}',
-    ]);
-  const podsOf = (pkg: string) =>
-    kubectl([
-      'get',
-      'pods',
-      '-n',
-      ns,
-      '-l',
-      `kbuild.dev/build-id=${built[`${pkg}/amd64`]!.build_id}`,
-      '-o',
-      'name',
-    ]).trim();
-
-  // Created suspended; only the build without dependencies is in the queue yet.
-  assert.equal(job('qbase').spec.suspend, true);
-  assert.equal(job('qbase').metadata.labels[QUEUE_LABEL], 'builds');
-  assert.equal(job('qapp').spec.suspend, true);
-  assert.equal(job('qapp').metadata.labels[QUEUE_LABEL], undefined, 'held back for qbase');
-  let now = byKey((await call('GET', `/v1/dispatches/${id}`, token)).body.builds);
-  assert.equal(now['qbase/amd64']?.status, 'queued');
-  assert.match(now['qbase/amd64']?.message ?? '', /queued in builds, waiting for admission/);
-  assert.equal(now['qapp/amd64']?.status, 'pending');
-  assert.equal(now['qapp/amd64']?.reason, 'WaitingForDependencies');
-  await sleep(2000);
-  assert.equal(podsOf('qbase'), '', 'nothing runs before admission');
-
-  admit('qbase');
-  const released = await d.until(
-    id,
-    token,
-    (b) => byKey(b)['qapp/amd64']?.status === 'queued',
-    'qapp not queued after qbase succeeded',
-  );
-  now = byKey(released);
-  assert.equal(now['qbase/amd64']?.status, 'succeeded');
-  assert.equal(job('qapp').spec.suspend, true, 'released into the queue, not started');
-  assert.equal(job('qapp').metadata.labels[QUEUE_LABEL], 'builds');
-  assert.equal(podsOf('qapp'), '');
-
-  admit('qapp');
-  const done = await follow(id, token);
-  assert.equal(done.state, 'succeeded', JSON.stringify(done.builds));
-  assert.equal(byKey(done.builds)['qapp/amd64']?.status, 'succeeded');
 });

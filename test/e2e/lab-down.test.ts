@@ -15,10 +15,10 @@ import { join } from 'node:path';
 import { kubectl, labEnv, ROOT } from './lab.ts';
 import { readPids, waitFor } from './lab-kube.ts';
 
-/** BASE is the private lab's port base: its ports (BASE+1 ... BASE+59) stay clear of the shared lab's 16400-16460. */
+/** BASE is the private lab's port base: its ports (BASE+1 ... BASE+81) stay clear of the shared lab's 16400-16481. */
 const BASE = 17400;
 /** LISTENING are the offsets lab.sh gives its components (docs/lab.md, lab.sh port()). */
-const LISTENING = [1, 2, 10, 11, 12, 13, 14, 15, 43, 47, 50, 57, 59];
+const LISTENING = [1, 2, 10, 11, 12, 13, 14, 15, 43, 47, 50, 57, 59, 80, 81];
 
 /** Proc identifies a process across PID reuse: its PID and start time (clock ticks since boot). */
 interface Proc {
@@ -186,6 +186,7 @@ test('a private lab starts from the cache, and npm run lab:down leaves nothing r
       'kube-apiserver',
       'kube-controller-manager',
       'kube-scheduler',
+      'kueue',
       'kwok',
       'runtime',
     ]);
@@ -221,11 +222,11 @@ test('a private lab starts from the cache, and npm run lab:down leaves nothing r
     const left = [...components, ...sandbox].filter((p) => p && stillRunning(p));
     assert.deepEqual(left, [], 'no recorded or sandbox process runs');
     assert.deepEqual(naming(dir), [], `no process names ${dir}`);
-    const all = Array.from({ length: 59 }, (_, i) => i + 1);
+    const all = Array.from({ length: 81 }, (_, i) => i + 1);
     assert.deepEqual(
       await openPorts(all),
       [],
-      `no port of ${BASE + 1}-${BASE + 59} accepts connections`,
+      `no port of ${BASE + 1}-${BASE + 81} accepts connections`,
     );
     assert.deepEqual(readdirSync(join(dir, 'pids')), [], 'no PID files are left');
     assert.notEqual(npm('lab:status').status, 0, 'status says the private lab is down');

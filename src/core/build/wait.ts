@@ -20,7 +20,12 @@ export interface WaitDeps {
   clock: Clock;
 }
 
-/** untilStarted waits for the build container to start (or the build to fail first), staging the source meanwhile. */
+/**
+ * untilStarted waits for the build container to start (or the build to fail first), staging the
+ * source meanwhile. pending_timeout runs from the moment the Job is no longer queued: time a Job
+ * waits suspended for Kueue's admission (`queue_name`) does not count, since a full queue is not
+ * a pod that cannot start; the clock restarts if Kueue suspends it again (eviction, preemption).
+ */
 export async function untilStarted(
   spec: BuildSpec,
   deps: WaitDeps,
@@ -29,7 +34,9 @@ export async function untilStarted(
   signal: AbortSignal,
 ): Promise<Verdict> {
   const { reporter, kube } = deps;
-  const since = new Date(deps.clock.now());
+  // since: when the current wait began (the step's start, or the last admission).
+  let since = new Date(deps.clock.now());
+  let queued = false;
   let staging: Promise<void> | undefined;
   let stagingError: Error | undefined;
   let lastReason = '';
@@ -39,6 +46,11 @@ export async function untilStarted(
     const now = new Date(deps.clock.now());
     const job = s.job ? jobVerdict(s.job) : undefined;
     if (job && (job.state === 'failed' || job.state === 'timed_out')) return job;
+    const isQueued = job?.state === 'queued';
+    if (isQueued !== queued) {
+      queued = isQueued;
+      since = now;
+    }
     const pod = s.pod;
     const v: Verdict = pod
       ? podVerdict(pod, [], now, {
