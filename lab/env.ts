@@ -73,3 +73,30 @@ export async function labIssuer<T>(
     throw new Error(`the lab's issuer answered ${path} with ${res.status}: ${await res.text()}`);
   return (await res.json()) as T;
 }
+
+/**
+ * labIamBinding grants (or with `remove`, takes) one IAM role in the lab's
+ * Google stand-ins through their `/_lab/iam-bindings` route (lab/google/README.md),
+ * with the runner's request token. `resource` is `project`,
+ * `buckets/NAME` or `serviceAccounts/EMAIL`; `member` an IAM member
+ * (`serviceAccount:PROJECT.svc.id.goog[NS/KSA]`, `principal://...`). Throws
+ * on an answer that is not 2xx, with its body.
+ */
+export async function labIamBinding(binding: {
+  resource: string;
+  role: string;
+  member: string;
+  remove?: boolean;
+}): Promise<void> {
+  const env = labEnv();
+  const base = (env['CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS'] ?? '').replace(/\/$/, '');
+  const res = await fetch(`${base}/_lab/iam-bindings`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${env['ACTIONS_ID_TOKEN_REQUEST_TOKEN']}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify(binding),
+  });
+  if (!res.ok) throw new Error(`/_lab/iam-bindings answered ${res.status}: ${await res.text()}`);
+}

@@ -1,5 +1,6 @@
 // config.ts: the shape, defaults and parser of the Google stand-ins' config
 // (.lab/google.json, written by lab/scripts/lab.sh). Pure: no I/O here.
+import { STORAGE_ROLE } from './gcs/iam.ts';
 import type { BucketBinding } from './gcs/iam.ts';
 
 /**
@@ -12,7 +13,7 @@ import type { BucketBinding } from './gcs/iam.ts';
  * ```jsonc
  * {
  *   "ports": { "oidc": 16410, "sts": 16411, "iam": 16412, "gke": 16413,
- *              "gcs": 16414, "tokenReview": 16415 },   // 0 = ephemeral
+ *              "gcs": 16414, "tokenReview": 16415, "metadata": 16416 },   // 0 = ephemeral
  *   "projectId": "kbuild-lab",
  *   "projectNumber": "123456789012",
  *   "workloadIdentity": {
@@ -30,6 +31,10 @@ import type { BucketBinding } from './gcs/iam.ts';
  *            "iam": { "BUCKET": [{ "role": "roles/storage.objectCreator",      // {} = every bucket open
  *                                  "members": ["serviceAccount:..."],
  *                                  "condition": { "title": "...", "expression": "resource.name.startsWith(...)" } }] } },
+ *   "gke": { "workloadPool": "",      // "" = PROJECT_ID.svc.id.goog
+ *            "kubeconfig": "",        // "" = the metadata server cannot read pods (service accounts refused)
+ *            "runtimeStateDir": "",   // the pod runtime's --state-dir (pods are found by their mounts)
+ *            "procRoot": "/proc" },
  *   "oidc": { "issuer": "",          // "" = http://127.0.0.1:<oidc port>
  *             "requestToken": "",    // ACTIONS_ID_TOKEN_REQUEST_TOKEN; "" = random per start
  *             "tokenLifetimeSeconds": 21600, // exp - iat; nbf = iat - 300, like GitHub's tokens
@@ -47,6 +52,7 @@ export interface GoogleLabConfig {
   cluster: ClusterConfig;
   gcs: GcsConfig;
   oidc: OidcConfig;
+  gke: GkeConfig;
   /**
    * accessTokenLifetimeSeconds is the lifetime of STS federated tokens and
    * the upper bound of generateAccessToken lifetimes (a longer request is
@@ -64,6 +70,23 @@ export interface ServicePorts {
   gke: number;
   gcs: number;
   tokenReview: number;
+  /** metadata is the GKE metadata server stand-in (GCE_METADATA_HOST of every pod). */
+  metadata: number;
+}
+
+/**
+ * GkeConfig configures Workload Identity Federation for GKE: the cluster's
+ * fixed workload pool and how the metadata server finds the calling pod.
+ */
+export interface GkeConfig {
+  /** workloadPool is `PROJECT_ID.svc.id.goog` (the only form GKE allows). */
+  workloadPool: string;
+  /** kubeconfig reads pods and service accounts of the lab's API server. */
+  kubeconfig: string;
+  /** runtimeStateDir is the pod runtime's --state-dir (pods/<ns>_<name>_<uid>/ below it). */
+  runtimeStateDir: string;
+  /** procRoot is procfs (tests point it at a fake tree). */
+  procRoot: string;
 }
 
 /**
@@ -153,6 +176,7 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
       gke: portBase + 13,
       gcs: portBase + 14,
       tokenReview: portBase + 15,
+      metadata: portBase + 16,
     },
     projectId: 'kbuild-lab',
     projectNumber,
@@ -209,6 +233,12 @@ export function defaultGoogleLabConfig(portBase: number = DEFAULT_PORT_BASE): Go
       version: '1.36.3-gke.100',
     },
     gcs: { stateDir: '.lab/gcs', buckets: ['kbuild-lab-artifacts'], iam: {} },
+    gke: {
+      workloadPool: 'kbuild-lab.svc.id.goog',
+      kubeconfig: '',
+      runtimeStateDir: '',
+      procRoot: '/proc',
+    },
     oidc: {
       issuer: '',
       requestToken: '',
@@ -254,7 +284,13 @@ export function parseGoogleLabConfig(input: unknown, portBase?: number): GoogleL
   const cluster = object(root.cluster ?? {}, 'cluster');
   const gcs = object(root.gcs ?? {}, 'gcs');
   const oidc = object(root.oidc ?? {}, 'oidc');
+  const gke = object(root.gke ?? {}, 'gke');
   const portOf = (k: keyof ServicePorts): number => port(ports[k] ?? d.ports[k], `ports.${k}`);
+  const projectId = str(
+    root.projectId ?? d.projectId,
+    'projectId',
+    /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/,
+  );
   return {
     ports: {
       oidc: portOf('oidc'),
@@ -263,8 +299,9 @@ export function parseGoogleLabConfig(input: unknown, portBase?: number): GoogleL
       gke: portOf('gke'),
       gcs: portOf('gcs'),
       tokenReview: portOf('tokenReview'),
+      metadata: portOf('metadata'),
     },
-    projectId: str(root.projectId ?? d.projectId, 'projectId', /^[a-z][a-z0-9-]{4,28}[a-z0-9]$/),
+    projectId,
     projectNumber: str(root.projectNumber ?? d.projectNumber, 'projectNumber', /^\d+$/),
     workloadIdentity: {
       pool: str(wi.pool ?? d.workloadIdentity.pool, 'workloadIdentity.pool', /^[a-z0-9-]{4,32}$/),
@@ -309,6 +346,16 @@ export function parseGoogleLabConfig(input: unknown, portBase?: number): GoogleL
           list(v, `gcs.iam.${bucket}`).map((b, i) => binding(b, `gcs.iam.${bucket}[${i}]`)),
         ]),
       ),
+    },
+    gke: {
+      workloadPool: str(
+        gke.workloadPool || `${projectId}.svc.id.goog`,
+        'gke.workloadPool',
+        /^[a-z][a-z0-9-]{4,28}[a-z0-9]\.svc\.id\.goog$/,
+      ),
+      kubeconfig: str(gke.kubeconfig ?? '', 'gke.kubeconfig'),
+      runtimeStateDir: str(gke.runtimeStateDir ?? '', 'gke.runtimeStateDir'),
+      procRoot: str(gke.procRoot ?? '/proc', 'gke.procRoot', /^\/\S*$/),
     },
     oidc: {
       issuer: str(oidc.issuer ?? '', 'oidc.issuer', /^(|https?:\/\/\S+[^/])$/),
@@ -361,7 +408,7 @@ function strMap(v: unknown, field: string): Record<string, string> {
 function binding(v: unknown, field: string): BucketBinding {
   const b = object(v, field);
   const out: BucketBinding = {
-    role: str(b.role, `${field}.role`, /^roles\/storage\.object(Creator|Viewer|User|Admin)$/),
+    role: str(b.role, `${field}.role`, STORAGE_ROLE),
     members: strList(b.members, `${field}.members`),
   };
   if (b.condition !== undefined) {

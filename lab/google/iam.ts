@@ -9,8 +9,8 @@ import type { GoogleLabConfig } from './config.ts';
 import { authenticate, requireCloudPlatformScope } from './auth.ts';
 import { googleError, readJsonObject, sendJson } from './http.ts';
 import type { Handler, HttpError } from './http.ts';
+import type { ServiceAccountPolicies } from './iam-policy.ts';
 import type { AccessTokenInfo, TokenStore } from './tokens.ts';
-import { isMember } from './wif.ts';
 
 const GENERATE_PATH = /^\/v1\/projects\/([^/]+)\/serviceAccounts\/([^/:]+):generateAccessToken$/;
 const MAX_LIFETIME_SECONDS = 43200;
@@ -49,14 +49,59 @@ export function callerIds(info: AccessTokenInfo): string[] {
 }
 
 /**
- * createIamHandler issues service account tokens to callers listed among the
- * account's members. The lifetime is the requested one (default 3600 s)
- * clamped to `accessTokenLifetimeSeconds` (Google would refuse above 3600 s
- * without an org policy; the lab clamps so one knob shortens every token).
+ * getAccessTokenDenied is IAM's 403 when the caller may not get a token for
+ * a service account (or the account does not exist).
  */
-export function createIamHandler(config: GoogleLabConfig, tokens: TokenStore): Handler {
+export function getAccessTokenDenied(): HttpError {
+  return googleError(
+    403,
+    'PERMISSION_DENIED',
+    "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+    {
+      details: [
+        {
+          '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
+          reason: 'IAM_PERMISSION_DENIED',
+          domain: 'iam.googleapis.com',
+          metadata: { permission: 'iam.serviceAccounts.getAccessToken' },
+        },
+      ],
+    },
+  );
+}
+
+/**
+ * mayGetAccessToken tells whether `ids` hold iam.serviceAccounts.getAccessToken
+ * on the lab's service account `email` (roles/iam.workloadIdentityUser or
+ * roles/iam.serviceAccountTokenCreator); false for an unknown account.
+ */
+export function mayGetAccessToken(
+  policies: ServiceAccountPolicies,
+  email: string,
+  ids: readonly string[],
+): boolean {
+  return policies.allows(email, 'iam.serviceAccounts.getAccessToken', ids);
+}
+
+/**
+ * createIamHandler issues service account tokens to callers that hold
+ * iam.serviceAccounts.getAccessToken on the account (mayGetAccessToken). The
+ * lifetime is the requested one (default 3600 s) clamped to
+ * `accessTokenLifetimeSeconds` (Google would refuse above 3600 s without an
+ * org policy; the lab clamps so one knob shortens every token). Other paths
+ * go to `fallback` (the tests' `/_lab/iam-bindings`, lab-bindings.ts).
+ */
+export function createIamHandler(
+  config: GoogleLabConfig,
+  tokens: TokenStore,
+  policies: ServiceAccountPolicies,
+  fallback?: Handler,
+): Handler {
   return async (req, res, url) => {
     const m = GENERATE_PATH.exec(url.pathname);
+    if (m === null && fallback !== undefined && url.pathname.startsWith('/_lab/')) {
+      return fallback(req, res, url);
+    }
     if (m === null || req.method !== 'POST') {
       throw googleError(404, 'NOT_FOUND', `Method not found: ${req.method} ${url.pathname}`);
     }
@@ -72,23 +117,8 @@ export function createIamHandler(config: GoogleLabConfig, tokens: TokenStore): H
       throw invalidArgument('The lab does not support delegation chains (delegates).');
     }
     const lifetime = Math.min(parseLifetime(body.lifetime), config.accessTokenLifetimeSeconds);
-    const account = config.serviceAccounts.find((sa) => sa.email === email);
-    if (account === undefined || !isMember(account.members, { ids: callerIds(caller) })) {
-      throw googleError(
-        403,
-        'PERMISSION_DENIED',
-        "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
-        {
-          details: [
-            {
-              '@type': 'type.googleapis.com/google.rpc.ErrorInfo',
-              reason: 'IAM_PERMISSION_DENIED',
-              domain: 'iam.googleapis.com',
-              metadata: { permission: 'iam.serviceAccounts.getAccessToken' },
-            },
-          ],
-        },
-      );
+    if (!mayGetAccessToken(policies, email, callerIds(caller))) {
+      throw getAccessTokenDenied();
     }
     const expiresAt = Date.now() + lifetime * 1000;
     const accessToken = tokens.issue({

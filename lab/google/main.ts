@@ -37,7 +37,7 @@ async function main(): Promise<void> {
   }
   const u = standIns.urls;
   stderrLogger(
-    `google stand-ins ready: oidc=${u.oidcIssuer} sts=${u.sts} iam=${u.iam} gke=${u.gke} gcs=${u.gcs} tokenreview=${u.tokenReview} gcs-dir=${standIns.gcs.dir}`,
+    `google stand-ins ready: oidc=${u.oidcIssuer} sts=${u.sts} iam=${u.iam} gke=${u.gke} gcs=${u.gcs} tokenreview=${u.tokenReview} metadata=${u.metadata} gcs-dir=${standIns.gcs.dir}`,
   );
   let stopping = false;
   const stop = (signal: string): void => {

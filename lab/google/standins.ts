@@ -7,6 +7,12 @@ import { createGkeHandler } from './gke.ts';
 import { listen } from './http.ts';
 import type { Listening, Logger } from './http.ts';
 import { createIamHandler } from './iam.ts';
+import { BucketPolicies } from './gcs/iam.ts';
+import { ServiceAccountPolicies } from './iam-policy.ts';
+import { createLabBindingsHandler } from './lab-bindings.ts';
+import { createMetadataHandler } from './metadata.ts';
+import { apiKsaLookup, procConnectionPodFinder } from './metadata-pods.ts';
+import type { ConnectionPodFinder, KsaLookup } from './metadata-pods.ts';
 import { createOidcIssuer, idTokenRequestUrl } from './oidc-issuer.ts';
 import type { OidcIssuer } from './oidc-issuer.ts';
 import { createStsHandler } from './sts.ts';
@@ -26,6 +32,8 @@ export interface StandInUrls {
   gcs: string;
   /** tokenReview is the full webhook URL for kube-apiserver (`.../tokenreview`). */
   tokenReview: string;
+  /** metadata is the GKE metadata server (`http://127.0.0.1:PORT`; pods get its host:port). */
+  metadata: string;
 }
 
 /** GoogleStandIns are the running stand-ins and the handles tests use. */
@@ -36,6 +44,10 @@ export interface GoogleStandIns {
   /** issuer mints ID tokens in-process (good or deliberately bad). */
   issuer: OidcIssuer;
   tokens: TokenStore;
+  /** buckets are the buckets' IAM policies (GCS checks them). */
+  buckets: BucketPolicies;
+  /** accounts are the service accounts' IAM policies (IAM Credentials and the metadata server check them). */
+  accounts: ServiceAccountPolicies;
   /** gcs is the object store (dataPath finds an object's bytes on disk). */
   gcs: GcsStore;
   /** env is what these stand-ins contribute to .lab/env (the names docs/lab.md lists). */
@@ -43,9 +55,15 @@ export interface GoogleStandIns {
   close(): Promise<void>;
 }
 
-/** StartOptions: where log lines go (default: stderr with a timestamp). */
+/**
+ * StartOptions: where log lines go (default: stderr with a timestamp), and
+ * how the metadata server finds the calling pod and its service account
+ * (default: procfs and the API server of `config.gke`; tests pass fakes).
+ */
 export interface StartOptions {
   log?: Logger;
+  findPod?: ConnectionPodFinder;
+  ksaOf?: KsaLookup;
 }
 
 /** stderrLogger writes `<RFC 3339 time> <line>` to stderr. */
@@ -76,6 +94,18 @@ export async function startGoogleStandIns(
     if (issuerUrl === '') issuerUrl = oidc.url;
 
     const tokens = new TokenStore();
+    const buckets = new BucketPolicies(config.gcs.iam, tokens);
+    const accounts = new ServiceAccountPolicies(config.serviceAccounts);
+    const findPod: ConnectionPodFinder =
+      options.findPod ??
+      (config.gke.runtimeStateDir === ''
+        ? () => undefined
+        : procConnectionPodFinder(config.gke.procRoot, resolve(config.gke.runtimeStateDir)));
+    const ksaOf: KsaLookup =
+      options.ksaOf ??
+      (config.gke.kubeconfig === ''
+        ? () => Promise.reject(new Error('the lab config has no gke.kubeconfig'))
+        : apiKsaLookup(resolve(config.gke.kubeconfig)));
     const store = GcsStore.open(resolve(config.gcs.stateDir));
     for (const name of config.gcs.buckets) {
       if (store.bucket(name) !== undefined) continue;
@@ -91,27 +121,38 @@ export async function startGoogleStandIns(
     const cluster = { ...config.cluster, caCertPath: caPath };
     const services: [string, number, Parameters<typeof listen>[2]][] = [
       ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
-      ['iam', config.ports.iam, createIamHandler(config, tokens)],
+      [
+        'iam',
+        config.ports.iam,
+        createIamHandler(
+          config,
+          tokens,
+          accounts,
+          createLabBindingsHandler(buckets, accounts, () => issuer.requestToken),
+        ),
+      ],
       ['gke', config.ports.gke, createGkeHandler({ ...config, cluster }, tokens)],
       [
         'gcs',
         config.ports.gcs,
-        createGcsHandler(store, {
-          projectNumber: config.projectNumber,
-          tokens,
-          iam: config.gcs.iam,
-        }),
+        createGcsHandler(store, { projectNumber: config.projectNumber, tokens, policies: buckets }),
       ],
       ['tokenreview', config.ports.tokenReview, createTokenReviewHandler(tokens)],
+      [
+        'metadata',
+        config.ports.metadata,
+        createMetadataHandler({ config, tokens, accounts, findPod, ksaOf }),
+      ],
     ];
-    const [sts, iam, gke, gcs, tokenReview] = await Promise.all(
+    const [sts, iam, gke, gcs, tokenReview, metadata] = await Promise.all(
       services.map(async ([name, port, handler]) => {
         const l = await listen(name, port, handler, log);
         started.push(l);
         return l;
       }),
     );
-    if (!sts || !iam || !gke || !gcs || !tokenReview) throw new Error('a stand-in did not start');
+    if (!sts || !iam || !gke || !gcs || !tokenReview || !metadata)
+      throw new Error('a stand-in did not start');
     const urls: StandInUrls = {
       oidcIssuer: issuerUrl,
       idTokenRequest: idTokenRequestUrl(oidc.url),
@@ -120,12 +161,15 @@ export async function startGoogleStandIns(
       gke: gke.url,
       gcs: gcs.url,
       tokenReview: `${tokenReview.url}/tokenreview`,
+      metadata: metadata.url,
     };
     return {
       urls,
       requestToken: issuer.requestToken,
       issuer,
       tokens,
+      buckets,
+      accounts,
       gcs: store,
       env: labEnv(config, urls, issuer.requestToken),
       close: closeAll,
@@ -166,6 +210,8 @@ export function labEnv(
     KBUILD_LAB_LOCATION: config.cluster.location,
     KBUILD_LAB_BUCKET: config.gcs.buckets[0] ?? '',
     KBUILD_LAB_OIDC_ISSUER: urls.oidcIssuer,
+    KBUILD_LAB_METADATA_HOST: urls.metadata.replace(/^http:\/\//, ''),
+    KBUILD_LAB_WORKLOAD_POOL: config.gke.workloadPool,
   };
 }
 

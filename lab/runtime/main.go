@@ -21,12 +21,13 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"k8s.io/klog/v2"
 
+	"kbuild.dev/lab/runtime/internal/envvars"
 	"kbuild.dev/lab/runtime/internal/runtime"
 	"kbuild.dev/lab/runtime/internal/server"
 )
 
 type options struct {
-	kubeconfig, listen, certFile, keyFile, clientCAFile, stateDir, selector, bwrap, nsenter string
+	kubeconfig, listen, certFile, keyFile, clientCAFile, stateDir, selector, bwrap, nsenter, metadataHost string
 }
 
 func main() {
@@ -41,6 +42,7 @@ func main() {
 	fs.StringVar(&o.selector, "node-annotation-selector", "kwok.x-k8s.io/node=fake", "annotations key=value[,key=value] of the nodes to run pods for")
 	fs.StringVar(&o.bwrap, "bwrap", "bwrap", "bubblewrap binary (looked up in PATH)")
 	fs.StringVar(&o.nsenter, "nsenter", "nsenter", "nsenter binary (looked up in PATH)")
+	fs.StringVar(&o.metadataHost, "metadata-host", "", "IP:PORT of the GKE metadata server stand-in, set as GCE_METADATA_HOST/ROOT/IP in every container (empty: none)")
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
 	klog.InitFlags(klogFlags)
 	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
@@ -67,6 +69,9 @@ func run(o options) error {
 	selector, err := parseSelector(o.selector)
 	if err != nil {
 		return err
+	}
+	if err := envvars.SetMetadataHost(o.metadataHost); err != nil {
+		return fmt.Errorf("--metadata-host: %w", err)
 	}
 	bwrap, err := exec.LookPath(o.bwrap)
 	if err != nil {

@@ -29,6 +29,7 @@ port() {
     etcd) echo $((base + 1)) ;; etcd-peer) echo $((base + 2)) ;;
     oidc) echo $((base + 10)) ;; sts) echo $((base + 11)) ;; iam) echo $((base + 12)) ;;
     container) echo $((base + 13)) ;; storage) echo $((base + 14)) ;; tokenreview) echo $((base + 15)) ;;
+    metadata) echo $((base + 16)) ;;
     apiserver) echo $((base + 43)) ;; kwok) echo $((base + 47)) ;; runtime) echo $((base + 50)) ;;
     kcm) echo $((base + 57)) ;; scheduler) echo $((base + 59)) ;;
     kueue-webhook) echo $((base + 80)) ;; kueue-health) echo $((base + 81)) ;;
@@ -142,10 +143,12 @@ EOF2
   cat >"$lab/google.json" <<EOF2
 {
   "ports": {"oidc": $(port oidc), "sts": $(port sts), "iam": $(port iam),
-            "gke": $(port container), "gcs": $(port storage), "tokenReview": $(port tokenreview)},
+            "gke": $(port container), "gcs": $(port storage), "tokenReview": $(port tokenreview),
+            "metadata": $(port metadata)},
   "cluster": {"name": "lab", "location": "us-central1", "endpoint": "127.0.0.1:$(port apiserver)",
               "caCertPath": "$lab/pki/ca.crt", "version": "${KBUILD_LAB_K8S_VERSION#v}-gke.0"},
   "gcs": {"stateDir": "$lab/gcs", "buckets": ["kbuild-lab-artifacts"]},
+  "gke": {"kubeconfig": "$lab/kubeconfig", "runtimeStateDir": "$lab/runtime"},
   "oidc": {"requestToken": "$(cat "$lab/pki/request-token")"}
 }
 EOF2
@@ -253,7 +256,8 @@ up() {
     --node-ip 127.0.0.1 --node-port "$(port runtime)" --server-address "127.0.0.1:$(port kwok)"
   start runtime "$runtime_bin" --kubeconfig "$lab/runtime.kubeconfig" --listen "127.0.0.1:$(port runtime)" \
     --tls-cert-file "$lab/pki/kubelet.crt" --tls-private-key-file "$lab/pki/kubelet.key" \
-    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake
+    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake \
+    --metadata-host "127.0.0.1:$(port metadata)"
 
   local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig")
   sed "s/KUBELET_VERSION/$KBUILD_LAB_K8S_VERSION/" "$root/lab/config/nodes.yaml" |

@@ -39,7 +39,7 @@ let lab: GoogleStandIns;
 let short: GoogleStandIns;
 
 async function start(name: string, accessTokenLifetimeSeconds: number): Promise<GoogleStandIns> {
-  const ports = { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0 };
+  const ports = { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0, metadata: 0 };
   const config = parseGoogleLabConfig({
     ports,
     cluster: { caCertPath: join(dir, 'ca.crt') },

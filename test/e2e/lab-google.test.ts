@@ -41,7 +41,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'lab-google-'));
   await writeFile(join(dir, 'ca.crt'), CA_PEM);
   config = parseGoogleLabConfig({
-    ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0 },
+    ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0, metadata: 0 },
     gcs: { stateDir: join(dir, 'gcs'), buckets: [BUCKET] },
     cluster: { caCertPath: join(dir, 'ca.crt') },
     accessTokenLifetimeSeconds: TOKEN_LIFETIME,
@@ -660,7 +660,7 @@ test('GCS resumable protocol: status checks, resend of persisted bytes, cancel',
 
 test('GCS objects survive a restart of the stand-ins', async () => {
   const again = await startGoogleStandIns(
-    { ...config, ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0 } },
+    { ...config, ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0, metadata: 0 } },
     { log: () => undefined },
   );
   try {
@@ -731,6 +731,95 @@ test('gcloud storage: cp up (resumable) and down, ls, cat; a corrupted object fa
       return true;
     },
   );
+});
+
+test('IAM: a bucket policy set with gcloud (add/remove-iam-policy-binding) admits a KSA principal; /_lab/iam-bindings opens generateAccessToken', async () => {
+  const pool =
+    'projects/123456789012/locations/global/workloadIdentityPools/kbuild-lab.svc.id.goog';
+  const principal = `principal://iam.googleapis.com/${pool}/subject/ns/ci/sa/iam-test`;
+  const issue = (identity: Parameters<typeof lab.tokens.issue>[0]) => lab.tokens.issue(identity);
+  const expiresAt = Date.now() + 600_000;
+  const scopes = ['https://www.googleapis.com/auth/cloud-platform'];
+  const token = issue({
+    kind: 'federated',
+    principal,
+    principalSets: ['serviceAccount:kbuild-lab.svc.id.goog[ci/iam-test]'],
+    attributes: {},
+    scopes,
+    expiresAt,
+  });
+  const admin = issue({ kind: 'serviceAccount', email: SA, scopes, expiresAt });
+  const auth = { authorization: `Bearer ${token}` };
+  const bucket = 'iam-test-bucket';
+  const made = await fetch(`${lab.urls.gcs}/storage/v1/b`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ name: bucket }),
+  });
+  assert.equal(made.status, 200);
+  const list = `${lab.urls.gcs}/storage/v1/b/${bucket}/o`;
+  assert.equal((await fetch(list, { headers: auth })).status, 200, 'no policy: open');
+  lab.buckets.grant(bucket, 'roles/storage.admin', `serviceAccount:${SA}`);
+  const refused = await fetch(list, { headers: auth });
+  assert.equal(refused.status, 403);
+  assert.equal(
+    ((await refused.json()) as { error: { message: string } }).error.message,
+    `${principal} does not have storage.objects.list access to the Google Cloud Storage bucket. Permission 'storage.objects.list' denied on resource (or it may not exist).`,
+  );
+  const tokenFile = join(dir, 'admin-token');
+  await writeFile(tokenFile, admin, { mode: 0o600 });
+  const viewer = (verb: 'add' | 'remove') =>
+    gcloudWith(
+      { CLOUDSDK_AUTH_DISABLE_CREDENTIALS: 'false', CLOUDSDK_AUTH_ACCESS_TOKEN_FILE: tokenFile },
+      'storage',
+      'buckets',
+      `${verb}-iam-policy-binding`,
+      `gs://${bucket}`,
+      `--member=${principal}`,
+      '--role=roles/storage.objectViewer',
+    );
+  await viewer('add');
+  assert.equal((await fetch(list, { headers: auth })).status, 200);
+  const upload = await fetch(
+    `${lab.urls.gcs}/upload/storage/v1/b/${bucket}/o?uploadType=media&name=x`,
+    { method: 'POST', headers: auth, body: 'x' },
+  );
+  assert.equal(upload.status, 403, 'objectViewer does not create');
+  await viewer('remove');
+  assert.equal((await fetch(list, { headers: auth })).status, 403);
+  // Changing the policy of a bucket that has one takes roles/storage.admin.
+  const setByViewer = await fetch(`${lab.urls.gcs}/storage/v1/b/${bucket}/iam`, {
+    method: 'PUT',
+    headers: { ...auth, 'content-type': 'application/json' },
+    body: JSON.stringify({ bindings: [{ role: 'roles/storage.admin', members: [principal] }] }),
+  });
+  assert.equal(setByViewer.status, 403);
+
+  const generate = () =>
+    fetch(`${lab.urls.iam}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`, {
+      method: 'POST',
+      headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ scope: scopes }),
+    });
+  assert.equal((await generate()).status, 403);
+  const binding = {
+    resource: `serviceAccounts/${SA}`,
+    role: 'roles/iam.workloadIdentityUser',
+    member: 'serviceAccount:kbuild-lab.svc.id.goog[ci/iam-test]',
+  };
+  const labCall = (body: object, bearer = lab.requestToken) =>
+    fetch(`${lab.urls.iam}/_lab/iam-bindings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
+  assert.equal((await labCall(binding, token)).status, 401, 'a Google token is not the lab token');
+  assert.equal((await labCall({ ...binding, resource: 'folders/1' })).status, 400);
+  assert.equal((await labCall({ ...binding, role: 'roles/owner' })).status, 400);
+  assert.equal((await labCall(binding)).status, 200);
+  assert.equal((await generate()).status, 200);
+  assert.equal((await labCall({ ...binding, remove: true })).status, 200);
+  assert.equal((await generate()).status, 403);
 });
 
 test('gcloud container clusters describe reads the GKE stand-in with a lab access token', async () => {

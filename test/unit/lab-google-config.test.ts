@@ -13,7 +13,9 @@ test('defaults follow docs/lab.md (port base 16400)', () => {
     gke: 16413,
     gcs: 16414,
     tokenReview: 16415,
+    metadata: 16416,
   });
+  assert.equal(c.gke.workloadPool, 'kbuild-lab.svc.id.goog');
   assert.equal(c.cluster.endpoint, '127.0.0.1:16443');
   assert.equal(c.workloadIdentity.attributeCondition, "assertion.repository_owner_id == '4242'");
   assert.deepEqual(c.serviceAccounts[0]?.members, [

@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { readJsonObject, sendJson } from '../http.ts';
 import type { Handler } from '../http.ts';
 import type { TokenStore } from '../tokens.ts';
-import { BucketPolicies } from './iam.ts';
+import { BucketPolicies, STORAGE_ROLE } from './iam.ts';
 import type { BucketBinding } from './iam.ts';
 import { deleteObject, listObjects, sendObject } from './objects.ts';
 import { gcsError, invalid, noSuchBucket, bucketResource } from './resources.ts';
@@ -24,6 +24,8 @@ export interface GcsOptions {
   projectNumber: string;
   tokens: TokenStore;
   iam?: Readonly<Record<string, readonly BucketBinding[]>>;
+  /** policies, when given, replaces `iam` (the stand-ins share it with `/_lab/iam-bindings`). */
+  policies?: BucketPolicies;
 }
 
 /**
@@ -50,7 +52,7 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 /** createGcsHandler serves buckets and objects from `store`. */
 export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler {
   const sessions = new ResumableSessions(store);
-  const policies = new BucketPolicies(options.iam ?? {}, options.tokens);
+  const policies = options.policies ?? new BucketPolicies(options.iam ?? {}, options.tokens);
   return async (req, res, url) => {
     checkAuthorization(req, options.tokens);
     const base = `http://${req.headers.host ?? '127.0.0.1'}`;
@@ -106,6 +108,9 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
       const bucket = decodeURIComponent(m[1] ?? '');
       policies.require(req, bucket, undefined, ['storage.objects.list']);
       return listObjects(res, url, bucket, store, base);
+    }
+    if ((m = /^\/storage\/v1\/b\/([^/]+)\/iam$/.exec(path)) !== null) {
+      return bucketIam(req, res, decodeURIComponent(m[1] ?? ''), store, policies);
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)$/.exec(path)) !== null) {
       return bucketMethod(req, res, decodeURIComponent(m[1] ?? ''), store, base);
@@ -171,6 +176,67 @@ async function insertBucket(
     timeCreated: new Date().toISOString(),
   });
   sendJson(res, 200, bucketResource(b, base));
+}
+
+/**
+ * bucketIam serves buckets.getIamPolicy (GET .../b/B/iam) and
+ * buckets.setIamPolicy (PUT, `{bindings: [{role, members, condition?}]}`),
+ * what `gcloud storage buckets add-iam-policy-binding` calls. A bucket with
+ * a policy needs storage.buckets.getIamPolicy / setIamPolicy
+ * (roles/storage.admin); an open bucket (no policy) answers no bindings and
+ * takes any. Etags are not checked.
+ */
+async function bucketIam(
+  req: IncomingMessage,
+  res: ServerResponse,
+  bucket: string,
+  store: GcsStore,
+  policies: BucketPolicies,
+): Promise<void> {
+  const method = req.method ?? 'GET';
+  if (method !== 'GET' && method !== 'PUT') {
+    req.resume();
+    throw methodNotAllowed(method, `/storage/v1/b/${bucket}/iam`);
+  }
+  try {
+    const permission =
+      method === 'GET' ? 'storage.buckets.getIamPolicy' : 'storage.buckets.setIamPolicy';
+    policies.require(req, bucket, undefined, [permission]);
+    if (store.bucket(bucket) === undefined) throw noSuchBucket();
+  } catch (err) {
+    req.resume();
+    throw err;
+  }
+  if (method === 'PUT') {
+    const body = await readJsonObject(req, invalid);
+    const list: unknown[] = Array.isArray(body.bindings) ? body.bindings : [];
+    const bindings: BucketBinding[] = list.map((b, i) => {
+      const o = (typeof b === 'object' && b !== null ? b : {}) as Record<string, unknown>;
+      const members = Array.isArray(o.members) ? o.members : [];
+      if (typeof o.role !== 'string' || !STORAGE_ROLE.test(o.role)) {
+        throw invalid(`Invalid role in bindings[${i}]: ${JSON.stringify(o.role)}`);
+      }
+      if (!members.every((x) => typeof x === 'string')) {
+        throw invalid(`Invalid members in bindings[${i}]: want strings`);
+      }
+      const c = o.condition as { title?: unknown; expression?: unknown } | undefined;
+      return {
+        role: o.role,
+        members: members as string[],
+        ...(typeof c?.expression === 'string'
+          ? { condition: { title: String(c.title ?? ''), expression: c.expression } }
+          : {}),
+      };
+    });
+    policies.set(bucket, bindings);
+  }
+  sendJson(res, 200, {
+    kind: 'storage#policy',
+    resourceId: `projects/_/buckets/${bucket}`,
+    version: 3,
+    etag: 'CAE=',
+    bindings: policies.get(bucket) ?? [],
+  });
 }
 
 function methodNotAllowed(method: string, path: string) {

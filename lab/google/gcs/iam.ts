@@ -14,12 +14,18 @@ import { callerIds } from '../iam.ts';
 import type { TokenStore } from '../tokens.ts';
 import { gcsError } from './resources.ts';
 
-/** ObjectPermission is a Cloud Storage object permission the stand-in checks. */
+/**
+ * ObjectPermission is a Cloud Storage permission the stand-in checks: the
+ * object permissions, and the bucket's own IAM policy (getIamPolicy,
+ * setIamPolicy).
+ */
 export type ObjectPermission =
   | 'storage.objects.create'
   | 'storage.objects.delete'
   | 'storage.objects.get'
-  | 'storage.objects.list';
+  | 'storage.objects.list'
+  | 'storage.buckets.getIamPolicy'
+  | 'storage.buckets.setIamPolicy';
 
 /**
  * BucketBinding is one binding of a bucket's IAM policy (policy version 3):
@@ -34,7 +40,10 @@ export interface BucketBinding {
   condition?: { title: string; expression: string };
 }
 
-/** ROLE_PERMISSIONS are the object permissions of the predefined storage roles. */
+/** STORAGE_ROLE is the form of the roles a bucket policy may grant (ROLE_PERMISSIONS). */
+export const STORAGE_ROLE = /^roles\/storage\.(object(Creator|Viewer|User|Admin)|admin)$/;
+
+/** ROLE_PERMISSIONS are the permissions of the predefined storage roles the lab knows. */
 export const ROLE_PERMISSIONS: Readonly<Record<string, readonly ObjectPermission[]>> = {
   'roles/storage.objectCreator': ['storage.objects.create'],
   'roles/storage.objectViewer': ['storage.objects.get', 'storage.objects.list'],
@@ -49,6 +58,14 @@ export const ROLE_PERMISSIONS: Readonly<Record<string, readonly ObjectPermission
     'storage.objects.delete',
     'storage.objects.get',
     'storage.objects.list',
+  ],
+  'roles/storage.admin': [
+    'storage.objects.create',
+    'storage.objects.delete',
+    'storage.objects.get',
+    'storage.objects.list',
+    'storage.buckets.getIamPolicy',
+    'storage.buckets.setIamPolicy',
   ],
 };
 
@@ -127,15 +144,56 @@ export function callerOf(
 /**
  * BucketPolicies enforces the IAM policies of the buckets that have one; a
  * bucket without a policy stays open to every caller (the emulator
- * convention the rest of the lab relies on).
+ * convention the rest of the lab relies on). Policies start from the config
+ * and change with setIamPolicy or the tests' `/_lab/iam-bindings`
+ * (in memory; a restart goes back to the config).
  */
 export class BucketPolicies {
-  readonly #policies: Readonly<Record<string, readonly BucketBinding[]>>;
+  readonly #policies = new Map<string, BucketBinding[]>();
   readonly #tokens: TokenStore;
 
   constructor(policies: Readonly<Record<string, readonly BucketBinding[]>>, tokens: TokenStore) {
-    this.#policies = policies;
+    for (const [bucket, bindings] of Object.entries(policies)) this.set(bucket, bindings);
     this.#tokens = tokens;
+  }
+
+  /** get answers a copy of the bucket's bindings, or undefined when it has no policy (open). */
+  get(bucket: string): BucketBinding[] | undefined {
+    return this.#policies.get(bucket)?.map((b) => ({ ...b, members: [...b.members] }));
+  }
+
+  /**
+   * set replaces the bucket's policy (an empty list closes the bucket to
+   * everyone); bindings of the same role and condition are merged.
+   */
+  set(bucket: string, bindings: readonly BucketBinding[]): void {
+    const merged: BucketBinding[] = [];
+    for (const b of bindings) {
+      const same = merged.find(
+        (m) => m.role === b.role && m.condition?.expression === b.condition?.expression,
+      );
+      if (same === undefined) merged.push({ ...b, members: [...new Set(b.members)] });
+      else same.members = [...new Set([...same.members, ...b.members])];
+    }
+    this.#policies.set(
+      bucket,
+      merged.filter((b) => b.members.length > 0),
+    );
+  }
+
+  /** grant adds `member` to the bucket's unconditional binding of `role` (giving it a policy). */
+  grant(bucket: string, role: string, member: string): void {
+    this.set(bucket, [...(this.get(bucket) ?? []), { role, members: [member] }]);
+  }
+
+  /** revoke takes `member` out of every binding of `role` (the policy stays, maybe empty). */
+  revoke(bucket: string, role: string, member: string): void {
+    this.set(
+      bucket,
+      (this.get(bucket) ?? []).map((b) =>
+        b.role === role ? { ...b, members: b.members.filter((m) => m !== member) } : b,
+      ),
+    );
   }
 
   /**
@@ -148,7 +206,7 @@ export class BucketPolicies {
     object: string | undefined,
     permissions: readonly ObjectPermission[],
   ): void {
-    const bindings = this.#policies[bucket];
+    const bindings = this.#policies.get(bucket);
     if (bindings === undefined) return;
     const caller = callerOf(req, this.#tokens);
     const resource = storageResourceName(bucket, object);

@@ -50,7 +50,8 @@ func (e *env) lookup(name string) (string, bool) {
 }
 
 // Resolve returns the environment the kubelet would give container c of pod:
-// envFrom sources in order (keys with their prefix, not validated, as in
+// the metadata server's variables when set (SetMetadataHost), then envFrom
+// sources in order (keys with their prefix, not validated, as in
 // Kubernetes 1.36), then env entries, each value expanded against
 // the variables defined before it. valueFrom supports secretKeyRef,
 // configMapKeyRef (honouring optional), fieldRef (see FieldValue) and
@@ -61,6 +62,7 @@ func (e *env) lookup(name string) (string, bool) {
 // k in Secret ns/s`); the runtime reports them as CreateContainerConfigError.
 func Resolve(ctx context.Context, pod *corev1.Pod, c *corev1.Container, hostIP string, src Sources) ([]Var, error) {
 	e := &env{index: map[string]int{}}
+	injected(e)
 	for _, from := range c.EnvFrom {
 		data, err := envFromData(ctx, pod.Namespace, from, src)
 		if err != nil {
