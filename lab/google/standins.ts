@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import type { GoogleLabConfig } from './config.ts';
 import { createGcsHandler } from './gcs/api.ts';
 import { GcsStore } from './gcs/store.ts';
-import { createGkeHandler } from './gke.ts';
+import { createGkeHandler, startPrivateEndpoint } from './gke.ts';
 import { listen } from './http.ts';
 import type { Listening, Logger } from './http.ts';
 import { createIamHandler } from './iam.ts';
@@ -65,8 +65,9 @@ export async function startGoogleStandIns(
 ): Promise<GoogleStandIns> {
   const log = options.log ?? stderrLogger;
   const started: Listening[] = [];
+  const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
-    await Promise.all(started.map((l) => l.close()));
+    await Promise.all([...started.map((l) => l.close()), ...closers.map((c) => c())]);
   };
   try {
     let issuerUrl = config.oidc.issuer;
@@ -89,10 +90,15 @@ export async function startGoogleStandIns(
     }
     const caPath = resolve(config.cluster.caCertPath);
     const cluster = { ...config.cluster, caCertPath: caPath };
+    const privateEndpoint = await startPrivateEndpoint(cluster.endpoint);
+    closers.push(() => privateEndpoint.close());
+    const gkeStandIn = createGkeHandler({ ...config, cluster }, tokens, {
+      privateEndpoint: privateEndpoint.endpoint,
+    });
     const services: [string, number, Parameters<typeof listen>[2]][] = [
       ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
       ['iam', config.ports.iam, createIamHandler(config, tokens)],
-      ['gke', config.ports.gke, createGkeHandler({ ...config, cluster }, tokens)],
+      ['gke', config.ports.gke, gkeStandIn.handler],
       [
         'gcs',
         config.ports.gcs,
@@ -112,6 +118,7 @@ export async function startGoogleStandIns(
       }),
     );
     if (!sts || !iam || !gke || !gcs || !tokenReview) throw new Error('a stand-in did not start');
+    gke.server.on('upgrade', gkeStandIn.upgrade);
     const urls: StandInUrls = {
       oidcIssuer: issuerUrl,
       idTokenRequest: idTokenRequestUrl(oidc.url),
@@ -151,6 +158,8 @@ export function labEnv(
     CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iam}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${urls.gke}/`,
+    // The gke stand-in also serves the Connect Gateway's path (gke.ts).
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: `${urls.gke}/`,
     STORAGE_EMULATOR_HOST: urls.gcs,
     ACTIONS_ID_TOKEN_REQUEST_URL: urls.idTokenRequest,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,

@@ -85,6 +85,12 @@ test('compute_class, node_selector and tolerations are added to what arch and sp
   assert.deepEqual(pod.tolerations, [
     { key: 'kubernetes.io/arch', operator: 'Equal', value: 'arm64', effect: 'NoSchedule' },
     { key: 'cloud.google.com/gke-spot', operator: 'Equal', value: 'true', effect: 'NoSchedule' },
+    {
+      key: 'cloud.google.com/compute-class',
+      operator: 'Equal',
+      value: 'Scale-Out',
+      effect: 'NoSchedule',
+    },
     { key: 'dedicated', operator: 'Equal', value: 'builds', effect: 'NoSchedule' },
   ]);
   // Without any of them, the pod is what it was.

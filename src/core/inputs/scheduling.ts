@@ -178,7 +178,7 @@ export interface SchedulingInputs {
  * checkScheduling lists the conflicts between the scheduling inputs, each as [input, message]
  * naming both inputs and the accepted form: a node_selector label that contradicts the input
  * owning it (OWNED_LABELS; an unset compute_class or node_pool, or spot false, count as values),
- * a toleration of a key that arch or spot handle, and privileged with compute_class (GKE
+ * a toleration of a key that arch, spot or compute_class handle, and privileged with compute_class (GKE
  * Autopilot refuses privileged Pods).
  */
 export function checkScheduling(s: SchedulingInputs): [string, string][] {
@@ -200,11 +200,11 @@ export function checkScheduling(s: SchedulingInputs): [string, string][] {
     ]);
   }
   for (const t of s.tolerations) {
-    if (t.key !== ARCH_LABEL && t.key !== SPOT_LABEL) continue;
+    if (t.key !== ARCH_LABEL && t.key !== SPOT_LABEL && t.key !== COMPUTE_CLASS_LABEL) continue;
     const owner = OWNED_LABELS[t.key]!;
     issues.push([
       'tolerations',
-      `input "tolerations" names ${t.key}, whose toleration input "${owner}" adds: leave it out of tolerations`,
+      `input "tolerations" names ${t.key}, whose toleration input "${owner}" adds: set ${owner} and leave ${t.key} out of tolerations`,
     ]);
   }
   if (s.privileged && s.computeClass !== undefined) {

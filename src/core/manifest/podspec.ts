@@ -87,7 +87,9 @@ export { NODE_POOL_LABEL, SPOT_LABEL } from '../inputs/scheduling.ts';
 /**
  * schedulingOf returns the nodeSelector and tolerations of a build: the arch (with the toleration
  * for GKE's `kubernetes.io/arch=arm64:NoSchedule` taint on arm64), Spot nodes (label and taint
- * `cloud.google.com/gke-spot=true`), a pinned node pool, a compute class, then the user's
+ * `cloud.google.com/gke-spot=true`), a pinned node pool, a compute class (label, and the
+ * toleration of the `cloud.google.com/compute-class=NAME:NoSchedule` taint that GKE puts on the
+ * nodes of custom compute classes; Autopilot adds the same itself), then the user's
  * node_selector labels and tolerations (validateBuildSpec has refused any that contradict the
  * others). Sources: GKE docs "Prepare Arm workloads for deployment", "Spot VMs" and "Choose
  * compute classes for Autopilot Pods"; docs/autopilot.md.
@@ -111,7 +113,15 @@ export function schedulingOf(
     tolerations.push({ key: SPOT_LABEL, operator: 'Equal', value: 'true', effect: 'NoSchedule' });
   }
   if (spec.nodePool !== undefined) nodeSelector[NODE_POOL_LABEL] = spec.nodePool;
-  if (spec.computeClass !== undefined) nodeSelector[COMPUTE_CLASS_LABEL] = spec.computeClass;
+  if (spec.computeClass !== undefined) {
+    nodeSelector[COMPUTE_CLASS_LABEL] = spec.computeClass;
+    tolerations.push({
+      key: COMPUTE_CLASS_LABEL,
+      operator: 'Equal',
+      value: spec.computeClass,
+      effect: 'NoSchedule',
+    });
+  }
   for (const [key, value] of Object.entries(spec.nodeSelector)) nodeSelector[key] ??= value;
   for (const t of spec.tolerations) tolerations.push({ ...t });
   return { nodeSelector, tolerations };
