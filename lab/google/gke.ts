@@ -1,8 +1,8 @@
 // gke.ts: the GKE clusters API stand-in,
 // `GET /v1/projects/{p}/locations/{l}/clusters/{c}` (and the list), and the fleet's Connect
 // Gateway, `/v1/projects/{number}/locations/global/gkeMemberships/{cluster}/...`.
-// Source: https://cloud.google.com/kubernetes-engine/docs/reference/rest/v1/projects.locations.clusters/get
-// and .../projects.locations.clusters#Cluster (fields name, location,
+// Source: the GKE REST API v1, projects.locations.clusters.get and its Cluster
+// message (fields name, location,
 // status, endpoint, masterAuth.clusterCaCertificate = base64 of the PEM,
 // currentMasterVersion, privateClusterConfig.privateEndpoint,
 // controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint, fleet.membership).
