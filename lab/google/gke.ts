@@ -14,21 +14,23 @@
 //   names localhost); it is meant to be trusted without the cluster CA, so a
 //   client must trust the lab CA another way (NODE_EXTRA_CA_CERTS), the lab's
 //   stand-in for Google's publicly trusted certificate;
-// - the Connect Gateway authenticates the caller's Google access token and
-//   forwards the request, upgrades (exec) included, to the API server with
-//   that token, which the API server's token review webhook
-//   (tokenreview.ts) maps to the same identity. The real gateway impersonates
-//   the caller instead; what the cluster sees is the same user.
+// - the Connect Gateway listens on its own HTTPS port (the API server's
+//   certificate, so also trusted through NODE_EXTRA_CA_CERTS only),
+//   authenticates the caller's Google access token and forwards the request,
+//   upgrades (exec) included, to the API server with that token, which the
+//   API server's token review webhook (tokenreview.ts) maps to the same
+//   identity. The real gateway impersonates the caller instead; what the
+//   cluster sees is the same user.
 import { readFile } from 'node:fs/promises';
-import { request as httpsRequest } from 'node:https';
-import type { IncomingMessage } from 'node:http';
+import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, connect as tcpConnect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { connect as tlsConnect } from 'node:tls';
 import type { ClusterConfig, GoogleLabConfig } from './config.ts';
 import { authenticate, requireCloudPlatformScope } from './auth.ts';
 import { errorText, googleError, HttpError, sendJson } from './http.ts';
-import type { Handler } from './http.ts';
+import type { Handler, Logger } from './http.ts';
 import type { TokenStore } from './tokens.ts';
 
 const CLUSTERS_PATH = /^\/v1\/projects\/([^/]+)\/locations\/([^/]+)\/clusters(?:\/([^/:]+))?$/;
@@ -133,11 +135,11 @@ export async function startPrivateEndpoint(target: string, port = 0): Promise<Fo
   };
 }
 
-/** GkeStandIn serves the clusters API and the Connect Gateway (requests and upgrades). */
-export interface GkeStandIn {
-  handler: Handler;
-  /** upgrade serves the gateway's protocol upgrades (exec, attach: WebSocket or SPDY). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+/** Gateway is the running Connect Gateway stand-in. */
+export interface Gateway {
+  /** url: `https://127.0.0.1:PORT/`, the CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY value. */
+  url: string;
+  close(): Promise<void>;
 }
 
 /** HOP_BY_HOP are headers a proxy does not forward (RFC 9110 section 7.6.1). */
@@ -149,95 +151,37 @@ const HOP_BY_HOP = new Set([
   'te',
   'trailer',
   'transfer-encoding',
+  'upgrade',
 ]);
+
+/** readCa reads the lab CA, or throws Google's 503. */
+async function readCa(cluster: ClusterConfig): Promise<string> {
+  try {
+    return await readFile(cluster.caCertPath, 'utf8');
+  } catch (err) {
+    throw googleError(503, 'UNAVAILABLE', `lab cluster CA not readable: ${errorText(err)}`);
+  }
+}
 
 /**
  * createGkeHandler serves the one configured cluster to any valid lab token: clusters.get and
- * list, and the Connect Gateway path of the cluster's membership
- * (`/v1/projects/{project number}/locations/global/gkeMemberships/{cluster}/{Kubernetes path}`).
+ * the list.
  */
 export function createGkeHandler(
   config: GoogleLabConfig,
   tokens: TokenStore,
   endpoints: ControlPlaneEndpoints = {},
-): GkeStandIn {
+): Handler {
   const projects = [config.projectId, config.projectNumber];
   const cluster = config.cluster;
-  const caPem = async (): Promise<string> => {
-    try {
-      return await readFile(cluster.caCertPath, 'utf8');
-    } catch (err) {
-      throw googleError(503, 'UNAVAILABLE', `lab cluster CA not readable: ${errorText(err)}`);
-    }
-  };
   const render = async (): Promise<ClusterResource> =>
     clusterResource(
       cluster,
       { id: config.projectId, number: config.projectNumber },
-      await caPem(),
+      await readCa(cluster),
       endpoints,
     );
-  /** gatewayPath authenticates a gateway request and answers the Kubernetes path it asks for. */
-  const gatewayPath = (req: IncomingMessage, url: URL): string | undefined => {
-    const m = GATEWAY_PATH.exec(url.pathname);
-    if (m === null) return undefined;
-    requireCloudPlatformScope(authenticate(req, tokens));
-    const [, project = '', location = '', membership = '', rest = '/'] = m;
-    if (project !== config.projectNumber || location !== 'global' || membership !== cluster.name) {
-      const message = `Not found: projects/${project}/locations/${location}/memberships/${membership} (the gateway needs the project number).`;
-      throw googleError(404, 'NOT_FOUND', message);
-    }
-    return `${rest}${url.search}`;
-  };
-  const upstream = (): { host: string; port: number } => {
-    const [host = '127.0.0.1', port = '443'] = cluster.endpoint.split(':');
-    return { host, port: Number(port) };
-  };
-  const forwardedHeaders = (req: IncomingMessage, upgrade: boolean): Record<string, string> => {
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (v === undefined || (HOP_BY_HOP.has(k) && !(upgrade && k === 'connection'))) continue;
-      out[k] = Array.isArray(v) ? v.join(', ') : v;
-    }
-    out.host = cluster.endpoint;
-    return out;
-  };
-
-  const handler: Handler = async (req, res, url) => {
-    const path = gatewayPath(req, url);
-    if (path !== undefined) {
-      const ca = await caPem();
-      const { host, port } = upstream();
-      await new Promise<void>((resolve) => {
-        const out = httpsRequest(
-          { host, port, ca, method: req.method, path, headers: forwardedHeaders(req, false) },
-          (answer) => {
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            answer.pipe(res);
-            answer.on('end', resolve);
-            answer.on('error', () => {
-              res.destroy();
-              resolve();
-            });
-          },
-        );
-        out.on('error', (err) => {
-          if (!res.headersSent) {
-            sendJson(res, 502, {
-              error: {
-                code: 502,
-                message: `connect gateway: ${err.message}`,
-                status: 'UNAVAILABLE',
-              },
-            });
-          } else res.destroy();
-          resolve();
-        });
-        res.on('close', () => out.destroy());
-        req.pipe(out);
-      });
-      return;
-    }
+  return async (req, res, url) => {
     const m = CLUSTERS_PATH.exec(url.pathname);
     if (m === null || req.method !== 'GET') {
       throw googleError(404, 'NOT_FOUND', `Method not found: ${req.method} ${url.pathname}`);
@@ -258,36 +202,120 @@ export function createGkeHandler(
     }
     sendJson(res, 200, await render());
   };
+}
 
-  const upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+/** GatewayOptions: the serving certificate and key (PEM files) and the port (0 = a free one). */
+export interface GatewayOptions {
+  certPath: string;
+  keyPath: string;
+  port?: number;
+  log: Logger;
+}
+
+/**
+ * startConnectGateway serves the Connect Gateway of the cluster's membership on
+ * `https://127.0.0.1:PORT/`: `/v1/projects/{project number}/locations/global/gkeMemberships/{cluster}/{Kubernetes path}`
+ * forwards requests and protocol upgrades (exec) to the API server with the caller's access
+ * token, after checking it like every stand-in (401/403 in Google's shape). Another project, a
+ * project id instead of its number, or another membership is a 404.
+ */
+export async function startConnectGateway(
+  config: GoogleLabConfig,
+  tokens: TokenStore,
+  o: GatewayOptions,
+): Promise<Gateway> {
+  const cluster = config.cluster;
+  const [host = '127.0.0.1', portText = '443'] = cluster.endpoint.split(':');
+  const port = Number(portText);
+  /** target authenticates a gateway request and answers the Kubernetes path it asks for. */
+  const target = (req: IncomingMessage): string => {
+    const url = new URL(req.url ?? '/', 'https://127.0.0.1');
+    const m = GATEWAY_PATH.exec(url.pathname);
+    if (m === null) throw googleError(404, 'NOT_FOUND', `Method not found: ${url.pathname}`);
+    requireCloudPlatformScope(authenticate(req, tokens));
+    const [, project = '', location = '', membership = '', rest = '/'] = m;
+    if (project !== config.projectNumber || location !== 'global' || membership !== cluster.name) {
+      const message = `Not found: projects/${project}/locations/${location}/memberships/${membership} (the gateway needs the project number).`;
+      throw googleError(404, 'NOT_FOUND', message);
+    }
+    return `${rest}${url.search}`;
+  };
+  const headersOf = (req: IncomingMessage, upgrade: boolean): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (
+        v === undefined ||
+        (HOP_BY_HOP.has(k) && !(upgrade && (k === 'connection' || k === 'upgrade')))
+      )
+        continue;
+      out[k] = Array.isArray(v) ? v.join(', ') : v;
+    }
+    out.host = cluster.endpoint;
+    return out;
+  };
+  const fail = (res: ServerResponse, err: unknown): void => {
+    if (res.headersSent) return void res.destroy();
+    if (err instanceof HttpError) return sendJson(res, err.status, err.body, err.headers);
+    sendJson(res, 502, {
+      error: { code: 502, message: `connect gateway: ${errorText(err)}`, status: 'UNAVAILABLE' },
+    });
+  };
+
+  const onRequest = (req: IncomingMessage, res: ServerResponse): void => {
+    const started = Date.now();
+    res.on('finish', () =>
+      o.log(`gateway ${req.method} ${res.statusCode} ${Date.now() - started}ms`),
+    );
+    let path: string;
+    try {
+      path = target(req);
+    } catch (err) {
+      return fail(res, err);
+    }
+    readCa(cluster).then(
+      (ca) => {
+        const out = httpsRequest(
+          { host, port, ca, method: req.method, path, headers: headersOf(req, false) },
+          (answer) => {
+            const headers = Object.fromEntries(
+              Object.entries(answer.headers).filter(([k]) => !HOP_BY_HOP.has(k)),
+            );
+            res.writeHead(answer.statusCode ?? 502, headers);
+            answer.pipe(res);
+            answer.on('error', () => res.destroy());
+          },
+        );
+        out.on('error', (err) => fail(res, err));
+        res.on('close', () => out.destroy());
+        req.pipe(out);
+      },
+      (err: unknown) => fail(res, err),
+    );
+  };
+
+  const onUpgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     const refuse = (status: number, body: unknown): void => {
       const text = JSON.stringify(body);
       socket.end(
         `HTTP/1.1 ${status} Refused\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
       );
     };
-    let path: string | undefined;
+    let path: string;
     try {
-      path = gatewayPath(req, new URL(req.url ?? '/', 'http://127.0.0.1'));
+      path = target(req);
     } catch (err) {
       if (err instanceof HttpError) return refuse(err.status, err.body);
       return refuse(500, { error: { code: 500, message: errorText(err) } });
     }
-    if (path === undefined) return refuse(404, { error: { code: 404, status: 'NOT_FOUND' } });
-    const target = path;
-    void caPem().then(
+    o.log(`gateway upgrade ${req.method}`);
+    readCa(cluster).then(
       (ca) => {
-        const { host, port } = upstream();
-        const up = tlsConnect(
-          { host, port, ca, servername: host === '127.0.0.1' ? undefined : host },
-          () => {
-            const headers = forwardedHeaders(req, true);
-            const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}`);
-            up.write(`${req.method} ${target} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
-            if (head.length > 0) up.write(head);
-            up.pipe(socket).pipe(up);
-          },
-        );
+        const up = tlsConnect({ host, port, ca }, () => {
+          const lines = Object.entries(headersOf(req, true)).map(([k, v]) => `${k}: ${v}`);
+          up.write(`${req.method} ${path} HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
+          if (head.length > 0) up.write(head);
+          up.pipe(socket).pipe(up);
+        });
         const end = (): void => {
           up.destroy();
           socket.destroy();
@@ -301,5 +329,25 @@ export function createGkeHandler(
     );
   };
 
-  return { handler, upgrade };
+  const [cert, key] = await Promise.all([readFile(o.certPath), readFile(o.keyPath)]);
+  const server = createHttpsServer({ cert, key }, onRequest);
+  server.on('upgrade', onUpgrade);
+  const sockets = new Set<Duplex>();
+  server.on('connection', (s: Socket) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+  });
+  const bound = (server.address() as { port: number }).port;
+  return {
+    url: `https://127.0.0.1:${bound}/`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => resolve());
+      }),
+  };
 }

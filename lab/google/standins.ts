@@ -1,9 +1,9 @@
 // standins.ts: starts every Google stand-in on its own 127.0.0.1 port.
-import { resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type { GoogleLabConfig } from './config.ts';
 import { createGcsHandler } from './gcs/api.ts';
 import { GcsStore } from './gcs/store.ts';
-import { createGkeHandler, startPrivateEndpoint } from './gke.ts';
+import { createGkeHandler, startConnectGateway, startPrivateEndpoint } from './gke.ts';
 import { listen } from './http.ts';
 import type { Listening, Logger } from './http.ts';
 import { createIamHandler } from './iam.ts';
@@ -26,6 +26,8 @@ export interface StandInUrls {
   gcs: string;
   /** tokenReview is the full webhook URL for kube-apiserver (`.../tokenreview`). */
   tokenReview: string;
+  /** connectGateway is the Connect Gateway's base URL (`https://127.0.0.1:PORT/`, lab CA). */
+  connectGateway: string;
 }
 
 /** GoogleStandIns are the running stand-ins and the handles tests use. */
@@ -92,13 +94,21 @@ export async function startGoogleStandIns(
     const cluster = { ...config.cluster, caCertPath: caPath };
     const privateEndpoint = await startPrivateEndpoint(cluster.endpoint);
     closers.push(() => privateEndpoint.close());
-    const gkeStandIn = createGkeHandler({ ...config, cluster }, tokens, {
+    const gkeHandler = createGkeHandler({ ...config, cluster }, tokens, {
       privateEndpoint: privateEndpoint.endpoint,
     });
+    // The gateway serves the API server's certificate (lab/scripts/pki.sh writes it beside the CA).
+    const pki = dirname(caPath);
+    const gateway = await startConnectGateway({ ...config, cluster }, tokens, {
+      certPath: join(pki, 'apiserver.crt'),
+      keyPath: join(pki, 'apiserver.key'),
+      log,
+    });
+    closers.push(() => gateway.close());
     const services: [string, number, Parameters<typeof listen>[2]][] = [
       ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
       ['iam', config.ports.iam, createIamHandler(config, tokens)],
-      ['gke', config.ports.gke, gkeStandIn.handler],
+      ['gke', config.ports.gke, gkeHandler],
       [
         'gcs',
         config.ports.gcs,
@@ -118,7 +128,6 @@ export async function startGoogleStandIns(
       }),
     );
     if (!sts || !iam || !gke || !gcs || !tokenReview) throw new Error('a stand-in did not start');
-    gke.server.on('upgrade', gkeStandIn.upgrade);
     const urls: StandInUrls = {
       oidcIssuer: issuerUrl,
       idTokenRequest: idTokenRequestUrl(oidc.url),
@@ -127,6 +136,7 @@ export async function startGoogleStandIns(
       gke: gke.url,
       gcs: gcs.url,
       tokenReview: `${tokenReview.url}/tokenreview`,
+      connectGateway: gateway.url,
     };
     return {
       urls,
@@ -158,8 +168,7 @@ export function labEnv(
     CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iam}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${urls.gke}/`,
-    // The gke stand-in also serves the Connect Gateway's path (gke.ts).
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: `${urls.gke}/`,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: urls.connectGateway,
     STORAGE_EMULATOR_HOST: urls.gcs,
     ACTIONS_ID_TOKEN_REQUEST_URL: urls.idTokenRequest,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,

@@ -2,19 +2,21 @@
 // (docs/private-clusters.md): the private endpoint (use_internal_ip), the DNS-based endpoint
 // (use_dns_based_endpoint) and the fleet's Connect Gateway (use_connect_gateway), as the lab's
 // GKE stand-in serves them (lab/google/gke.ts). Each build stages its source and collects its
-// artifacts, so exec goes the same way as every other call. The DNS-based endpoint is trusted
-// without the cluster CA: without NODE_EXTRA_CA_CERTS (the lab's stand-in for Google's publicly
-// trusted certificate) the step fails at the certificate, before anything is created.
+// artifacts, so exec goes the same way as every other call. The DNS-based endpoint and the
+// gateway are trusted without the cluster CA: without NODE_EXTRA_CA_CERTS (the lab's stand-in
+// for Google's publicly trusted certificates) the step fails at the certificate, before anything
+// is created.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { get as httpsGet } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { labInputs, newRunId, runStep } from './action.ts';
 import { errorText } from './annotations.ts';
 import { kubectl, labEnv, ROOT } from './lab.ts';
 
-/** LAB_CA is the lab's CA: what the DNS-based endpoint's certificate chains to. */
+/** LAB_CA is the lab's CA: what the DNS-based endpoint's and the gateway's certificates chain to. */
 const LAB_CA = resolve(ROOT, '.lab/pki/ca.crt');
 
 function workspace(): string {
@@ -44,8 +46,8 @@ const PATHS = [
   },
   {
     input: 'use_connect_gateway',
-    line: /Cluster: projects\/kbuild-lab\/locations\/us-central1\/clusters\/lab \(Connect Gateway http:\/\/127\.0\.0\.1:\d+\/v1\/projects\/123456789012\/locations\/global\/gkeMemberships\/lab\)/,
-    env: {},
+    line: /Cluster: projects\/kbuild-lab\/locations\/us-central1\/clusters\/lab \(Connect Gateway https:\/\/127\.0\.0\.1:\d+\/v1\/projects\/123456789012\/locations\/global\/gkeMemberships\/lab\)/,
+    env: { NODE_EXTRA_CA_CERTS: LAB_CA },
   },
 ] as const;
 
@@ -78,20 +80,25 @@ for (const p of PATHS) {
   });
 }
 
-test('the DNS-based endpoint is not trusted through the cluster CA', async () => {
-  const runId = newRunId();
-  const run = await runStep({
-    fromSources: true,
-    runId,
-    inputs: { ...labInputs(), ...BUILD, context: '', use_dns_based_endpoint: 'true' },
+for (const input of ['use_dns_based_endpoint', 'use_connect_gateway']) {
+  test(`${input} does not trust the cluster CA`, async () => {
+    const runId = newRunId();
+    const run = await runStep({
+      fromSources: true,
+      runId,
+      inputs: { ...labInputs(), ...BUILD, context: '', [input]: 'true' },
+    });
+    assert.notEqual(run.code, 0);
+    assert.match(
+      errorText(run),
+      /SelfSubjectAccessReview: fetch failed: unable to verify the first certificate/,
+    );
+    assert.equal(
+      kubectl(['get', 'jobs', '-A', '-l', `kbuild.dev/run-id=${runId}`, '-o', 'name']),
+      '',
+    );
   });
-  assert.notEqual(run.code, 0);
-  assert.match(errorText(run), /certificate|self.signed|UNABLE_TO_VERIFY|issuer/i);
-  assert.equal(
-    kubectl(['get', 'jobs', '-A', '-l', `kbuild.dev/run-id=${runId}`, '-o', 'name']),
-    '',
-  );
-});
+}
 
 test('two endpoints at once are refused before any token is requested', async () => {
   const run = await runStep({
@@ -113,13 +120,23 @@ test('two endpoints at once are refused before any token is requested', async ()
   );
 });
 
-test('the Connect Gateway refuses a call without a Google access token', async () => {
+/** get answers the status of a GET through the gateway, trusting the lab CA. */
+function get(url: string, headers: Record<string, string> = {}): Promise<number> {
+  return new Promise((res, rej) => {
+    const req = httpsGet(url, { ca: readFileSync(LAB_CA), headers }, (answer) => {
+      answer.resume();
+      res(answer.statusCode ?? 0);
+    });
+    req.on('error', rej);
+  });
+}
+
+test('the Connect Gateway refuses a caller without a Google access token, and other memberships', async () => {
   const gateway = labEnv()['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY']!;
   const url = `${gateway}v1/projects/123456789012/locations/global/gkeMemberships/lab/api/v1/namespaces`;
-  const anonymous = await fetch(url);
-  assert.equal(anonymous.status, 401);
-  const wrongProject = await fetch(url.replace('123456789012', 'kbuild-lab'), {
-    headers: { authorization: 'Bearer nope' },
-  });
-  assert.equal(wrongProject.status, 401);
+  assert.equal(await get(url), 401);
+  assert.equal(await get(url, { authorization: 'Bearer nope' }), 401);
+  // The lab's admin token is the API server's own, not a Google access token.
+  const admin = /token:\s*(\S+)/.exec(readFileSync(labEnv()['KUBECONFIG']!, 'utf8'))?.[1] ?? '';
+  assert.equal(await get(url, { authorization: `Bearer ${admin}` }), 401);
 });
