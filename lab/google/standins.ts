@@ -1,4 +1,5 @@
 // standins.ts: starts every Google stand-in on its own 127.0.0.1 port.
+import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { GoogleLabConfig } from './config.ts';
 import { createGcsHandler } from './gcs/api.ts';
@@ -26,7 +27,7 @@ export interface StandInUrls {
   gcs: string;
   /** tokenReview is the full webhook URL for kube-apiserver (`.../tokenreview`). */
   tokenReview: string;
-  /** connectGateway is the Connect Gateway's base URL (`https://127.0.0.1:PORT/`, lab CA). */
+  /** connectGateway is the Connect Gateway's base URL (`https://127.0.0.1:PORT/`, lab CA); `` when not started. */
   connectGateway: string;
 }
 
@@ -97,14 +98,22 @@ export async function startGoogleStandIns(
     const gkeHandler = createGkeHandler({ ...config, cluster }, tokens, {
       privateEndpoint: privateEndpoint.endpoint,
     });
-    // The gateway serves the API server's certificate (lab/scripts/pki.sh writes it beside the CA).
+    // The gateway serves the API server's certificate (lab/scripts/pki.sh writes it beside the
+    // CA); without one (a test's own CA) there is no gateway.
     const pki = dirname(caPath);
-    const gateway = await startConnectGateway({ ...config, cluster }, tokens, {
-      certPath: join(pki, 'apiserver.crt'),
-      keyPath: join(pki, 'apiserver.key'),
-      log,
-    });
-    closers.push(() => gateway.close());
+    const [certPath, keyPath] = [join(pki, 'apiserver.crt'), join(pki, 'apiserver.key')];
+    let gatewayUrl = '';
+    if (existsSync(certPath) && existsSync(keyPath)) {
+      const gateway = await startConnectGateway({ ...config, cluster }, tokens, {
+        certPath,
+        keyPath,
+        log,
+      });
+      closers.push(() => gateway.close());
+      gatewayUrl = gateway.url;
+    } else {
+      log(`connect gateway not started: no ${certPath}`);
+    }
     const services: [string, number, Parameters<typeof listen>[2]][] = [
       ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
       ['iam', config.ports.iam, createIamHandler(config, tokens)],
@@ -136,7 +145,7 @@ export async function startGoogleStandIns(
       gke: gke.url,
       gcs: gcs.url,
       tokenReview: `${tokenReview.url}/tokenreview`,
-      connectGateway: gateway.url,
+      connectGateway: gatewayUrl,
     };
     return {
       urls,
@@ -168,7 +177,9 @@ export function labEnv(
     CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iam}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${urls.gke}/`,
-    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: urls.connectGateway,
+    ...(urls.connectGateway
+      ? { CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: urls.connectGateway }
+      : {}),
     STORAGE_EMULATOR_HOST: urls.gcs,
     ACTIONS_ID_TOKEN_REQUEST_URL: urls.idTokenRequest,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,
