@@ -62,6 +62,11 @@ export interface StepOptions {
   env?: Record<string, string>;
   /** Bundle to run: main (default) or post. */
   entry?: 'main' | 'post';
+  /**
+   * fromSources runs src/action/{main,post}.ts with Node's type stripping instead of the bundle
+   * in dist/ (for tests of inputs that the committed bundle may not have yet).
+   */
+  fromSources?: boolean;
   /** STATE_* for the post step. */
   state?: Record<string, string>;
   runId?: string;
@@ -144,6 +149,8 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS:
       lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS']!,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER']!,
+    CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY:
+      lab['CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY'] ?? '',
     STORAGE_EMULATOR_HOST: lab['STORAGE_EMULATOR_HOST']!,
   };
   const inputs = { ...actionDefaults({ 'github.token': 'lab-github-token' }), ...o.inputs };
@@ -151,7 +158,9 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
     env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(o.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, o.env ?? {});
-  const script = resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
+  const script = o.fromSources
+    ? resolve(ROOT, 'src/action', `${o.entry ?? 'main'}.ts`)
+    : resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
   return new Promise((res, rej) => {
     const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [script], {
       cwd: workspace,

@@ -147,6 +147,9 @@ export function createApp(deps: AppDeps): App {
         memory: request.memory,
         builds: request.packages.length * request.archs.length,
         privileged: request.privileged,
+        ...(request.computeClass !== undefined ? { computeClass: request.computeClass } : {}),
+        ...(request.nodeSelector !== undefined ? { nodeSelector: request.nodeSelector } : {}),
+        ...(request.tolerations !== undefined ? { tolerations: request.tolerations } : {}),
       };
       const refusal = checkRequest(config.policy, ask, identityOf(claims));
       if (refusal)

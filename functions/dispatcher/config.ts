@@ -17,6 +17,10 @@ export const ENV = {
   location: 'KBUILD_LOCATION',
   project: 'KBUILD_PROJECT_ID',
   kubeconfig: 'KBUILD_KUBECONFIG',
+  useInternalIp: 'KBUILD_USE_INTERNAL_IP',
+  useDnsBasedEndpoint: 'KBUILD_USE_DNS_BASED_ENDPOINT',
+  useConnectGateway: 'KBUILD_USE_CONNECT_GATEWAY',
+  fleetMembershipName: 'KBUILD_FLEET_MEMBERSHIP_NAME',
   namespace: 'KBUILD_NAMESPACE',
   issuer: 'KBUILD_OIDC_ISSUER',
   audience: 'KBUILD_AUDIENCE',
@@ -57,6 +61,10 @@ const INPUT_TO_ENV: Readonly<Record<string, string>> = {
   location: ENV.location,
   project_id: ENV.project,
   kubeconfig: ENV.kubeconfig,
+  use_internal_ip: ENV.useInternalIp,
+  use_dns_based_endpoint: ENV.useDnsBasedEndpoint,
+  use_connect_gateway: ENV.useConnectGateway,
+  fleet_membership_name: ENV.fleetMembershipName,
 };
 
 function url(name: string, value: string, problems: string[]): string {
@@ -87,6 +95,11 @@ export function configFromEnv(
     location: get(ENV.location),
     project_id: get(ENV.project),
     kubeconfig: get(ENV.kubeconfig),
+    // A private cluster's endpoint (docs/private-clusters.md).
+    use_internal_ip: get(ENV.useInternalIp),
+    use_dns_based_endpoint: get(ENV.useDnsBasedEndpoint),
+    use_connect_gateway: get(ENV.useConnectGateway),
+    fleet_membership_name: get(ENV.fleetMembershipName),
   };
   let auth: AuthConfig = {};
   if ((raw.cluster === '') === (raw.kubeconfig === '')) {

@@ -33,6 +33,21 @@ export interface PolicyDocument {
    * privileged builds are never allowed.
    */
   privileged?: { refs?: string[]; events?: string[] };
+  /** compute_classes: the compute classes a request may ask for (`compute_class`). Absent: none. */
+  compute_classes?: string[];
+  /**
+   * node_selector: the node labels a request may add (`node_selector`), as `KEY=VALUE` or
+   * `KEY=*` (any value). Absent: none. The labels of arch, spot, node pools and compute classes
+   * are never added this way (the build spec refuses them).
+   */
+  node_selector?: string[];
+  /**
+   * tolerations: the toleration lines a request may add (`tolerations`), exactly as written in
+   * the request (`dedicated=builds:NoSchedule`). Absent: none. Tolerations of the arch taint are
+   * never accepted (the build spec refuses them), so no toleration reaches an arch outside
+   * `archs`.
+   */
+  tolerations?: string[];
 }
 
 /** MAX_BUILDS_LIMIT bounds max_builds: the dispatch plan rides on every Job as an annotation. */
@@ -48,11 +63,23 @@ export interface Policy {
   maxMemory: Quantity;
   maxBuilds: number;
   privileged?: { refs?: readonly string[]; events?: readonly string[] };
+  computeClasses: readonly string[];
+  nodeSelector: readonly string[];
+  tolerations: readonly string[];
 }
 
 /** PolicyRule names a rule; every 403 names the one that refused. */
 export type PolicyRule =
-  'repository' | 'images' | 'archs' | 'max_cpu' | 'max_memory' | 'max_builds' | 'privileged';
+  | 'repository'
+  | 'images'
+  | 'archs'
+  | 'max_cpu'
+  | 'max_memory'
+  | 'max_builds'
+  | 'privileged'
+  | 'compute_classes'
+  | 'node_selector'
+  | 'tolerations';
 
 /** Refusal is a 403: the rule that refused and why, for people. */
 export interface Refusal {
@@ -114,6 +141,9 @@ const FIELDS = new Set([
   'max_memory',
   'max_builds',
   'privileged',
+  'compute_classes',
+  'node_selector',
+  'tolerations',
 ]);
 
 /**
@@ -159,6 +189,13 @@ export function parsePolicy(doc: unknown): Policy {
     maxCpu: quantity('max_cpu', d.max_cpu, 'millicores'),
     maxMemory: quantity('max_memory', d.max_memory, 'bytes'),
     maxBuilds,
+    computeClasses: stringList('compute_classes', d.compute_classes, false) ?? [],
+    nodeSelector: (stringList('node_selector', d.node_selector, false) ?? []).map((e) => {
+      if (!/^[^=\s]+=\S*$/.test(e))
+        throw new PolicyError(`"node_selector" holds ${JSON.stringify(e)}: use KEY=VALUE or KEY=*`);
+      return e;
+    }),
+    tolerations: stringList('tolerations', d.tolerations, false) ?? [],
   };
   if (d.privileged !== undefined) {
     const p = d.privileged as Record<string, unknown> | null;
@@ -202,6 +239,40 @@ export interface DispatchAsk {
   memory: Quantity;
   builds: number;
   privileged: boolean;
+  computeClass?: string;
+  nodeSelector?: Readonly<Record<string, string>>;
+  tolerations?: readonly string[];
+}
+
+/**
+ * checkScheduling refuses a compute class, node label or toleration that the policy does not list
+ * (rules compute_classes, node_selector, tolerations): each may steer builds onto nodes the
+ * policy's owner keeps for something else.
+ */
+function checkScheduling(policy: Policy, ask: DispatchAsk): Refusal | undefined {
+  const none = (what: string): string => (what === '' ? 'none' : what);
+  if (ask.computeClass !== undefined && !policy.computeClasses.includes(ask.computeClass)) {
+    return {
+      rule: 'compute_classes',
+      reason: `compute class ${ask.computeClass} is not allowed; allowed: ${none(policy.computeClasses.join(', '))}`,
+    };
+  }
+  for (const [key, value] of Object.entries(ask.nodeSelector ?? {})) {
+    if (!policy.nodeSelector.some((e) => e === `${key}=${value}` || e === `${key}=*`)) {
+      return {
+        rule: 'node_selector',
+        reason: `node label ${key}=${value} is not allowed; allowed: ${none(policy.nodeSelector.join(', '))}`,
+      };
+    }
+  }
+  const toleration = (ask.tolerations ?? []).find((t) => !policy.tolerations.includes(t));
+  if (toleration !== undefined) {
+    return {
+      rule: 'tolerations',
+      reason: `toleration ${toleration} is not allowed; allowed: ${none(policy.tolerations.join(', '))}`,
+    };
+  }
+  return undefined;
 }
 
 /** refMatches: exact, or a prefix when the pattern ends with `*` (`refs/tags/*`). */
@@ -211,7 +282,7 @@ export function refMatches(pattern: string, ref: string): boolean {
 
 /**
  * checkRequest applies the request rules in order (max_builds, images, archs, max_cpu, max_memory,
- * privileged) and answers the first refusal. The privileged rule reads the token's ref and event,
+ * compute_classes, node_selector, tolerations, privileged) and answers the first refusal. The privileged rule reads the token's ref and event,
  * never the request body's.
  */
 export function checkRequest(
@@ -249,6 +320,8 @@ export function checkRequest(
       reason: `memory ${ask.memory.canonical} is above the policy's max_memory ${policy.maxMemory.canonical}`,
     };
   }
+  const scheduling = checkScheduling(policy, ask);
+  if (scheduling) return scheduling;
   if (ask.privileged) {
     const p = policy.privileged;
     const refOk = p?.refs === undefined || p.refs.some((r) => refMatches(r, who.ref));

@@ -1,9 +1,10 @@
 // standins.ts: starts every Google stand-in on its own 127.0.0.1 port.
-import { resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import type { GoogleLabConfig } from './config.ts';
 import { createGcsHandler } from './gcs/api.ts';
 import { GcsStore } from './gcs/store.ts';
-import { createGkeHandler } from './gke.ts';
+import { createGkeHandler, startConnectGateway, startPrivateEndpoint } from './gke.ts';
 import { listen } from './http.ts';
 import type { Listening, Logger } from './http.ts';
 import { createIamHandler } from './iam.ts';
@@ -34,6 +35,8 @@ export interface StandInUrls {
   tokenReview: string;
   /** metadata is the GKE metadata server (`http://127.0.0.1:PORT`; pods get its host:port). */
   metadata: string;
+  /** connectGateway is the Connect Gateway's base URL (`https://127.0.0.1:PORT/`, lab CA); `` when not started. */
+  connectGateway: string;
 }
 
 /** GoogleStandIns are the running stand-ins and the handles tests use. */
@@ -83,8 +86,9 @@ export async function startGoogleStandIns(
 ): Promise<GoogleStandIns> {
   const log = options.log ?? stderrLogger;
   const started: Listening[] = [];
+  const closers: (() => Promise<void>)[] = [];
   const closeAll = async (): Promise<void> => {
-    await Promise.all(started.map((l) => l.close()));
+    await Promise.all([...started.map((l) => l.close()), ...closers.map((c) => c())]);
   };
   try {
     let issuerUrl = config.oidc.issuer;
@@ -119,6 +123,27 @@ export async function startGoogleStandIns(
     }
     const caPath = resolve(config.cluster.caCertPath);
     const cluster = { ...config.cluster, caCertPath: caPath };
+    const privateEndpoint = await startPrivateEndpoint(cluster.endpoint);
+    closers.push(() => privateEndpoint.close());
+    const gkeHandler = createGkeHandler({ ...config, cluster }, tokens, {
+      privateEndpoint: privateEndpoint.endpoint,
+    });
+    // The gateway serves the API server's certificate (lab/scripts/pki.sh writes it beside the
+    // CA); without one (a test's own CA) there is no gateway.
+    const pki = dirname(caPath);
+    const [certPath, keyPath] = [join(pki, 'apiserver.crt'), join(pki, 'apiserver.key')];
+    let gatewayUrl = '';
+    if (existsSync(certPath) && existsSync(keyPath)) {
+      const gateway = await startConnectGateway({ ...config, cluster }, tokens, {
+        certPath,
+        keyPath,
+        log,
+      });
+      closers.push(() => gateway.close());
+      gatewayUrl = gateway.url;
+    } else {
+      log(`connect gateway not started: no ${certPath}`);
+    }
     const services: [string, number, Parameters<typeof listen>[2]][] = [
       ['sts', config.ports.sts, createStsHandler(config, tokens, () => issuerUrl)],
       [
@@ -131,7 +156,7 @@ export async function startGoogleStandIns(
           createLabBindingsHandler(buckets, accounts, () => issuer.requestToken),
         ),
       ],
-      ['gke', config.ports.gke, createGkeHandler({ ...config, cluster }, tokens)],
+      ['gke', config.ports.gke, gkeHandler],
       [
         'gcs',
         config.ports.gcs,
@@ -162,6 +187,7 @@ export async function startGoogleStandIns(
       gcs: gcs.url,
       tokenReview: `${tokenReview.url}/tokenreview`,
       metadata: metadata.url,
+      connectGateway: gatewayUrl,
     };
     return {
       urls,
@@ -195,6 +221,9 @@ export function labEnv(
     CLOUDSDK_API_ENDPOINT_OVERRIDES_STS: `${urls.sts}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS: `${urls.iam}/`,
     CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER: `${urls.gke}/`,
+    ...(urls.connectGateway
+      ? { CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY: urls.connectGateway }
+      : {}),
     STORAGE_EMULATOR_HOST: urls.gcs,
     ACTIONS_ID_TOKEN_REQUEST_URL: urls.idTokenRequest,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: requestToken,

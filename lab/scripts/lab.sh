@@ -266,6 +266,7 @@ up() {
   # The build namespace `kbuild` (the default of the action's `namespace`) with
   # the deploy kit's Roles, bound to the lab's service accounts.
   "${kubectl[@]}" apply -k "$root/deploy/kubernetes/lab" >/dev/null
+  sed "s/KUBELET_VERSION/$KBUILD_LAB_K8S_VERSION/" "$root/lab/config/autopilot.yaml" | "${kubectl[@]}" apply -f - >/dev/null
   wait_for kwok 60 "${kubectl[@]}" wait --for=condition=Ready node --all --timeout=1s
   wait_for runtime 30 curl -sf --cacert "$lab/pki/ca.crt" "https://127.0.0.1:$(port runtime)/healthz"
   wait_for kube-controller-manager 60 "${kubectl[@]}" get serviceaccount default -n default

@@ -17,6 +17,7 @@ import { InputError } from '../core/base/errors.ts';
 import { followPermissions, PermissionError } from '../core/build/permissions.ts';
 import { inputValue, type InputName, type RawInputs } from '../core/inputs/schema.ts';
 import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/inputs/parse.ts';
+import { parseNodeSelector } from '../core/inputs/scheduling.ts';
 import { systemClock } from '../core/base/report.ts';
 import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/inputs/spec.ts';
 import { DispatcherClient } from '../core/dispatch/client.ts';
@@ -39,6 +40,14 @@ export interface DispatchInputs {
   bucket?: string;
   /** context: the directory this step stages into every build (wait: true and a cluster to reach). */
   context?: string;
+}
+
+/** tolerationLines: the meaningful lines of input tolerations (the dispatcher parses each). */
+function tolerationLines(text: string): string[] {
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== '' && !l.startsWith('#'));
 }
 
 /** POLL_MS: how often the dispatcher is asked (each GET also releases builds whose dependencies ended). */
@@ -86,6 +95,11 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     privileged: parseBoolean('privileged', value('privileged')),
     artifacts_path: value('artifacts_path'),
     ...(value('queue_name') ? { queue_name: value('queue_name') } : {}),
+    ...(value('compute_class') ? { compute_class: value('compute_class') } : {}),
+    ...(value('node_selector')
+      ? { node_selector: parseNodeSelector('node_selector', value('node_selector')) }
+      : {}),
+    ...(value('tolerations') ? { tolerations: tolerationLines(value('tolerations')) } : {}),
     ...(dependencies ? { dependencies } : {}),
     // Pods wait for a collector only when this step collects (wait) and uploads (bucket), and
     // for their source only when this step stages it.

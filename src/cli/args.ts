@@ -9,9 +9,18 @@ import { parseArgs } from 'node:util';
 import { BUILD_INPUT_NAMES, type RawInputs } from '../core/inputs/schema.ts';
 
 /** BOOLEAN_INPUTS may be given as bare flags. */
-const BOOLEAN_INPUTS = new Set(['watch', 'create', 'keep', 'privileged', 'spot']);
-/** REPEATED_INPUTS are KEY=VALUE lists, one flag per line of the input. */
-const REPEATED_INPUTS = new Set(['env', 'secret_env']);
+const BOOLEAN_INPUTS = new Set([
+  'watch',
+  'create',
+  'keep',
+  'privileged',
+  'spot',
+  'use_internal_ip',
+  'use_dns_based_endpoint',
+  'use_connect_gateway',
+]);
+/** REPEATED_INPUTS are line lists, one flag per line of the input. */
+const REPEATED_INPUTS = new Set(['env', 'secret_env', 'node_selector', 'tolerations']);
 /** CLI_ONLY are flags that are not action inputs. */
 const CLI_ONLY = ['help', 'json'] as const;
 
@@ -82,6 +91,8 @@ Cluster and credentials (one of):
                                     a GKE cluster, found with Application Default Credentials
                                     (gcloud auth application-default login), or with
                                     --workload-identity-provider when ACTIONS_ID_TOKEN_REQUEST_URL is set
+  --use-internal-ip | --use-dns-based-endpoint | --use-connect-gateway [--fleet-membership-name M]
+                                    a private cluster's endpoint (docs/private-clusters.md)
 
 Build:
   --arch amd64|arm64                (default amd64)      --command "make"        (split like a shell, no shell)
@@ -89,6 +100,8 @@ Build:
   --namespace kbuild                --name NAME          --kind job|pod
   --env KEY=VALUE (repeatable)      --secret-env KEY=VALUE (repeatable; passed through a Secret)
   --timeout 2h  --pending-timeout 15m                    --privileged  --spot  --node-pool POOL
+  --compute-class Scale-Out         --node-selector KEY=VALUE  --tolerations KEY=VALUE:EFFECT
+                                    (both repeatable; GKE Autopilot: docs/autopilot.md)
   --context DIR                     (default .; --context= stages nothing)
   --artifacts-path packages         --bucket BUCKET      --destination TEMPLATE
   --watch=false                     create and return    --keep   keep the Job after it ends
@@ -100,5 +113,6 @@ Exit status: 0 when the build succeeded, else the build's exit code (or 1).
 Examples:
   kbuild run hello --image cgr.dev/chainguard/wolfi-base --arch arm64 --kubeconfig ~/.kube/config
   kbuild render zlib --image debian:bookworm --cpu 4 --memory 8Gi
+  kbuild render zlib --image debian:bookworm --arch arm64 --compute-class Scale-Out
 `;
 }

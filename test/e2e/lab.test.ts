@@ -57,7 +57,10 @@ test('kubectl get nodes shows the three node pools with GKE labels, taints and a
   const table = kubectl(['get', 'nodes', '-L', 'kubernetes.io/arch,cloud.google.com/gke-nodepool']);
   const [header = '', ...rows] = table.trim().split('\n');
   assert.match(header, /^NAME\s+STATUS\s+ROLES\s+AGE\s+VERSION\s+ARCH\s+GKE-NODEPOOL$/);
-  const seen = rows.map((r) => r.trim().split(/\s+/));
+  // gk3- nodes are the Autopilot stand-in's (lab/config/autopilot.yaml, test/e2e/autopilot.test.ts).
+  const seen = rows
+    .map((r) => r.trim().split(/\s+/))
+    .filter((cols) => !cols[0]?.startsWith('gk3-'));
   for (const want of POOLS) {
     const inPool = seen.filter((cols) => cols[6] === want.pool);
     assert.equal(inPool.length, want.count, `${want.pool} in:\n${table}`);
@@ -173,9 +176,10 @@ test('a Job with the arm64 nodeSelector but no toleration stays Pending: untoler
   create(scope.ns, job(name, 'true', { nodeSelector: { 'kubernetes.io/arch': 'arm64' } }));
   const pod = await podOfJob(name);
   const message = await schedulingFailure(pod);
-  assert.match(message, /^0\/5 nodes are available: /);
-  // The two arm64 nodes and the Spot node have taints the pod does not tolerate.
-  assert.match(message, /3 node\(s\) had untolerated taint/);
+  assert.match(message, /^0\/6 nodes are available: /);
+  // The two arm64 nodes, the Spot node and the Autopilot stand-in's node have taints the pod
+  // does not tolerate.
+  assert.match(message, /4 node\(s\) had untolerated taint/);
   assert.match(message, /2 node\(s\) didn't match Pod's node affinity\/selector/);
   const p = getJson<PodLike>(['pod', '-n', scope.ns, pod]);
   assert.equal(p.status.phase, 'Pending');

@@ -157,6 +157,48 @@ const authBad: ReadonlyArray<{
     error: /invalid project "abc" for input "project_id"/,
   },
   {
+    name: 'two endpoints at once',
+    input: { cluster: 'c', location: 'l', use_internal_ip: 'true', use_connect_gateway: 'true' },
+    input_: 'use_internal_ip',
+    error:
+      /inputs "use_internal_ip" and "use_connect_gateway" are all true: set at most one of use_internal_ip, use_dns_based_endpoint and use_connect_gateway/,
+  },
+  {
+    name: 'an endpoint with a kubeconfig',
+    input: { kubeconfig: 'k', use_dns_based_endpoint: 'true' },
+    input_: 'use_dns_based_endpoint',
+    error:
+      /input "use_dns_based_endpoint" picks an endpoint of the GKE cluster, but "kubeconfig" replaces/,
+  },
+  {
+    name: 'a membership without the gateway',
+    input: {
+      cluster: 'c',
+      location: 'l',
+      fleet_membership_name: 'projects/1/locations/global/memberships/c',
+    },
+    input_: 'fleet_membership_name',
+    error: /input "fleet_membership_name" needs use_connect_gateway: true/,
+  },
+  {
+    name: 'a membership named by project id',
+    input: {
+      cluster: 'c',
+      location: 'l',
+      use_connect_gateway: 'true',
+      fleet_membership_name: 'projects/my-project/locations/global/memberships/c',
+    },
+    input_: 'fleet_membership_name',
+    error:
+      /invalid fleet membership .* use projects\/PROJECT_NUMBER\/locations\/LOCATION\/memberships\/NAME/,
+  },
+  {
+    name: 'a bad boolean',
+    input: { cluster: 'c', location: 'l', use_internal_ip: 'yes' },
+    input_: 'use_internal_ip',
+    error: /invalid boolean value "yes" for input "use_internal_ip"/,
+  },
+  {
     name: 'location with spaces',
     input: { cluster: 'c', location: 'us central' },
     input_: 'location',
@@ -174,3 +216,31 @@ for (const c of authBad) {
     );
   });
 }
+
+test('validateAuthConfig reads the private-cluster inputs', () => {
+  const base = { cluster: 'projects/p-123456/locations/us-central1/clusters/c' };
+  assert.equal(validateAuthConfig(base, { create: true }).controlPlane, undefined);
+  for (const [input, want] of [
+    ['use_internal_ip', 'internal_ip'],
+    ['use_dns_based_endpoint', 'dns_based_endpoint'],
+    ['use_connect_gateway', 'connect_gateway'],
+  ] as const) {
+    assert.equal(
+      validateAuthConfig({ ...base, [input]: 'true' }, { create: true }).controlPlane,
+      want,
+    );
+  }
+  const gw = validateAuthConfig(
+    {
+      ...base,
+      use_connect_gateway: 'true',
+      fleet_membership_name: 'projects/123456789012/locations/global/gkeMemberships/c',
+    },
+    { create: true },
+  );
+  assert.deepEqual(gw.fleetMembership, {
+    projectNumber: '123456789012',
+    location: 'global',
+    name: 'c',
+  });
+});

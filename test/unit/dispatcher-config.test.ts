@@ -58,8 +58,27 @@ test('configFromEnv: a kubeconfig path and a policy file', () => {
   assert.equal(c.issuer, 'http://127.0.0.1:16410');
 });
 
+test('configFromEnv: a private cluster through the DNS-based endpoint or the Connect Gateway', () => {
+  assert.equal(
+    configFromEnv({ ...ENV, KBUILD_USE_DNS_BASED_ENDPOINT: 'true' }).auth.controlPlane,
+    'dns_based_endpoint',
+  );
+  const gw = configFromEnv({
+    ...ENV,
+    KBUILD_USE_CONNECT_GATEWAY: 'true',
+    KBUILD_FLEET_MEMBERSHIP_NAME: 'projects/42/locations/global/memberships/builds',
+  }).auth;
+  assert.equal(gw.controlPlane, 'connect_gateway');
+  assert.deepEqual(gw.fleetMembership, { projectNumber: '42', location: 'global', name: 'builds' });
+});
+
 test('configFromEnv: every problem is named by its variable', () => {
   const cases: { name: string; env: Record<string, string>; error: RegExp }[] = [
+    {
+      name: 'two endpoints',
+      env: { ...ENV, KBUILD_USE_INTERNAL_IP: 'true', KBUILD_USE_CONNECT_GATEWAY: 'true' },
+      error: /KBUILD_USE_INTERNAL_IP and KBUILD_USE_CONNECT_GATEWAY are all true/,
+    },
     {
       name: 'no audience',
       env: { ...ENV, KBUILD_AUDIENCE: '' },

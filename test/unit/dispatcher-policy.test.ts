@@ -211,3 +211,46 @@ test('parsePolicy: defaults and normalisation', () => {
   assert.equal(p.maxCpu.value, 4000);
   assert.equal(p.privileged, undefined);
 });
+
+test('checkRequest: compute classes, node labels and tolerations need the policy to list them', () => {
+  const open = parsePolicy({
+    ...DOC,
+    compute_classes: ['Scale-Out'],
+    node_selector: ['topology.kubernetes.io/zone=*', 'dedicated=builds'],
+    tolerations: ['dedicated=builds:NoSchedule'],
+  });
+  const cases: { name: string; ask: Partial<DispatchAsk>; rule: string | undefined }[] = [
+    { name: 'listed class', ask: { computeClass: 'Scale-Out' }, rule: undefined },
+    { name: 'other class', ask: { computeClass: 'Accelerator' }, rule: 'compute_classes' },
+    {
+      name: 'any zone',
+      ask: { nodeSelector: { 'topology.kubernetes.io/zone': 'x-1' } },
+      rule: undefined,
+    },
+    { name: 'listed label', ask: { nodeSelector: { dedicated: 'builds' } }, rule: undefined },
+    { name: 'other value', ask: { nodeSelector: { dedicated: 'release' } }, rule: 'node_selector' },
+    {
+      name: 'listed toleration',
+      ask: { tolerations: ['dedicated=builds:NoSchedule'] },
+      rule: undefined,
+    },
+    {
+      name: 'other toleration',
+      ask: { tolerations: ['dedicated=release:NoSchedule'] },
+      rule: 'tolerations',
+    },
+  ];
+  for (const c of cases) {
+    assert.equal(checkRequest(open, { ...ASK, ...c.ask }, WHO)?.rule, c.rule, c.name);
+    if (c.rule !== undefined) {
+      // The default policy lists none of them.
+      const r = checkRequest(policy, { ...ASK, ...c.ask }, WHO);
+      assert.equal(r?.rule, c.rule, c.name);
+      assert.match(r?.reason ?? '', /allowed: none/, c.name);
+    }
+  }
+  assert.throws(
+    () => parsePolicy({ ...DOC, node_selector: ['no-value'] }),
+    /use KEY=VALUE or KEY=\*/,
+  );
+});

@@ -306,3 +306,65 @@ test('planDispatch: another request for the same builds has the same dispatch id
   assert.equal(a.dispatchId, b.dispatchId);
   assert.notEqual(a.requestHash, b.requestHash);
 });
+
+test('compute_class, node_selector and tolerations reach every Job; bad ones are 400s naming the field', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    archs: ['amd64', 'arm64'],
+    compute_class: 'Scale-Out',
+    node_selector: { 'topology.kubernetes.io/zone': 'us-central1-a' },
+    tolerations: ['dedicated=builds:NoSchedule'],
+  });
+  const plan = planDispatch(req, CLAIMS, OPTS);
+  assert.ok(plan.builds.length >= 2);
+  for (const b of plan.builds) {
+    const pod = b.job.spec?.template.spec;
+    assert.equal(pod?.nodeSelector?.['cloud.google.com/compute-class'], 'Scale-Out');
+    assert.equal(pod?.nodeSelector?.['topology.kubernetes.io/zone'], 'us-central1-a');
+    assert.ok(pod?.tolerations?.some((t) => t.key === 'dedicated' && t.value === 'builds'));
+  }
+  // Without them, the request (and its hash) is what it was.
+  assert.equal('computeClass' in parseDispatchRequest(BODY), false);
+  const bad: { body: Record<string, unknown>; field: string; message: RegExp }[] = [
+    {
+      body: { compute_class: 'scale out' },
+      field: 'compute_class',
+      message: /field "compute_class"/,
+    },
+    { body: { node_selector: ['a=b'] }, field: 'node_selector', message: /must be an object/ },
+    {
+      body: { node_selector: { 'bad key': 'x' } },
+      field: 'node_selector',
+      message: /invalid label key/,
+    },
+    { body: { tolerations: 'k=v' }, field: 'tolerations', message: /must be a list of strings/ },
+    { body: { tolerations: ['k=v:Never'] }, field: 'tolerations', message: /invalid taint effect/ },
+    // The arch taint belongs to archs: a toleration cannot widen where a build lands.
+    {
+      body: { tolerations: ['kubernetes.io/arch=arm64:NoSchedule'] },
+      field: 'tolerations',
+      message: /names kubernetes.io\/arch/,
+    },
+    {
+      body: { archs: ['amd64'], node_selector: { 'kubernetes.io/arch': 'arm64' } },
+      field: 'node_selector',
+      message: /belongs to field "arch"/,
+    },
+    {
+      body: { privileged: true, compute_class: 'Scale-Out' },
+      field: 'compute_class',
+      message: /Autopilot refuses privileged Pods/,
+    },
+  ];
+  for (const c of bad) {
+    assert.throws(
+      () => planDispatch(parseDispatchRequest({ ...BODY, ...c.body }), CLAIMS, OPTS),
+      (err: unknown) => {
+        assert.ok(err instanceof RequestError, `${JSON.stringify(c.body)}: ${String(err)}`);
+        assert.equal(err.field, c.field, JSON.stringify(c.body));
+        assert.match(err.message, c.message, JSON.stringify(c.body));
+        return true;
+      },
+    );
+  }
+});

@@ -55,6 +55,112 @@ test('getCluster reads endpoint and CA with clusters.get', async () => {
   }
 });
 
+test('getCluster picks the endpoint of use_internal_ip, use_dns_based_endpoint and use_connect_gateway', async () => {
+  const cluster = {
+    name: 'lab',
+    endpoint: '34.1.2.3',
+    masterAuth: { clusterCaCertificate: CA },
+    privateClusterConfig: { privateEndpoint: '10.0.0.2' },
+    controlPlaneEndpointsConfig: {
+      dnsEndpointConfig: { endpoint: 'gke-0123456789abcdef.us-central1.gke.goog' },
+    },
+    fleet: {
+      membership: '//gkehub.googleapis.com/projects/123456789012/locations/global/memberships/lab',
+    },
+  };
+  const gw = 'https://connectgateway.googleapis.com/';
+  const cases = [
+    { access: 'public', want: { endpoint: 'https://34.1.2.3', caData: CA } },
+    { access: 'internal_ip', want: { endpoint: 'https://10.0.0.2', caData: CA } },
+    {
+      access: 'dns_based_endpoint',
+      want: { endpoint: 'https://gke-0123456789abcdef.us-central1.gke.goog' },
+    },
+    {
+      access: 'connect_gateway',
+      want: {
+        endpoint:
+          'https://connectgateway.googleapis.com/v1/projects/123456789012/locations/global/gkeMemberships/lab',
+      },
+    },
+    {
+      access: 'connect_gateway',
+      membership: { projectNumber: '42', location: 'us-central1', name: 'other' },
+      want: {
+        endpoint:
+          'https://connectgateway.googleapis.com/v1/projects/42/locations/us-central1/gkeMemberships/other',
+      },
+    },
+  ] as const;
+  for (const c of cases) {
+    const gke = fakeGke(200, cluster);
+    const got = await getCluster(
+      REF,
+      new CountingTokenSource(),
+      'http://gke.test/',
+      gke.fetch,
+      FAST,
+      {
+        access: c.access,
+        connectGateway: gw,
+        ...('membership' in c ? { fleetMembership: c.membership } : {}),
+      },
+    );
+    assert.deepEqual(got, c.want, c.access);
+  }
+  const bare = {
+    name: 'lab',
+    endpoint: '34.1.2.3',
+    masterAuth: { clusterCaCertificate: CA },
+    status: 'RUNNING',
+  };
+  const missing = [
+    {
+      access: 'internal_ip',
+      error: /returned no privateClusterConfig.privateEndpoint .*drop use_internal_ip/,
+    },
+    {
+      access: 'dns_based_endpoint',
+      error:
+        /returned no controlPlaneEndpointsConfig.dnsEndpointConfig.endpoint .*--enable-dns-access/,
+    },
+    {
+      access: 'connect_gateway',
+      error: /returned no fleet.membership .*set fleet_membership_name/,
+    },
+  ] as const;
+  for (const c of missing) {
+    await assert.rejects(
+      getCluster(
+        REF,
+        new CountingTokenSource(),
+        'http://gke.test/',
+        fakeGke(200, bare).fetch,
+        FAST,
+        {
+          access: c.access,
+          connectGateway: gw,
+        },
+      ),
+      c.error,
+      c.access,
+    );
+  }
+  const byId = {
+    ...bare,
+    fleet: {
+      membership: '//gkehub.googleapis.com/projects/my-proj/locations/global/memberships/lab',
+    },
+  };
+  await assert.rejects(
+    getCluster(REF, new CountingTokenSource(), 'http://gke.test/', fakeGke(200, byId).fetch, FAST, {
+      access: 'connect_gateway',
+      connectGateway: gw,
+    }),
+    /does not name its project by number: set fleet_membership_name/,
+  );
+});
+
 test('getCluster explains 403, 404 and an unready cluster, without the token', async () => {
   const denied = {
     error: {

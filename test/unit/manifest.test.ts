@@ -139,7 +139,7 @@ test('containers: build argv, resources, volumes, stage, cache bundle, collector
   assert.equal(build.workingDir, '/workspace');
   assert.deepEqual(build.resources, {
     requests: { cpu: '2', memory: '4Gi', 'ephemeral-storage': '10Gi' },
-    limits: { cpu: '2', memory: '4Gi' },
+    limits: { cpu: '2', memory: '4Gi', 'ephemeral-storage': '10Gi' },
   });
   assert.deepEqual(
     build.volumeMounts?.map((v) => v.mountPath),
@@ -158,7 +158,10 @@ test('containers: build argv, resources, volumes, stage, cache bundle, collector
   assert.deepEqual(cache.command, ['cp', '-R', '/cache/.', '/var/cache/melange/']);
   const collector = container(pod, 'collector');
   assert.deepEqual(collector.command?.slice(4, 6), [COLLECTED_MARKER, '7200']);
-  assert.deepEqual(collector.resources?.requests, { cpu: '10m', memory: '64Mi' });
+  assert.deepEqual(collector.resources, {
+    requests: { cpu: '100m', memory: '256Mi' },
+    limits: { cpu: '100m', memory: '256Mi' },
+  });
   assert.equal(collector.volumeMounts?.length, 1);
 });
 

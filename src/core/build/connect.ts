@@ -24,13 +24,23 @@ export interface ConnectOptions {
   bucket?: string;
 }
 
+/** ACCESS_NAMES: how messages name a control-plane endpoint other than the public one. */
+const ACCESS_NAMES = {
+  internal_ip: 'private endpoint',
+  dns_based_endpoint: 'DNS-based endpoint',
+  connect_gateway: 'Connect Gateway',
+} as const;
+
 /** Clients: what a build talks to. */
 export interface Clients {
   kube: KubeApi;
   kubeConfig: KubeConfig;
   store?: ObjectStore;
   tokenSource?: TokenSource;
-  /** Where the cluster came from, for messages: `projects/P/locations/L/clusters/C` or the kubeconfig path. */
+  /**
+   * Where the cluster came from, for messages: `projects/P/locations/L/clusters/C` (followed by
+   * the endpoint in use when it is not the public one) or the kubeconfig path.
+   */
   clusterName: string;
 }
 
@@ -85,9 +95,18 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
       { project: c.project, location: c.location, name: c.name },
       tokenSource,
       o.endpoints.container,
+      undefined,
+      undefined,
+      {
+        access: auth.controlPlane ?? 'public',
+        connectGateway: o.endpoints.connectgateway,
+        ...(auth.fleetMembership ? { fleetMembership: auth.fleetMembership } : {}),
+      },
     );
+
     kubeConfig = kubeConfigFor(info, tokenSource);
     clusterName = `projects/${c.project}/locations/${c.location}/clusters/${c.name}`;
+    if (auth.controlPlane) clusterName += ` (${ACCESS_NAMES[auth.controlPlane]} ${info.endpoint})`;
   }
   const store = o.bucket
     ? new GcsObjectStore({

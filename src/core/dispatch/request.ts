@@ -4,6 +4,7 @@
 import { validateBucketName, validateImageReference } from '../inputs/formats.ts';
 import { isEnvName, parseArch, parseQuantity, type Arch, type Quantity } from '../inputs/parse.ts';
 import { validateArtifactsPath, validatePackageName } from '../inputs/spec-fields.ts';
+import { parseComputeClass, parseNodeSelector, parseTolerations } from '../inputs/scheduling.ts';
 
 /**
  * DispatchRequest is a validated body. `dependencies` maps a package to the packages it needs
@@ -32,6 +33,11 @@ export interface DispatchRequest {
    * that waits for it, as in mode `build`). Only set when true.
    */
   stage?: true;
+  /** computeClass, nodeSelector and tolerations: as the build inputs (docs/autopilot.md); only set when given. */
+  computeClass?: string;
+  nodeSelector?: Record<string, string>;
+  /** tolerations: the lines as given (`KEY=VALUE:EFFECT` ...), each checked by parseTolerations. */
+  tolerations?: string[];
 }
 
 /** DispatchBody is the JSON body of `POST /v1/dispatches`, as clients send it (docs/dispatcher.md). */
@@ -53,6 +59,9 @@ export interface DispatchBody {
   bucket?: string;
   artifacts_path?: string;
   stage?: boolean;
+  compute_class?: string;
+  node_selector?: Record<string, string>;
+  tolerations?: string[];
 }
 
 /** RequestError is a 400: the field of the body and what is wrong with it. */
@@ -84,6 +93,9 @@ export const REQUEST_FIELDS = [
   'bucket',
   'artifacts_path',
   'stage',
+  'compute_class',
+  'node_selector',
+  'tolerations',
 ] as const satisfies readonly (keyof DispatchBody)[];
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -250,8 +262,54 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
+  const computeClass = optionalString(b, 'compute_class');
+  if (computeClass)
+    req.computeClass = wrap('compute_class', () =>
+      parseComputeClass('compute_class', computeClass),
+    );
+  const nodeSelector = nodeSelectorOf(b.node_selector);
+  if (nodeSelector) req.nodeSelector = nodeSelector;
+  const tolerations = tolerationsOf(b.tolerations);
+  if (tolerations) req.tolerations = tolerations;
   levelsOf(req.packages, req.dependencies);
   return req;
+}
+
+/** nodeSelectorOf reads field node_selector: an object of label: value strings (sorted). */
+function nodeSelectorOf(v: unknown): Record<string, string> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (
+    typeof v !== 'object' ||
+    Array.isArray(v) ||
+    Object.values(v).some((x) => typeof x !== 'string')
+  ) {
+    throw new RequestError(
+      'node_selector',
+      'field "node_selector" must be an object of "label": "value" strings',
+    );
+  }
+  const entries = Object.entries(v as Record<string, string>).sort(([a], [b]) => (a < b ? -1 : 1));
+  if (entries.length === 0) return undefined;
+  // The build input's parser checks each key and value.
+  wrap('node_selector', () =>
+    parseNodeSelector('node_selector', entries.map(([k, x]) => `${k}=${x}`).join('\n')),
+  );
+  return Object.fromEntries(entries);
+}
+
+/** tolerationsOf reads field tolerations: a list of toleration lines (`KEY=VALUE:EFFECT` ...). */
+function tolerationsOf(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v) || v.some((x) => typeof x !== 'string' || /[\r\n]/.test(x))) {
+    throw new RequestError(
+      'tolerations',
+      'field "tolerations" must be a list of strings like "KEY=VALUE:NoSchedule"',
+    );
+  }
+  const lines = (v as string[]).map((x) => x.trim()).filter((x) => x !== '');
+  if (lines.length === 0) return undefined;
+  wrap('tolerations', () => parseTolerations('tolerations', lines.join('\n')));
+  return lines;
 }
 
 /**

@@ -35,5 +35,11 @@ export function rawInputsOf(
   if (req.queueName !== undefined) raw.queue_name = req.queueName;
   if (req.bucket !== undefined) raw.bucket = req.bucket;
   if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
+  if (req.computeClass !== undefined) raw.compute_class = req.computeClass;
+  if (req.nodeSelector !== undefined)
+    raw.node_selector = Object.entries(req.nodeSelector)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n');
+  if (req.tolerations !== undefined) raw.tolerations = req.tolerations.join('\n');
   return raw;
 }

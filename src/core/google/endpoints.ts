@@ -9,6 +9,8 @@ export interface GoogleEndpoints {
   sts: string;
   iamcredentials: string;
   container: string;
+  /** connectgateway: the fleet's Connect Gateway (use_connect_gateway). */
+  connectgateway: string;
   storage: string;
 }
 
@@ -17,6 +19,7 @@ export const DEFAULT_ENDPOINTS: Readonly<GoogleEndpoints> = Object.freeze({
   sts: 'https://sts.googleapis.com/',
   iamcredentials: 'https://iamcredentials.googleapis.com/',
   container: 'https://container.googleapis.com/',
+  connectgateway: 'https://connectgateway.googleapis.com/',
   storage: 'https://storage.googleapis.com',
 });
 
@@ -24,11 +27,13 @@ const OVERRIDES: ReadonlyArray<[keyof GoogleEndpoints, string]> = [
   ['sts', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_STS'],
   ['iamcredentials', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_IAMCREDENTIALS'],
   ['container', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_CONTAINER'],
+  ['connectgateway', 'CLOUDSDK_API_ENDPOINT_OVERRIDES_CONNECTGATEWAY'],
 ];
 
 /**
  * endpointsFromEnv returns DEFAULT_ENDPOINTS overridden by gcloud's
- * `CLOUDSDK_API_ENDPOINT_OVERRIDES_{STS,IAMCREDENTIALS,CONTAINER}` and by
+ * `CLOUDSDK_API_ENDPOINT_OVERRIDES_{STS,IAMCREDENTIALS,CONTAINER,CONNECTGATEWAY}` (gcloud's
+ * properties `api_endpoint_overrides/connectgateway` etc.) and by
  * `STORAGE_EMULATOR_HOST` (read like `@google-cloud/storage` does; a trailing
  * `/storage/v1` is dropped). Override values get a trailing `/` if they lack
  * one. Entry points call it with `process.env`; the core never reads the

@@ -1,5 +1,5 @@
 // auth-config.ts: the validated credentials and cluster inputs (docs/design.md, "One build", steps 2-3).
-import { InputIssues } from '../base/errors.ts';
+import { InputError, InputIssues } from '../base/errors.ts';
 import {
   parseCluster,
   parseWorkloadIdentityProvider,
@@ -10,6 +10,30 @@ import {
   type WorkloadIdentityProvider,
 } from './formats.ts';
 import { inputValue, type RawBuildInputs } from './schema.ts';
+import { parseBoolean } from './parse.ts';
+import type { ControlPlaneAccess, FleetMembership } from '../base/cluster-access.ts';
+
+export type { ControlPlaneAccess, FleetMembership };
+
+const MEMBERSHIP =
+  /^projects\/(\d+)\/locations\/([a-z0-9-]+)\/(?:gke)?[mM]emberships\/([a-z0-9][a-z0-9-]{0,62})$/;
+
+/**
+ * parseFleetMembership reads `projects/NUMBER/locations/LOCATION/memberships/NAME` (or
+ * `.../gkeMemberships/NAME`, as get-gke-credentials accepts). The project must be a number: the
+ * Connect Gateway URL is `.../v1/projects/NUMBER/locations/LOCATION/gkeMemberships/NAME`.
+ */
+export function parseFleetMembership(input: string, value: string): FleetMembership {
+  const m = MEMBERSHIP.exec(value.trim());
+  if (!m) {
+    throw new InputError(
+      input,
+      `invalid fleet membership ${JSON.stringify(value.slice(0, 120))} for input "${input}": use projects/PROJECT_NUMBER/locations/LOCATION/memberships/NAME (gcloud projects describe PROJECT --format='value(projectNumber)' prints the number)`,
+    );
+  }
+  const [, projectNumber = '', location = '', name = ''] = m;
+  return { projectNumber, location, name };
+}
 
 /** AuthConfig says how to get a token and which cluster to talk to. */
 export interface AuthConfig {
@@ -25,7 +49,17 @@ export interface AuthConfig {
   cluster?: ParsedCluster;
   /** kubeconfig is a path to a kubeconfig that replaces the GKE lookup. */
   kubeconfig?: string;
+  /** controlPlane says which endpoint of the GKE cluster to use; absent: `public`. */
+  controlPlane?: Exclude<ControlPlaneAccess, 'public'>;
+  /** fleetMembership is fleet_membership_name (with connect_gateway); absent: the cluster's own. */
+  fleetMembership?: FleetMembership;
 }
+
+const ACCESS_INPUTS = [
+  ['use_internal_ip', 'internal_ip'],
+  ['use_dns_based_endpoint', 'dns_based_endpoint'],
+  ['use_connect_gateway', 'connect_gateway'],
+] as const;
 
 /**
  * defaultAudience is the audience google-github-actions/auth uses for a provider: the provider's
@@ -60,6 +94,30 @@ export function validateAuthConfig(raw: RawBuildInputs, opts: { create: boolean 
   const kubeconfig = value('kubeconfig') || undefined;
   const audience = value('audience') || undefined;
 
+  const access = ACCESS_INPUTS.filter(
+    ([name]) => issues.attempt(() => parseBoolean(name, value(name))) === true,
+  );
+  const membership = optional('fleet_membership_name', (v) =>
+    parseFleetMembership('fleet_membership_name', v),
+  );
+  if (access.length > 1) {
+    issues.add(
+      access[0]![0],
+      `inputs ${access.map(([n]) => `"${n}"`).join(' and ')} are all true: set at most one of use_internal_ip, use_dns_based_endpoint and use_connect_gateway`,
+    );
+  }
+  if (access.length > 0 && kubeconfig !== undefined) {
+    issues.add(
+      access[0]![0],
+      `input "${access[0]![0]}" picks an endpoint of the GKE cluster, but "kubeconfig" replaces the GKE lookup: use one of them`,
+    );
+  }
+  if (value('fleet_membership_name') !== '' && !access.some(([, a]) => a === 'connect_gateway')) {
+    issues.add(
+      'fleet_membership_name',
+      'input "fleet_membership_name" needs use_connect_gateway: true (it names the membership the Connect Gateway reaches)',
+    );
+  }
   if (audience !== undefined && value('workload_identity_provider') === '') {
     issues.add(
       'audience',
@@ -107,6 +165,9 @@ export function validateAuthConfig(raw: RawBuildInputs, opts: { create: boolean 
   if (serviceAccount !== undefined) config.serviceAccount = serviceAccount;
   if (projectId !== undefined) config.projectId = projectId;
   if (kubeconfig !== undefined) config.kubeconfig = kubeconfig;
+  const [chosen] = access;
+  if (chosen) config.controlPlane = chosen[1];
+  if (membership !== undefined) config.fleetMembership = membership;
   if (cluster) {
     const location = cluster.location ?? locationInput;
     config.cluster = { name: cluster.name };

@@ -14,6 +14,13 @@ import {
   validatePackageName,
 } from './spec-fields.ts';
 import { inputValue, type BuildInputName, type RawBuildInputs } from './schema.ts';
+import {
+  checkScheduling,
+  parseComputeClass,
+  parseNodeSelector,
+  parseTolerations,
+  type Toleration,
+} from './scheduling.ts';
 import { buildId, isDns1123Label, isDns1123Subdomain, isLabelValue, jobName } from './names.ts';
 import {
   parseArch,
@@ -56,6 +63,12 @@ export interface BuildSpec {
   privileged: boolean;
   spot: boolean;
   nodePool?: string;
+  /** computeClass is the GKE compute class (`cloud.google.com/compute-class` nodeSelector). */
+  computeClass?: string;
+  /** nodeSelector holds the node_selector labels, added to those of arch, spot, node_pool, compute_class. */
+  nodeSelector: Record<string, string>;
+  /** tolerations are the tolerations lines, added to those of arch and spot. */
+  tolerations: Toleration[];
   serviceAccountName: string;
   kind: 'job' | 'pod';
   timeoutSeconds: number;
@@ -120,6 +133,10 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   const nodePool = optional('node_pool', (v) =>
     kubeName('node_pool', v, (s) => s !== '' && isLabelValue(s), POOL_FIX),
   );
+  const computeClass = optional('compute_class', (v) => parseComputeClass('compute_class', v));
+  const nodeSelector =
+    check(() => parseNodeSelector('node_selector', value('node_selector'))) ?? {};
+  const tolerations = check(() => parseTolerations('tolerations', value('tolerations'))) ?? [];
   const serviceAccountName = check(() =>
     kubeName(
       'service_account_name',
@@ -162,6 +179,15 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
       sha: ctx.sha,
     }),
   );
+  if (arch !== undefined && privileged !== undefined && spot !== undefined) {
+    const scheduling = { arch, spot, privileged, nodeSelector, tolerations };
+    const conflicts = checkScheduling({
+      ...scheduling,
+      ...(nodePool !== undefined ? { nodePool } : {}),
+      ...(computeClass !== undefined ? { computeClass } : {}),
+    });
+    for (const [input, message] of conflicts) issues.add(input, message);
+  }
   if (queueName !== undefined && kind === 'pod') {
     issues.add(
       'queue_name',
@@ -191,6 +217,8 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     resources: { cpu: cpu!.canonical, memory: memory!.canonical },
     privileged: privileged!,
     spot: spot!,
+    nodeSelector,
+    tolerations,
     serviceAccountName: serviceAccountName!,
     kind,
     timeoutSeconds,
@@ -206,6 +234,7 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   if (pkg !== undefined) spec.package = pkg;
   if (storage) spec.resources.ephemeralStorage = storage.canonical;
   if (nodePool !== undefined) spec.nodePool = nodePool;
+  if (computeClass !== undefined) spec.computeClass = computeClass;
   if (cacheBundle !== undefined) spec.cacheBundle = cacheBundle;
   // Staging streams the context in while the step watches; with watch: false
   // nobody would, and the stage init container would wait until it times out.

@@ -53,7 +53,9 @@ export function toKubeApiError(err: unknown, what: string): KubeApiError {
     return new KubeApiError(e.code, reason, `${what}: ${message || reason || `HTTP ${e.code}`}`);
   }
   const msg = err instanceof Error ? err.message : String(err);
-  return new KubeApiError(0, 'NetworkError', `${what}: ${msg}`);
+  // fetch's "fetch failed" keeps the reason (TLS, DNS, refused) in its cause.
+  const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+  return new KubeApiError(0, 'NetworkError', `${what}: ${msg}${cause}`);
 }
 
 async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {

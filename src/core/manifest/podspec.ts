@@ -13,6 +13,12 @@ import type {
   V1ResourceRequirements,
 } from '@kubernetes/client-node';
 import type { BuildSpec } from '../inputs/spec.ts';
+import {
+  ARCH_LABEL,
+  COMPUTE_CLASS_LABEL,
+  NODE_POOL_LABEL,
+  SPOT_LABEL,
+} from '../inputs/scheduling.ts';
 
 /** WORKSPACE_DIR is the emptyDir shared by every container; the build's working directory. */
 export const WORKSPACE_DIR = '/workspace';
@@ -37,11 +43,12 @@ export const CONTAINER = {
   build: 'build',
   collector: 'collector',
 } as const;
-/** COLLECTOR_RESOURCES: small requests; no cpu limit, so an exec'd tar is not throttled. */
-export const COLLECTOR_RESOURCES = {
-  requests: { cpu: '10m', memory: '64Mi' },
-  limits: { memory: '256Mi' },
-} as const;
+/**
+ * COLLECTOR_RESOURCES are the requests and (equal) limits of the `collector` container: small,
+ * but enough cpu for the tar that the engine execs in it. Requests equal limits in every
+ * container, as GKE Autopilot requires (docs/autopilot.md).
+ */
+export const COLLECTOR_RESOURCES = { cpu: '100m', memory: '256Mi' } as const;
 
 const VOLUME = { workspace: 'workspace', cache: 'cache' } as const;
 
@@ -75,37 +82,48 @@ export function needsCollector(spec: Pick<BuildSpec, 'watch' | 'bucket'>): boole
   return spec.watch && spec.bucket !== undefined;
 }
 
-/** ARCH_TAINT_KEY is the taint GKE puts on arm64 nodes (`kubernetes.io/arch=arm64:NoSchedule`). */
-export const ARCH_TAINT_KEY = 'kubernetes.io/arch';
-/** SPOT_LABEL is GKE's Spot node label and taint key (`cloud.google.com/gke-spot=true`). */
-export const SPOT_LABEL = 'cloud.google.com/gke-spot';
-/** NODE_POOL_LABEL is GKE's node pool label. */
-export const NODE_POOL_LABEL = 'cloud.google.com/gke-nodepool';
+export { NODE_POOL_LABEL, SPOT_LABEL } from '../inputs/scheduling.ts';
 
 /**
  * schedulingOf returns the nodeSelector and tolerations of a build: the arch (with the toleration
- * for GKE's arm64 taint), Spot nodes, and a pinned node pool. Source: GKE docs "Prepare Arm
- * workloads for deployment" and "Spot VMs".
+ * for GKE's `kubernetes.io/arch=arm64:NoSchedule` taint on arm64), Spot nodes (label and taint
+ * `cloud.google.com/gke-spot=true`), a pinned node pool, a compute class (label, and the
+ * toleration of the `cloud.google.com/compute-class=NAME:NoSchedule` taint that GKE puts on the
+ * nodes of custom compute classes; Autopilot adds the same itself), then the user's
+ * node_selector labels and tolerations (validateBuildSpec has refused any that contradict the
+ * others). Sources: GKE docs "Prepare Arm workloads for deployment", "Spot VMs" and "Choose
+ * compute classes for Autopilot Pods"; docs/autopilot.md.
  */
-export function schedulingOf(spec: Pick<BuildSpec, 'arch' | 'spot' | 'nodePool'>): {
+export function schedulingOf(
+  spec: Pick<
+    BuildSpec,
+    'arch' | 'spot' | 'nodePool' | 'computeClass' | 'nodeSelector' | 'tolerations'
+  >,
+): {
   nodeSelector: Record<string, string>;
   tolerations: V1Toleration[];
 } {
-  const nodeSelector: Record<string, string> = { 'kubernetes.io/arch': spec.arch };
+  const nodeSelector: Record<string, string> = { [ARCH_LABEL]: spec.arch };
   const tolerations: V1Toleration[] = [];
   if (spec.arch === 'arm64') {
-    tolerations.push({
-      key: ARCH_TAINT_KEY,
-      operator: 'Equal',
-      value: 'arm64',
-      effect: 'NoSchedule',
-    });
+    tolerations.push({ key: ARCH_LABEL, operator: 'Equal', value: 'arm64', effect: 'NoSchedule' });
   }
   if (spec.spot) {
     nodeSelector[SPOT_LABEL] = 'true';
     tolerations.push({ key: SPOT_LABEL, operator: 'Equal', value: 'true', effect: 'NoSchedule' });
   }
   if (spec.nodePool !== undefined) nodeSelector[NODE_POOL_LABEL] = spec.nodePool;
+  if (spec.computeClass !== undefined) {
+    nodeSelector[COMPUTE_CLASS_LABEL] = spec.computeClass;
+    tolerations.push({
+      key: COMPUTE_CLASS_LABEL,
+      operator: 'Equal',
+      value: spec.computeClass,
+      effect: 'NoSchedule',
+    });
+  }
+  for (const [key, value] of Object.entries(spec.nodeSelector)) nodeSelector[key] ??= value;
+  for (const t of spec.tolerations) tolerations.push({ ...t });
   return { nodeSelector, tolerations };
 }
 
@@ -163,13 +181,15 @@ export function renderPodSpec(spec: BuildSpec): V1PodSpec {
   // Fresh objects for every container: nothing in the spec is shared (YAML stays alias-free).
   const workspace = (): V1VolumeMount => ({ name: VOLUME.workspace, mountPath: WORKSPACE_DIR });
   const cache = (): V1VolumeMount => ({ name: VOLUME.cache, mountPath: CACHE_DIR });
+  // Requests equal limits (ephemeral storage included), as GKE Autopilot requires.
   const resources = (): V1ResourceRequirements => {
-    const limits = { cpu: spec.resources.cpu, memory: spec.resources.memory };
     const storage = spec.resources.ephemeralStorage;
-    return {
-      requests: { ...limits, ...(storage ? { 'ephemeral-storage': storage } : {}) },
-      limits,
-    };
+    const amounts = (): Record<string, string> => ({
+      cpu: spec.resources.cpu,
+      memory: spec.resources.memory,
+      ...(storage ? { 'ephemeral-storage': storage } : {}),
+    });
+    return { requests: amounts(), limits: amounts() };
   };
 
   const initContainers: V1Container[] = [];
@@ -224,8 +244,8 @@ export function renderPodSpec(spec: BuildSpec): V1PodSpec {
       workingDir: WORKSPACE_DIR,
       volumeMounts: [workspace()],
       resources: {
-        requests: { ...COLLECTOR_RESOURCES.requests },
-        limits: { ...COLLECTOR_RESOURCES.limits },
+        requests: { ...COLLECTOR_RESOURCES },
+        limits: { ...COLLECTOR_RESOURCES },
       },
       securityContext: restricted(),
     });
