@@ -1,4 +1,4 @@
-// runner.ts: a local stand-in for the GitHub runner: runs the bundled action (dist/main, dist/post) exactly as a
+// runner.ts: a local stand-in for the GitHub runner: runs the bundled action (dist/main.js, dist/post.js) exactly as a
 // GitHub runner would: INPUT_* variables, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY /
 // GITHUB_STATE files, the GITHUB_* context, RUNNER_TEMP, and the lab's OIDC
 // request URL and token. Also reads objects back with gcloud (a client we did
@@ -151,7 +151,7 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
     env[`INPUT_${k.replace(/ /g, '_').toUpperCase()}`] = v;
   for (const [k, v] of Object.entries(o.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, o.env ?? {});
-  const script = resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
+  const script = resolve(ROOT, 'dist', `${o.entry ?? 'main'}.js`);
   return new Promise((res, rej) => {
     const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [script], {
       cwd: workspace,

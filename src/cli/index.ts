@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * index.ts: the `kbuild` CLI (dist/cli): `kbuild run` and `kbuild render`
+ * index.ts: the `kbuild` CLI (build/cli, `npm run build`): `kbuild run` and `kbuild render`
  * over the same core as the action. One top-level catch; SIGINT/SIGTERM
  * cancel the build and delete its Job.
  */
