@@ -11,6 +11,7 @@ import { validateAuthConfig } from '../core/inputs/auth-config.ts';
 import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import type { RawBuildInputs } from '../core/inputs/schema.ts';
 import { readInputs } from './inputs.ts';
+import { traceHttp } from '../core/base/http-trace.ts';
 import { parseSavedBuild, parseSavedDispatch, STATE } from './state.ts';
 
 /** cancelDispatch cancels the dispatch a main step left running, with a fresh OIDC token. */
@@ -30,6 +31,7 @@ async function cancelDispatch(url: string, id: string): Promise<void> {
 
 /** post runs the post step; it never throws (a failed clean-up is a warning). */
 export async function post(): Promise<void> {
+  const untrace = traceHttp({ debug: (line) => core.debug(line) });
   try {
     const dispatch = parseSavedDispatch(core.getState(STATE.dispatch));
     if (dispatch) {
@@ -63,5 +65,7 @@ export async function post(): Promise<void> {
     core.warning(
       `kbuild-action post step could not clean up: ${err instanceof Error ? err.message : String(err)}`,
     );
+  } finally {
+    untrace();
   }
 }

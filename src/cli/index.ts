@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const auth = validateAuthConfig(args.raw, { create: true });
   if (spec.context) await listContext(spec.context);
-  const reporter = new TerminalReporter();
+  const reporter = new TerminalReporter(process.stdout, process.stderr, args.debug);
   const controller = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {
