@@ -5,7 +5,7 @@
 //                                        source, run with type stripping); reads
 //                                        KBUILD_NAMESPACE, KBUILD_POLICY and KBUILD_CONCURRENCY,
 //                                        and KBUILD_BENCH_GKE=1 for the GKE stand-in through ADC
-//   node bench/fanout-server.ts bundle   dist/dispatcher/index.js as deployed (its configuration
+//   node bench/fanout-server.ts bundle   build/dispatcher/index.js as deployed (its configuration
 //                                        from the environment, docs/dispatcher.md), served by the
 //                                        Functions Framework's own server as `functions-framework
 //                                        --target=dispatcher` would, but bound to 127.0.0.1
@@ -32,7 +32,7 @@ if (form === 'lab') {
   });
   close = server.close;
 } else if (form === 'bundle') {
-  await import(pathToFileURL(resolve(import.meta.dirname, '../dist/dispatcher/index.js')).href);
+  await import(pathToFileURL(resolve(import.meta.dirname, '../build/dispatcher/index.js')).href);
   const { getTestServer } = await import('@google-cloud/functions-framework/testing');
   const server: Server = getTestServer('dispatcher');
   await new Promise<void>((done, fail) => {

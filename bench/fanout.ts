@@ -7,7 +7,7 @@
 //   npm run bench:fanout -- --identity admin --rtt-ms 10   the API server 10 ms away (delay proxy)
 //
 // The dispatcher runs in a child process (bench/fanout-server.ts; `--server lab`: the source
-// through lab/dispatcher.ts, `bundle`: dist/dispatcher as deployed) whose peak RSS is
+// through lab/dispatcher.ts, `bundle`: build/dispatcher as deployed) whose peak RSS is
 // VmHWM of /proc/PID/status. It is asked for the builds in requests of at most max_builds (500,
 // the policy's ceiling): two POSTs one after the other, like one client. Every build names a
 // Kueue queue (`queue_name`), so each Job is created suspended, as it would wait for Kueue's
@@ -123,7 +123,7 @@ async function dispatcherPhase(
     const lines = server.log.fanouts;
     if (lines.length !== requests.length)
       throw new Error(
-        `${lines.length} fan-out log lines ("created N of M Jobs in ...") for ${requests.length} requests (an older dist/dispatcher? run \`npm run build\`); its last lines:\n${server.log.tail.join('\n')}`,
+        `${lines.length} fan-out log lines ("created N of M Jobs in ...") for ${requests.length} requests (an older build/dispatcher? run \`npm run build\`); its last lines:\n${server.log.tail.join('\n')}`,
       );
     const api = lab.minus(lab.requestCounts(), before);
     return {
@@ -212,7 +212,7 @@ if (!['lab', 'bundle'].includes(form) || !['gke', 'admin'].includes(identity))
   throw new Error('use --server lab|bundle and --identity gke|admin');
 if (!(rttMs >= 0) || (rttMs > 0 && identity !== 'admin'))
   throw new Error('--rtt-ms N (milliseconds >= 0) goes with --identity admin');
-if (!existsSync(resolve(ROOT, 'dist/dispatcher/index.js')))
+if (!existsSync(resolve(ROOT, 'build/dispatcher/index.js')))
   throw new Error('dist/dispatcher is missing: run `npm run build`');
 
 async function main(): Promise<void> {

@@ -49,9 +49,23 @@ async function kubectlLogs(
   return { counter, ms: counter.markerAt ?? performance.now() - started, rss: peak };
 }
 
+/** withNodeOptions adds options to the NODE_OPTIONS of an env (cpuProfileEnv's). */
+function withNodeOptions(
+  e: { env?: Record<string, string> },
+  options: string | undefined,
+): { env?: Record<string, string> } {
+  if (!options) return e;
+  const before = e.env?.['NODE_OPTIONS'];
+  return { env: { ...e.env, NODE_OPTIONS: before ? `${before} ${options}` : options } };
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { mb: { type: 'string', default: '1024' }, 'cpu-prof': { type: 'string' } },
+    options: {
+      mb: { type: 'string', default: '1024' },
+      'cpu-prof': { type: 'string' },
+      'node-options': { type: 'string' },
+    },
   });
   const mb = Number(values.mb);
   if (!Number.isFinite(mb) || mb <= 0)
@@ -75,7 +89,8 @@ async function main(): Promise<void> {
       keep: 'true',
     },
     // --cpu-prof DIR: a V8 CPU profile of the action, to see where its time goes.
-    ...cpuProfileEnv(values['cpu-prof']),
+    // --node-options '...': NODE_OPTIONS of the action, for experiments (e.g. heap flags).
+    ...withNodeOptions(cpuProfileEnv(values['cpu-prof']), values['node-options']),
     onStdout: (c) => counter.add(c),
   });
   const { outputs } = step.run;

@@ -1,4 +1,4 @@
-// runner.ts: a local stand-in for the GitHub runner: runs the bundled action (dist/main, dist/post) exactly as a
+// runner.ts: a local stand-in for the GitHub runner: runs the bundled action (dist/main.js, dist/post.js) exactly as a
 // GitHub runner would: INPUT_* variables, GITHUB_OUTPUT / GITHUB_STEP_SUMMARY /
 // GITHUB_STATE files, the GITHUB_* context, RUNNER_TEMP, and the lab's OIDC
 // request URL and token. Also reads objects back with gcloud (a client we did
@@ -63,7 +63,7 @@ export interface StepOptions {
   /** Bundle to run: main (default) or post. */
   entry?: 'main' | 'post';
   /**
-   * fromSources runs src/action/{main,post}.ts with Node's type stripping instead of the bundle
+   * fromSources runs src/action/entry-{main,post}.ts with Node's type stripping instead of the bundle
    * in dist/ (for tests of inputs that the committed bundle may not have yet).
    */
   fromSources?: boolean;
@@ -159,8 +159,8 @@ export function runStep(o: StepOptions): Promise<ActionRun> {
   for (const [k, v] of Object.entries(o.state ?? {})) env[`STATE_${k}`] = v;
   Object.assign(env, o.env ?? {});
   const script = o.fromSources
-    ? resolve(ROOT, 'src/action', `${o.entry ?? 'main'}.ts`)
-    : resolve(ROOT, 'dist', o.entry ?? 'main', 'index.js');
+    ? resolve(ROOT, 'src/action', `entry-${o.entry ?? 'main'}.ts`)
+    : resolve(ROOT, 'dist', `${o.entry ?? 'main'}.js`);
   return new Promise((res, rej) => {
     const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [script], {
       cwd: workspace,

@@ -337,7 +337,7 @@ if ((with_dispatcher)); then
   # The function is invocable without a Google identity (allUsers run.invoker):
   # every request must carry a GitHub OIDC token that it verifies (audience = its URL).
   run gcloud functions deploy "$dispatcher_name" --gen2 --project="$project" --region="$region" \
-    --runtime=nodejs24 --source=dist/dispatcher --entry-point=dispatcher \
+    --runtime=nodejs24 --source=build/dispatcher --entry-point=dispatcher \
     --trigger-http --allow-unauthenticated --service-account="$dispatcher" \
     --max-instances=10 --timeout=3600s \
     --set-env-vars="^|^KBUILD_PROJECT_ID=$project|KBUILD_LOCATION=$region|KBUILD_CLUSTER=$cluster|KBUILD_NAMESPACE=$namespace|KBUILD_AUDIENCE=$dispatcher_url|KBUILD_POLICY=$policy"

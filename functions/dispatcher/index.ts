@@ -1,4 +1,4 @@
-// index.ts: the Cloud Run functions entry point (`--entry-point=dispatcher`, dist/dispatcher).
+// index.ts: the Cloud Run functions entry point (`--entry-point=dispatcher`, build/dispatcher).
 // Registering the function with the Functions Framework is all that happens at import; the
 // configuration is read and checked on the first request, the cluster reached on first use.
 import * as functions from '@google-cloud/functions-framework';

@@ -26,6 +26,7 @@ import { rawInputsOf } from '../core/dispatch/spec.ts';
 import { finishDispatch } from './dispatch-summary.ts';
 import { buildKey, isTerminalBuildState } from '../core/dispatch/protocol.ts';
 import { ActionsReporter } from './reporter.ts';
+import { traceHttp } from '../core/base/http-trace.ts';
 import { STATE } from './state.ts';
 
 /** DispatchInputs are the validated inputs of mode `dispatch`. */
@@ -163,6 +164,21 @@ export async function runDispatchMode(
 ): Promise<number> {
   const input = validateDispatchInputs(raw, ctx);
   const reporter = new ActionsReporter();
+  const untrace = traceHttp({ debug: (line) => reporter.debug(line) });
+  try {
+    return await dispatchWith(input, reporter, env, signal);
+  } finally {
+    untrace();
+  }
+}
+
+/** dispatchWith runs a validated dispatch (runDispatchMode), reporting through reporter. */
+async function dispatchWith(
+  input: ReturnType<typeof validateDispatchInputs>,
+  reporter: ActionsReporter,
+  env: NodeJS.ProcessEnv,
+  signal: AbortSignal,
+): Promise<number> {
   // Listed before anything is sent: a missing context directory fails the step up front.
   const files = input.context ? (await listContext(input.context)).files : undefined;
   // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.

@@ -1,14 +1,15 @@
 /**
- * main.ts: the action's main entry point (dist/main). One top-level catch:
+ * main.ts: the action's main step, loaded by entry-main.ts once the Node
+ * version is checked. One top-level catch:
  * every failure, thrown Error or not, fails the step with
  * `kbuild-action failed: ...`. SIGINT/SIGTERM (a cancelled workflow) abort the
  * build, which deletes its Job before the process exits.
  */
 import * as core from '@actions/core';
 import { readInputs } from './inputs.ts';
-import { runBuildMode } from './build.ts';
 
-async function main(): Promise<void> {
+/** main runs the main step; it never throws (failures fail the step). */
+export async function main(): Promise<void> {
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;
@@ -20,8 +21,9 @@ async function main(): Promise<void> {
   try {
     const { raw, ctx } = readInputs((name) => core.getInput(name), process.env);
     const mode = raw['mode'] || 'build';
-    // Each mode's code is loaded only when chosen: a bad input of mode build
-    // fails before the 20 MB of client libraries are even compiled.
+    // Each mode's code is loaded only when chosen (scripts/build.mjs splits the
+    // bundle at each dynamic import): a missing GitHub context fails before the
+    // client libraries are even read.
     if (mode === 'dispatch') {
       const { runDispatchMode } = await import('./dispatch.ts');
       process.exitCode = await runDispatchMode(raw, ctx, process.env, controller.signal);
@@ -37,6 +39,7 @@ async function main(): Promise<void> {
         `mode "${mode}" is not available in this version: use mode: build, dispatch or plan`,
       );
     }
+    const { runBuildMode } = await import('./build.ts');
     process.exitCode = await runBuildMode(raw, ctx, process.env, controller.signal);
     if (controller.signal.aborted) process.exitCode = 1;
   } catch (err) {
@@ -44,5 +47,3 @@ async function main(): Promise<void> {
     core.setFailed(`kbuild-action failed: ${message}`);
   }
 }
-
-await main();

@@ -8,6 +8,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as core from '@actions/core';
+import { traceHttp } from '../core/base/http-trace.ts';
 import * as github from '@actions/github';
 import { glob } from 'tinyglobby';
 import { InputError, InputIssues } from '../core/base/errors.ts';
@@ -41,6 +42,16 @@ export async function runPlanMode(
   ctx: GitHubContext,
   env: NodeJS.ProcessEnv,
 ): Promise<number> {
+  const untrace = traceHttp({ debug: (line) => core.debug(line) });
+  try {
+    return await plan(raw, ctx, env);
+  } finally {
+    untrace();
+  }
+}
+
+/** plan runs mode plan (runPlanMode). */
+async function plan(raw: RawInputs, ctx: GitHubContext, env: NodeJS.ProcessEnv): Promise<number> {
   const issues = new InputIssues();
   const archs = issues.attempt(() => parseArchList('archs', inputValue(raw, 'archs')));
   const paths = issues.attempt(() =>

@@ -1,5 +1,6 @@
 /**
- * post.ts: the action's post step (dist/post, `post-if: always()`). When the
+ * post.ts: the action's post step (`post-if: always()`), loaded by
+ * entry-post.ts once the Node version is checked. When the
  * main step did not finish (killed, timed out, cancelled), the build it
  * created may still run: delete it; in mode dispatch, cancel the dispatch it
  * followed (DELETE /v1/dispatches/{id}). Credentials are obtained again the
@@ -7,11 +8,10 @@
  */
 import * as core from '@actions/core';
 import { validateAuthConfig } from '../core/inputs/auth-config.ts';
-import { connect } from '../core/build/connect.ts';
-import { deleteBuild } from '../core/build/create.ts';
 import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import type { RawBuildInputs } from '../core/inputs/schema.ts';
 import { readInputs } from './inputs.ts';
+import { traceHttp } from '../core/base/http-trace.ts';
 import { parseSavedBuild, parseSavedDispatch, STATE } from './state.ts';
 
 /** cancelDispatch cancels the dispatch a main step left running, with a fresh OIDC token. */
@@ -29,7 +29,9 @@ async function cancelDispatch(url: string, id: string): Promise<void> {
   );
 }
 
-async function post(): Promise<void> {
+/** post runs the post step; it never throws (a failed clean-up is a warning). */
+export async function post(): Promise<void> {
+  const untrace = traceHttp({ debug: (line) => core.debug(line) });
   try {
     const dispatch = parseSavedDispatch(core.getState(STATE.dispatch));
     if (dispatch) {
@@ -45,6 +47,9 @@ async function post(): Promise<void> {
       return core.info(`kbuild: ${saved.jobName} was created with watch: false; leaving it`);
     const { raw } = readInputs((name) => core.getInput(name), process.env);
     const auth = validateAuthConfig(raw as RawBuildInputs, { create: true });
+    // The clients load only when there is a build to delete.
+    const { connect } = await import('../core/build/connect.ts');
+    const { deleteBuild } = await import('../core/build/create.ts');
     const clients = await connect(auth, {
       endpoints: endpointsFromEnv(process.env),
       getIdToken: (audience) => core.getIDToken(audience),
@@ -60,7 +65,7 @@ async function post(): Promise<void> {
     core.warning(
       `kbuild-action post step could not clean up: ${err instanceof Error ? err.message : String(err)}`,
     );
+  } finally {
+    untrace();
   }
 }
-
-await post();

@@ -47,6 +47,11 @@ export class ActionsReporter implements Reporter {
     core.error(message);
   }
 
+  debug(message: string): void {
+    this.resumeCommands();
+    core.debug(message);
+  }
+
   startGroup(title: string): void {
     this.resumeCommands();
     core.startGroup(title);

@@ -22,7 +22,7 @@ const BOOLEAN_INPUTS = new Set([
 /** REPEATED_INPUTS are line lists, one flag per line of the input. */
 const REPEATED_INPUTS = new Set(['env', 'secret_env', 'node_selector', 'tolerations']);
 /** CLI_ONLY are flags that are not action inputs. */
-const CLI_ONLY = ['help', 'json'] as const;
+const CLI_ONLY = ['help', 'json', 'debug'] as const;
 
 /** flagOf turns an input name into its flag: `pending_timeout` -> `pending-timeout`. */
 export function flagOf(input: string): string {
@@ -34,6 +34,8 @@ export interface CliArgs {
   raw: RawInputs;
   help: boolean;
   json: boolean;
+  /** debug: print one line per API request (method, URL without query values, status, duration). */
+  debug: boolean;
 }
 
 /**
@@ -73,7 +75,12 @@ export function parseCliArgs(argv: string[]): CliArgs {
     raw[name] = Array.isArray(v) ? v.join('\n') : String(v);
   }
   if (positionals.length > 0) raw['packages'] = positionals.join(' ');
-  return { raw, help: Boolean(values['help'] || values['h']), json: Boolean(values['json']) };
+  return {
+    raw,
+    help: Boolean(values['help'] || values['h']),
+    json: Boolean(values['json']),
+    debug: Boolean(values['debug']),
+  };
 }
 
 /** usage is the text of `kbuild --help`. */
@@ -106,6 +113,7 @@ Build:
   --artifacts-path packages         --bucket BUCKET      --destination TEMPLATE
   --watch=false                     create and return    --keep   keep the Job after it ends
   --json                            print the result as JSON on stdout
+  --debug                           print each API request (method, URL, status, duration) on stderr
 
 Every flag is an input of the GitHub Action (docs/inputs.md) with "_" written as "-".
 Exit status: 0 when the build succeeded, else the build's exit code (or 1).

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * index.ts: the `kbuild` CLI (dist/cli): `kbuild run` and `kbuild render`
+ * index.ts: the `kbuild` CLI (build/cli, `npm run build`): `kbuild run` and `kbuild render`
  * over the same core as the action. One top-level catch; SIGINT/SIGTERM
  * cancel the build and delete its Job.
  */
@@ -41,7 +41,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const auth = validateAuthConfig(args.raw, { create: true });
   if (spec.context) await listContext(spec.context);
-  const reporter = new TerminalReporter();
+  const reporter = new TerminalReporter(process.stdout, process.stderr, args.debug);
   const controller = new AbortController();
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.on(sig, () => {

@@ -12,13 +12,21 @@ export class TerminalReporter implements Reporter {
   private readonly secrets: string[] = [];
   private readonly out: NodeJS.WritableStream;
   private readonly err: NodeJS.WritableStream;
+  private readonly showDebug: boolean;
 
+  /** showDebug: print debug lines (`kbuild run --debug`), prefixed `kbuild: debug:`. */
   constructor(
     out: NodeJS.WritableStream = process.stdout,
     err: NodeJS.WritableStream = process.stderr,
+    showDebug = false,
   ) {
     this.out = out;
     this.err = err;
+    this.showDebug = showDebug;
+  }
+
+  debug(message: string): void {
+    if (this.showDebug) this.err.write(`kbuild: debug: ${this.redact(message)}\n`);
   }
 
   private redact(s: string): string {

@@ -1,4 +1,4 @@
-// action-plan.test.ts: the bundled action (dist/main) in mode `plan`, run
+// action-plan.test.ts: the bundled action (dist/main.js) in mode `plan`, run
 // like a runner runs it (INPUT_* variables, GITHUB_OUTPUT and
 // GITHUB_STEP_SUMMARY files, the event payload at GITHUB_EVENT_PATH) against a
 // local stand-in for GitHub's REST API ("List pull requests files", paginated
@@ -119,7 +119,7 @@ interface PlanRun {
   summary: string;
 }
 
-/** runPlan runs dist/main in a fresh workspace holding `files`, for the event payload `event`. */
+/** runPlan runs dist/main.js in a fresh workspace holding `files`, for the event payload `event`. */
 function runPlan(o: {
   files: Record<string, string>;
   event: object;
@@ -165,11 +165,11 @@ function runPlan(o: {
   };
   for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v;
   return new Promise((res, rej) => {
-    const child = spawn(
-      resolve(ROOT, 'node_modules/.bin/node'),
-      [resolve(ROOT, 'dist/main/index.js')],
-      { cwd: ws, env, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
+    const child = spawn(resolve(ROOT, 'node_modules/.bin/node'), [resolve(ROOT, 'dist/main.js')], {
+      cwd: ws,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const out: string[] = [];
     child.stdout.setEncoding('utf8').on('data', (c: string) => out.push(c));
     child.stderr.setEncoding('utf8').on('data', (c: string) => out.push(c));

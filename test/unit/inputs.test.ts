@@ -152,8 +152,8 @@ test('action.yml declares exactly the inputs and defaults of the code', () => {
   ]);
   assert.deepEqual(action.runs, {
     using: 'node24',
-    main: 'dist/main/index.js',
-    post: 'dist/post/index.js',
+    main: 'dist/main.js',
+    post: 'dist/post.js',
     'post-if': 'always()',
   });
 });

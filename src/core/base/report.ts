@@ -17,6 +17,12 @@ export interface Reporter {
   buildLine(text: string): void | Promise<void>;
   /** Registers a secret so it is masked in everything printed afterwards. */
   mask(secret: string): void;
+  /**
+   * Diagnostics shown only when asked for (the action: `core.debug`, shown with
+   * ACTIONS_STEP_DEBUG; the CLI: `--debug`), e.g. one line per API request
+   * (base/http-trace.ts). Optional: a reporter without it drops them.
+   */
+  debug?(message: string): void;
 }
 
 /** Clock: wall time in epoch milliseconds, and a sleep that ends early on abort. */

@@ -9,6 +9,7 @@ import { connect, type ConnectOptions } from './connect.ts';
 import { runBuild, type BuildDeps } from './lifecycle.ts';
 import type { BuildResult } from './record.ts';
 import { systemClock, type Reporter } from '../base/report.ts';
+import { traceHttp } from '../base/http-trace.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
 
 /** ConnectedBuildOptions: how to connect, where to report, and the entry point's hooks. */
@@ -27,9 +28,24 @@ export interface ConnectedBuildOptions {
 /**
  * connectAndRunBuild connects (credentials, the GKE lookup, the object store when the spec has
  * a bucket), reports o.connected, and runs the build with the system clock. Throws what connect
- * and runBuild throw (errors before anything was created); a failed build is a result.
+ * and runBuild throw (errors before anything was created); a failed build is a result. Every
+ * HTTP request meanwhile is reported to o.reporter.debug, when it has one (base/http-trace.ts).
  */
 export async function connectAndRunBuild(
+  spec: BuildSpec,
+  o: ConnectedBuildOptions,
+  signal: AbortSignal,
+): Promise<BuildResult> {
+  const { debug } = o.reporter;
+  const untrace = debug ? traceHttp({ debug: (line) => debug.call(o.reporter, line) }) : undefined;
+  try {
+    return await connectAndRun(spec, o, signal);
+  } finally {
+    untrace?.();
+  }
+}
+
+async function connectAndRun(
   spec: BuildSpec,
   o: ConnectedBuildOptions,
   signal: AbortSignal,

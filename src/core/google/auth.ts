@@ -1,4 +1,4 @@
-import { GoogleAuth } from 'google-auth-library';
+import type { GoogleAuth } from 'google-auth-library';
 import { systemClock, type Clock } from '../base/report.ts';
 
 export type { Clock };
@@ -100,13 +100,13 @@ export interface AdcOptions {
  * minutes and then asked for again.
  */
 export class AdcTokenSource implements TokenSource {
-  readonly #auth: Pick<GoogleAuth, 'getClient'>;
+  #auth: Pick<GoogleAuth, 'getClient'> | undefined;
   readonly #mask: MaskFn;
   readonly #clock: Clock;
   readonly #masked = new Set<string>();
 
   constructor(options: AdcOptions) {
-    this.#auth = options.auth ?? new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+    this.#auth = options.auth;
     this.#mask = options.mask;
     this.#clock = options.clock ?? systemClock;
   }
@@ -115,6 +115,11 @@ export class AdcTokenSource implements TokenSource {
     let token: string | null | undefined;
     let expiry: number | null | undefined;
     try {
+      // google-auth-library loads on first use: a Workload Identity Federation build never needs it.
+      if (!this.#auth) {
+        const { GoogleAuth } = await import('google-auth-library');
+        this.#auth = new GoogleAuth({ scopes: [CLOUD_PLATFORM_SCOPE] });
+      }
       const client = await this.#auth.getClient();
       token = (await client.getAccessToken()).token;
       expiry = client.credentials.expiry_date;
