@@ -42,7 +42,7 @@ async function startBuild(): Promise<Running> {
     throw new Error(`the step ended before the build started:\n${r.stdout}\n${r.stderr}`);
   });
   await Promise.race([buildStarted, ended]);
-  const jobName = /^Created Job default\/(kb-[a-z0-9-]+) /m.exec(out)?.[1];
+  const jobName = new RegExp(`^Created Job ${NAMESPACE}/(kb-[a-z0-9-]+) `, 'm').exec(out)?.[1];
   assert.ok(child && jobName, `no Job in the step log:\n${out}`);
   return { child, done, jobName, inputs, runId };
 }
@@ -104,7 +104,7 @@ test('SIGTERM to the main step deletes the Job and its pods within 5 s', async (
   assert.notEqual(run.code, 0, 'a cancelled step fails');
   assert.equal(run.outputs['status'], 'cancelled');
   assert.match(run.stdout, /received SIGTERM: cancelling the build/);
-  assert.match(run.stdout, new RegExp(`Deleted Job default/${b.jobName}`));
+  assert.match(run.stdout, new RegExp(`Deleted Job ${NAMESPACE}/${b.jobName}`));
 });
 
 test('after a main step killed with SIGKILL, the post step deletes the build', async (t) => {
@@ -127,7 +127,7 @@ test('after a main step killed with SIGKILL, the post step deletes the build', a
   assert.equal(post.code, 0, `post step failed:\n${post.stdout}\n${post.stderr}`);
   assert.match(
     post.stdout,
-    new RegExp(`deleted job default/${b.jobName}, which the main step left running`),
+    new RegExp(`deleted job ${NAMESPACE}/${b.jobName}, which the main step left running`),
   );
   assert.doesNotMatch(post.stdout, /::warning::/);
   assert.equal(jobExists(b.jobName), false, 'the Job is gone when the post step ends');
