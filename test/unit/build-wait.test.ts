@@ -99,11 +99,30 @@ test('time queued for admission does not count against pending_timeout', async (
   }
 });
 
+test('the pod seen before the unsuspended Job (separate watches) does not time out either', async () => {
+  const s = start('15m');
+  try {
+    s.fake.job('ADDED', job(true));
+    s.advance(20 * 60);
+    s.fake.pod('ADDED', pendingPod); // the Job's MODIFIED event is still on its way
+    await flush();
+    assert.equal(s.outcome(), undefined, 'not timed out by the time spent queued');
+    s.fake.job('MODIFIED', job(false));
+    s.advance(15 * 60 + 1);
+    s.fake.pod('MODIFIED', pendingPod);
+    await flush();
+    assert.equal(s.outcome()?.reason, 'PendingTimeout');
+  } finally {
+    await s.stop();
+  }
+});
+
 test('without a pod after admission, pending_timeout also runs from admission', async () => {
   const s = start('1m');
   try {
     s.fake.job('ADDED', job(true));
     s.advance(10 * 60);
+    s.fake.job('MODIFIED', job(true)); // still queued (or the watcher's 1 s tick)
     s.fake.job('MODIFIED', job(false));
     await flush();
     assert.equal(s.outcome(), undefined);

@@ -22,9 +22,11 @@ export interface WaitDeps {
 
 /**
  * untilStarted waits for the build container to start (or the build to fail first), staging the
- * source meanwhile. pending_timeout runs from the moment the Job is no longer queued: time a Job
- * waits suspended for Kueue's admission (`queue_name`) does not count, since a full queue is not
- * a pod that cannot start; the clock restarts if Kueue suspends it again (eviction, preemption).
+ * source meanwhile. pending_timeout runs from the last time the Job was seen suspended: time a
+ * Job waits for Kueue's admission (`queue_name`) does not count, since a full queue is not a pod
+ * that cannot start. Kueue admits by setting `spec.suspend: false`; the pod and the Job's own
+ * Suspended condition follow on separate watches, in either order, so the clock restarts on
+ * every sight of `spec.suspend: true` rather than on a change of verdict.
  */
 export async function untilStarted(
   spec: BuildSpec,
@@ -34,9 +36,9 @@ export async function untilStarted(
   signal: AbortSignal,
 ): Promise<Verdict> {
   const { reporter, kube } = deps;
-  // since: when the current wait began (the step's start, or the last admission).
-  let since = new Date(deps.clock.now());
-  let queued = false;
+  const started = deps.clock.now();
+  // since: when the pending clock started (the step's start, or the last sight of a suspended Job).
+  let since = new Date(started);
   let staging: Promise<void> | undefined;
   let stagingError: Error | undefined;
   let lastReason = '';
@@ -46,11 +48,7 @@ export async function untilStarted(
     const now = new Date(deps.clock.now());
     const job = s.job ? jobVerdict(s.job) : undefined;
     if (job && (job.state === 'failed' || job.state === 'timed_out')) return job;
-    const isQueued = job?.state === 'queued';
-    if (isQueued !== queued) {
-      queued = isQueued;
-      since = now;
-    }
+    if (s.job?.spec?.suspend === true) since = now;
     const pod = s.pod;
     const v: Verdict = pod
       ? podVerdict(pod, [], now, {
@@ -76,7 +74,7 @@ export async function untilStarted(
       });
     }
     if (v.state === 'pending' || v.state === 'queued') {
-      const waited = (now.getTime() - since.getTime()) / 1000;
+      const waited = (now.getTime() - started) / 1000;
       if (v.reason !== lastReason || now.getTime() - lastReport >= 30_000) {
         reporter.info(`Waiting: ${v.message} (${formatDuration(Math.round(waited))})`);
         lastReason = v.reason;
