@@ -1,0 +1,164 @@
+// act-workflows.test.ts: example workflows run under a real runner that
+// nobody here wrote, nektos/act (scripts/act.sh, pinned), in host mode with
+// Node 24 first on PATH, against the lab. Only the lab's provider, service
+// account, cluster and bucket are substituted (repository variables and the
+// runner's OIDC endpoint), and `uses:` points at this checkout's action
+// (act copies a local action; it cannot fetch YOUR_ORG/kbuild-action).
+// One matrix entry per workflow keeps the lab's two cores to one build.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { exampleWorkspace } from './action.ts';
+import { labEnv, labIssuer } from './lab.ts';
+
+const ROOT = resolve(import.meta.dirname, '../..');
+const NODE_BIN = resolve(ROOT, 'node_modules/node/bin');
+
+interface ActRun {
+  code: number | null;
+  output: string;
+}
+
+/** runAct runs `bash scripts/act.sh args` in dir and answers its exit code and output. */
+function runAct(dir: string, args: string[]): Promise<ActRun> {
+  return new Promise((done, reject) => {
+    const child = spawn('bash', [resolve(ROOT, 'scripts/act.sh'), ...args], {
+      cwd: dir,
+      env: { ...process.env, PATH: `${NODE_BIN}:${process.env['PATH'] ?? ''}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (b: Buffer) => (output += b.toString('utf8')));
+    child.stderr.on('data', (b: Buffer) => (output += b.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => done({ code, output }));
+  });
+}
+
+/**
+ * workspaceFor makes a repository from examples/ (with the hello source) that
+ * holds this checkout's action under .kbuild-action/ and the example workflow
+ * with `uses:` pointed at it; a remote of its own gives the run its own
+ * repository name, so Job names and GCS prefixes of runs never collide.
+ */
+async function workspaceFor(workflow: string, repo: string): Promise<string> {
+  const ws = exampleWorkspace(['hello']);
+  rmSync(join(ws, 'workflows'), { recursive: true, force: true });
+  mkdirSync(join(ws, '.kbuild-action'));
+  cpSync(join(ROOT, 'action.yml'), join(ws, '.kbuild-action/action.yml'));
+  cpSync(join(ROOT, 'dist'), join(ws, '.kbuild-action/dist'), { recursive: true });
+  mkdirSync(join(ws, '.github/workflows'), { recursive: true });
+  const text = readFileSync(join(ROOT, 'examples/workflows', workflow), 'utf8');
+  assert.match(text, /uses: YOUR_ORG\/kbuild-action@v1/);
+  writeFileSync(
+    join(ws, '.github/workflows', workflow),
+    text.replaceAll('uses: YOUR_ORG/kbuild-action@v1', 'uses: ./.kbuild-action'),
+  );
+  const who = ['-c', 'user.email=e2e@kbuild.invalid', '-c', 'user.name=e2e'];
+  await gitSync(ws, ['remote', 'add', 'origin', `https://github.com/${repo}.git`]);
+  await gitSync(ws, ['add', '-A']);
+  await gitSync(ws, [...who, 'commit', '-qm', `${workflow} with the lab's action`]);
+  return ws;
+}
+
+/** gitSync runs git in ws and throws on failure. */
+async function gitSync(ws: string, args: string[]): Promise<void> {
+  await new Promise<void>((done, reject) => {
+    const c = spawn('git', ['-C', ws, ...args], { stdio: 'ignore' });
+    c.on('close', (code) => (code === 0 ? done() : reject(new Error(`git ${args.join(' ')}`))));
+  });
+}
+
+/** envFile writes the runner's OIDC endpoint (tokens with claims) and the lab's endpoint overrides. */
+async function envFile(ws: string, claims: Record<string, string>): Promise<string> {
+  const env = labEnv();
+  const runner = await labIssuer<{ requestToken: string; requestUrl: string }>(
+    '/_lab/request-tokens',
+    { claims },
+  );
+  const lines = [
+    `ACTIONS_ID_TOKEN_REQUEST_URL=${runner.requestUrl}`,
+    `ACTIONS_ID_TOKEN_REQUEST_TOKEN=${runner.requestToken}`,
+    ...Object.entries(env)
+      .filter(([k]) => /^(CLOUDSDK_API_ENDPOINT_OVERRIDES_|STORAGE_EMULATOR_HOST$)/.test(k))
+      .map(([k, v]) => `${k}=${v}`),
+  ];
+  const file = join(ws, '..', `${ws.split('/').pop()}.env`);
+  writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  return file;
+}
+
+/** vars are the repository variables of the examples, pointed at the lab. */
+function vars(): string[] {
+  const env = labEnv();
+  const v: Record<string, string> = {
+    KBUILD_WORKLOAD_IDENTITY_PROVIDER: env['KBUILD_LAB_WORKLOAD_IDENTITY_PROVIDER']!,
+    KBUILD_SERVICE_ACCOUNT: env['KBUILD_LAB_SERVICE_ACCOUNT']!,
+    KBUILD_RELEASE_SERVICE_ACCOUNT: 'kbuild-release@kbuild-lab.iam.gserviceaccount.com',
+    KBUILD_CLUSTER: env['KBUILD_LAB_CLUSTER']!,
+    KBUILD_LOCATION: env['KBUILD_LAB_LOCATION']!,
+    KBUILD_BUCKET: env['KBUILD_LAB_BUCKET']!,
+  };
+  return Object.entries(v).flatMap(([k, x]) => ['--var', `${k}=${x}`]);
+}
+
+const run = `act${Date.now() % 1_000_000}`;
+
+test('build-matrix.yml: a push to main builds hello for amd64 under act', async () => {
+  const ws = await workspaceFor('build-matrix.yml', `kbuild-lab/${run}-matrix`);
+  const env = await envFile(ws, { ref: 'refs/heads/main', event_name: 'push' });
+  const r = await runAct(ws, [
+    'push',
+    '-W',
+    '.github/workflows/build-matrix.yml',
+    '-P',
+    'ubuntu-latest=-self-hosted',
+    '--env-file',
+    env,
+    ...vars(),
+    '--matrix',
+    'package:hello',
+    '--matrix',
+    'arch:amd64',
+  ]);
+  assert.equal(r.code, 0, r.output.slice(-4000));
+  assert.match(r.output, /Created Job kbuild\/kb-hello-amd64-/);
+  assert.match(
+    r.output,
+    /build succeeded on gke-lab-amd64-pool-[0-9a-z-]+; artifacts in gs:\/\/kbuild-lab-artifacts\//,
+  );
+  assert.match(r.output, /🏁 {2}Job succeeded/);
+});
+
+test('release-build.yml: a tag push builds with the release account under act', async () => {
+  const ws = await workspaceFor('release-build.yml', `kbuild-lab/${run}-release`);
+  // The OIDC token of a tag push: only it may impersonate the release account.
+  const env = await envFile(ws, { ref: 'refs/tags/v1.2.3', ref_type: 'tag', event_name: 'push' });
+  const event = join(ws, '..', `${run}-tag.json`);
+  writeFileSync(event, JSON.stringify({ ref: 'refs/tags/v1.2.3' }));
+  const r = await runAct(ws, [
+    'push',
+    '-e',
+    event,
+    '-W',
+    '.github/workflows/release-build.yml',
+    '-P',
+    'ubuntu-latest=-self-hosted',
+    '--env-file',
+    env,
+    ...vars(),
+    '--matrix',
+    'package:hello',
+    '--matrix',
+    'arch:amd64',
+  ]);
+  assert.equal(r.code, 0, r.output.slice(-4000));
+  assert.match(r.output, /Created Job kbuild\/kb-hello-amd64-/);
+  assert.match(
+    r.output,
+    /gs:\/\/kbuild-lab-artifacts\/releases\/kbuild-lab\/[a-z0-9-]+\/v1\.2\.3\/amd64\/hello\//,
+  );
+  assert.match(r.output, /🏁 {2}Job succeeded/);
+});
