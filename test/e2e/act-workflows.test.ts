@@ -162,3 +162,39 @@ test('release-build.yml: a tag push builds with the release account under act', 
   );
   assert.match(r.output, /🏁 {2}Job succeeded/);
 });
+
+test("the pull-request examples skip a fork's pull request with a notice under act", async (t) => {
+  for (const workflow of ['pr-plan-build.yml', 'dispatcher-pr-build.yml']) {
+    await t.test(workflow, async () => {
+      const ws = await workspaceFor(workflow, `kbuild-lab/${run}-pr`);
+      const env = await envFile(ws, { ref: 'refs/pull/7/merge', event_name: 'pull_request' });
+      const event = join(ws, '..', `${run}-${workflow}-fork.json`);
+      writeFileSync(
+        event,
+        JSON.stringify({
+          number: 7,
+          pull_request: {
+            number: 7,
+            head: { ref: 'patch-1', sha: '0'.repeat(40), repo: { full_name: 'someone/demo-fork' } },
+            base: { ref: 'main', repo: { full_name: `kbuild-lab/${run}-pr` } },
+          },
+        }),
+      );
+      const r = await runAct(ws, [
+        'pull_request',
+        '-e',
+        event,
+        '-W',
+        `.github/workflows/${workflow}`,
+        '-P',
+        'ubuntu-latest=-self-hosted',
+        '--env-file',
+        env,
+        ...vars(),
+      ]);
+      assert.equal(r.code, 0, r.output.slice(-4000));
+      assert.match(r.output, /no build for a fork.*pull request from someone\/demo-fork/);
+      assert.doesNotMatch(r.output, /Created Job|Main \.\/\.kbuild-action/);
+    });
+  }
+});
