@@ -84,7 +84,14 @@ export function createMetadataHandler(options: MetadataOptions): Handler {
     if (!pods.has(s)) {
       const client = { address: s.remoteAddress ?? '', port: s.remotePort ?? 0 };
       const server = { address: s.localAddress ?? '', port: s.localPort ?? 0 };
-      pods.set(s, options.findPod(client, server) ?? null);
+      let pod: PodRef | undefined;
+      try {
+        pod = options.findPod(client, server);
+      } catch {
+        // procfs or the runtime's state directory unreadable: no pod (403 below).
+        pod = undefined;
+      }
+      pods.set(s, pod ?? null);
     }
     return pods.get(s) ?? undefined;
   };

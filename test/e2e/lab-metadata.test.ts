@@ -18,8 +18,8 @@ import { randomBytes } from 'node:crypto';
 import { kubectl, labEnv, labIamBinding, ROOT } from './lab.ts';
 import { create, createNamespace, deleteNamespace, uniqueName, waitForPhase } from './lab-kube.ts';
 
-/** The images of the lab's catalogue with gcloud and with Node 24. */
-const GCLOUD_IMAGE = 'google-cloud-cli';
+/** The images with gcloud (amd64 only, like the real one's slim tag) and with Node 24. */
+const GCLOUD_IMAGE = 'gcr.io/google.com/cloudsdktool/google-cloud-cli:slim';
 const NODE_IMAGE = 'node:24-slim';
 const POOL = 'kbuild-lab.svc.id.goog';
 
@@ -71,6 +71,7 @@ async function runPod(
       serviceAccountName: serviceAccount,
       automountServiceAccountToken: false,
       terminationGracePeriodSeconds: 1,
+      nodeSelector: { 'kubernetes.io/arch': 'amd64' },
       containers: [
         {
           name: 'main',

@@ -118,7 +118,7 @@ before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'release-trust-'));
   await writeFile(join(dir, 'ca.crt'), '');
   const config = parseGoogleLabConfig({
-    ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0 },
+    ports: { oidc: 0, sts: 0, iam: 0, gke: 0, gcs: 0, tokenReview: 0, metadata: 0 },
     workloadIdentity: {
       attributeMapping: policy.attributeMapping,
       attributeCondition: policy.attributeCondition,

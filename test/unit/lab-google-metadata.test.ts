@@ -44,8 +44,12 @@ function lab(ksas: Record<string, Ksa>) {
     accounts,
     now: () => clock,
     // The fake "connection" names the pod in the client address.
-    findPod: (client): PodRef | undefined =>
-      client.address === 'host' ? undefined : { namespace: 'ci', name: client.address, uid: UID },
+    findPod: (client): PodRef | undefined => {
+      if (client.address === 'broken') throw new Error('EACCES: /proc/1/fd');
+      return client.address === 'host'
+        ? undefined
+        : { namespace: 'ci', name: client.address, uid: UID };
+    },
     ksaOf: async (pod) => {
       const ksa = ksas[pod.name];
       if (ksa === undefined) throw new PodGoneError(`pod ci/${pod.name} not found`);
@@ -221,9 +225,12 @@ test('metadata: a KSA without annotation gets its federated principal', async ()
 
 test('metadata: callers that are not pods, and pods that are gone, get no service account', async () => {
   const l = lab({});
-  const host = await l.get('host', '/computeMetadata/v1/instance/service-accounts/default/token');
-  assert.equal(host.status, 403);
-  assert.match(host.body, /no lab pod behind this connection/);
+  for (const caller of ['host', 'broken']) {
+    const r = await l.get(caller, '/computeMetadata/v1/instance/service-accounts/default/token');
+    assert.equal(r.status, 403, caller);
+    assert.equal(r.headers['metadata-flavor'], 'Google', caller);
+    assert.match(r.body, /no lab pod behind this connection/, caller);
+  }
   const gone = await l.get('gone', '/computeMetadata/v1/instance/service-accounts/default/email');
   assert.deepEqual([gone.status, gone.body], [404, 'pod ci/gone not found\n']);
 });
