@@ -172,9 +172,9 @@ kueue_configs() {
 kueue_install() {
   local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig") crds
   "$node_bin" "$root/lab/kueue/manifests.ts" --dir "$kueue_dir" --port "$(port kueue-webhook)" \
-    --ca "$lab/pki/ca.crt" --user kbuild-lab-kueue >"$lab/kueue/manifests.yaml"
+    --ca "$lab/pki/ca.crt" --user kbuild-lab-kueue >"$lab/kueue/manifests.json"
   "${kubectl[@]}" apply --server-side --force-conflicts --field-manager kbuild-lab \
-    -f "$lab/kueue/manifests.yaml" >/dev/null
+    -f "$lab/kueue/manifests.json" >/dev/null
   mapfile -t crds < <("${kubectl[@]}" get crd -o name | grep '\.kueue\.x-k8s\.io$')
   "${kubectl[@]}" wait --for=condition=Established --timeout=60s "${crds[@]}" >/dev/null
 }
