@@ -466,7 +466,7 @@ test('runBuild: a Job that already exists (409) is adopted and followed', async 
   assert.equal(r.status, 'succeeded', r.message);
   assert.ok(
     w.reporter.lines.includes(
-      `info: Found existing Job default/${w.spec.jobName} (amd64, image ${w.spec.image})`,
+      `info: Found existing Job ${w.spec.namespace}/${w.spec.jobName} (amd64, image ${w.spec.image})`,
     ),
     w.reporter.lines.join('\n'),
   );
