@@ -23,7 +23,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { labInputs, runStep } from '../lab/runner.ts';
 import { labEnv, ROOT } from '../lab/env.ts';
-import { cpuProfileEnv, fixed, machineNote, mbps, MiB, table } from './lib.ts';
+import { cpuProfileEnv, fixed, machineNote, mbps, MiB, PeakRss, table } from './lib.ts';
 
 const READY = 'kbuild-bench-files-ready';
 
@@ -56,8 +56,9 @@ async function actionCollect(
   c: Case,
   bucket: string,
   cpuProf?: string,
-): Promise<Timed & { prefix: string; totalMs: number }> {
+): Promise<Timed & { prefix: string; totalMs: number; peakRss: number }> {
   const t0 = performance.now();
+  let rss: PeakRss | undefined;
   let endGroup: number | undefined;
   let uploaded: number | undefined;
   let tail = '';
@@ -73,6 +74,9 @@ async function actionCollect(
       bucket,
     },
     ...cpuProfileEnv(cpuProf && join(cpuProf, c.name)),
+    onStart: (child) => {
+      if (child.pid) rss = new PeakRss(child.pid);
+    },
     onStdout: (chunk) => {
       const lines = (tail + chunk).split('\n');
       tail = lines.pop() ?? '';
@@ -84,6 +88,7 @@ async function actionCollect(
     },
   });
   const totalMs = performance.now() - t0;
+  const peakRss = rss?.stop() ?? 0;
   if (run.code !== 0 || endGroup === undefined || uploaded === undefined) {
     throw new Error(
       `the action failed (exit ${run.code}): ${run.stdout.slice(-2000)}${run.stderr.slice(-1500)}`,
@@ -101,6 +106,7 @@ async function actionCollect(
     ms: uploaded - endGroup,
     prefix: run.outputs['artifacts_uri'] ?? '',
     totalMs,
+    peakRss,
   };
 }
 
@@ -173,7 +179,7 @@ async function main(): Promise<void> {
       const a = await actionCollect(c, bucket, values['cpu-prof']);
       prefixes.push(a.prefix);
       console.log(
-        `  action step took ${fixed(a.totalMs / 1000, 1)} s in all (auth, Job, build, collect, records, cleanup)`,
+        `  action step took ${fixed(a.totalMs / 1000, 1)} s in all (auth, Job, build, collect, records, cleanup); peak RSS ${fixed(a.peakRss / MiB, 0)} MiB (target < 150: ${a.peakRss / MiB < 150 ? 'met' : 'MISSED'})`,
       );
       const g = gcloudCopy(c, bucket);
       prefixes.push(g.prefix);
