@@ -211,6 +211,21 @@ digest() {
     sha256sum | cut -d' ' -f1
 }
 
+# can_run ARCH: true when ARCH is this machine's or binfmt.sh has its
+# emulator registered; otherwise its images are skipped (and the runtime
+# fails that architecture's pods with an event saying why).
+declare -A runnable=()
+can_run() {
+  if [[ -z ${runnable[$1]:-} ]]; then
+    runnable[$1]=yes
+    if [[ $1 != "$native_arch" ]] && ! bash "$here/binfmt.sh"; then
+      runnable[$1]=no
+      log "skipping the $1 images: $1 code cannot run here (see the line above)"
+    fi
+  fi
+  [[ ${runnable[$1]} == yes ]]
+}
+
 index_entries=()
 failed=()
 started=$SECONDS
@@ -227,6 +242,7 @@ for ((i = 0; i < count; i++)); do
   fi
   for arch in $(jq -r '.architectures[]' <<<"$img"); do
     [[ -z $only_arch || $arch == "$only_arch" ]] || continue
+    can_run "$arch" || continue
     dir=$images_dir/$(slug "$name")-$arch-$(image_key "$img" "$arch")
     if [[ -f $dir/.complete ]]; then
       log "$name ($arch): cached, $(jq -r .digest "$dir/image.json")"
@@ -256,7 +272,8 @@ for ((i = 0; i < count; i++)); do
       d=$(digest "$tmp/rootfs")
       jq -n --argjson img "$img" --arg arch "$arch" --arg digest "sha256:$d" \
         --arg built "$(date -u +%FT%TZ)" --argjson seconds $((SECONDS - t)) \
-        '{name: $img.name, aliases: ($img.aliases // []), architecture: $arch, digest: $digest, built: $built, buildSeconds: $seconds}' \
+        --argjson size "$(du -sb "$tmp/rootfs" | cut -f1)" \
+        '{name: $img.name, aliases: ($img.aliases // []), architecture: $arch, digest: $digest, size: $size, built: $built, buildSeconds: $seconds}' \
         >"$tmp/image.json"
       rm -rf "$dir"
       mv "$tmp" "$dir"

@@ -96,12 +96,12 @@ EOF2
 }
 
 ensure_tools() {
-  if ! command -v bwrap >/dev/null; then
-    [[ $(id -u) == 0 ]] || die "bubblewrap is missing: install the Debian package bubblewrap"
-    log "installing bubblewrap (Debian package)"
-    apt-get install -y -qq bubblewrap >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq bubblewrap >/dev/null; }
+  bash "$here/prereqs.sh" || die "the lab's Debian packages are missing (see above)"
+  if ! bash "$here/binfmt.sh"; then
+    log "warning: arm64 pods will fail (event: exec format error, the reason above); amd64 pods run"
   fi
   bin=$(bash "$here/build-binaries.sh" | tail -n 1)
+  images=$(bash "$here/build-images.sh" | tail -n 1)
   runtime_bin=$(bash "$here/build-runtime.sh" | tail -n 1)
   sources=$(bash "$here/fetch-sources.sh" | tail -n 1)
   node_bin=$root/node_modules/.bin/node
@@ -202,7 +202,7 @@ up() {
     --node-ip 127.0.0.1 --node-port "$(port runtime)" --server-address "127.0.0.1:$(port kwok)"
   start runtime "$runtime_bin" --kubeconfig "$lab/runtime.kubeconfig" --listen "127.0.0.1:$(port runtime)" \
     --tls-cert-file "$lab/pki/kubelet.crt" --tls-private-key-file "$lab/pki/kubelet.key" \
-    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake
+    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake --images "$images"
 
   local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig")
   sed "s/KUBELET_VERSION/$KBUILD_LAB_K8S_VERSION/" "$root/lab/config/nodes.yaml" |
@@ -224,6 +224,7 @@ write_env() {
     echo "export KBUILD_LAB_BIN='$bin'"
     echo "export PATH='$bin':\"\$PATH\""
     echo "export KBUILD_LAB_SOURCES='$sources'"
+    echo "export KBUILD_LAB_IMAGES='$images'"
     echo "export KBUILD_LAB_API_SERVER='https://127.0.0.1:$(port apiserver)'"
     echo "export KBUILD_LAB_PORT_BASE='$base'"
     echo "export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='http://127.0.0.1:$(port storage)/'"

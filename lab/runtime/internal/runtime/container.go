@@ -51,11 +51,13 @@ const (
 func (w *podWorker) runContainer(pod *corev1.Pod, c *corev1.Container, init bool, i int) bool {
 	ref := containerRef(pod, c.Name, init)
 	img := w.m.cfg.Images.Resolve(c.Image, w.arch)
-	if !w.pull(ref, img, c.ImagePullPolicy, init, i) {
+	if problem := emulationProblem(w.m.cfg.BinfmtDir, w.arch); problem != "" {
+		// Checked first: the node's architecture is what cannot run here,
+		// whatever the image.
+		w.startFailed(ref, init, i, img, runcFailure(fmt.Errorf("exec format error: %s", problem)).Error())
 		return false
 	}
-	if problem := emulationProblem(w.m.cfg.BinfmtDir, w.arch); problem != "" {
-		w.startFailed(ref, init, i, img, runcFailure(fmt.Errorf("exec format error (%s)", problem)).Error())
+	if !w.pull(ref, img, c.ImagePullPolicy, init, i) {
 		return false
 	}
 	var cfg *containerConfig
