@@ -119,6 +119,8 @@ test('dispatch mode builds 3 real example packages x 2 arches in dependency orde
       archs: 'amd64 arm64',
       // What plan mode outputs for these definitions (test/e2e/action-plan.test.ts).
       dependencies: '{"libpng": ["zlib"]}',
+      // make and the compilers are in buildpack-deps, not in debian.
+      image: 'buildpack-deps:bookworm',
       command: 'make',
       package_target: 'package/{package}',
       artifacts_path: 'out',
