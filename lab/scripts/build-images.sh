@@ -255,7 +255,9 @@ for ((i = 0; i < count; i++)); do
       [[ -s $tmp/sources ]] && mirrors+=("$tmp/sources")
       [[ -s $tmp/sources.list ]] && mirrors+=("$tmp/sources.list")
       include=$(jq -r '.packages | join(",")' <<<"$img")
-      log "$name ($arch): mmdebstrap --variant=$(jq -r .variant <<<"$img") ${include:+--include=$include} $suite (emulated arm64 takes several minutes)"
+      note=
+      [[ $arch == "$native_arch" ]] || note=" (emulated $arch: several minutes, up to half an hour on a busy machine)"
+      log "$name ($arch): mmdebstrap --variant=$(jq -r .variant <<<"$img")${include:+ --include=$include} $suite$note"
       args=(--quiet --variant="$(jq -r .variant <<<"$img")" --architectures="$arch" --components=main)
       [[ -n $include ]] && args+=(--include="$include")
       if ! mmdebstrap "${args[@]}" "$suite" "$tmp/rootfs" "${mirrors[@]}" >"$tmp.log" 2>&1; then
