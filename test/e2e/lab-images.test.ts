@@ -60,7 +60,9 @@ async function finished(
   timeoutMs = 120_000,
 ): Promise<{ pod: PodStatus; log: string }> {
   const p = (await waitForPhase(scope.ns, name, ['Succeeded', 'Failed'], timeoutMs)) as PodStatus;
-  return { pod: p, log: kubectl(['logs', '-n', scope.ns, name]) };
+  // A container that never started has no log (the kubelet answers "is terminated").
+  const started = p.status.containerStatuses?.[0]?.state?.terminated?.reason !== 'StartError';
+  return { pod: p, log: started ? kubectl(['logs', '-n', scope.ns, name]) : '' };
 }
 
 /** waitingReason waits until the container waits with one of reasons; answers the message. */

@@ -79,13 +79,11 @@ func (m *IDMap) writeMaps(pid int) error {
 	return os.WriteFile(fmt.Sprintf("/proc/%d/gid_map", pid), []byte(m.gidMap()), 0)
 }
 
-// helperExecutable opens the runtime's own executable for the init helper.
+// helperExecutable opens the runtime's own executable for the init helper:
+// /proc/self/exe, the running file itself, which stays valid when the file
+// on disk is replaced or removed (the lab's cache keeps one runtime build).
 func helperExecutable() (*os.File, error) {
-	exe, err := os.Executable()
-	if err != nil {
-		return nil, err
-	}
-	return os.Open(exe)
+	return os.Open("/proc/self/exe")
 }
 
 // infoTimeout bounds the wait for bwrap's --info-fd report.
