@@ -26,7 +26,7 @@ func emulationProblem(dir, arch string) string {
 	if !ok {
 		return fmt.Sprintf("the lab cannot run %s code on this %s machine: no emulator is known for %s", arch, goruntime.GOARCH, arch)
 	}
-	fix := fmt.Sprintf("run lab/scripts/binfmt.sh as root (Debian packages qemu-user-static and binfmt-support), then start the pod again")
+	fix := "run lab/scripts/binfmt.sh as root (Debian packages qemu-user-static and binfmt-support), then start the pod again"
 	data, err := os.ReadFile(filepath.Join(dir, name))
 	if err != nil {
 		return fmt.Sprintf("the lab cannot run %s code on this %s machine: %s is not registered in binfmt_misc (%v); %s",
