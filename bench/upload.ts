@@ -65,7 +65,7 @@ async function actionCollect(
   const run = await runStep({
     inputs: {
       ...labInputs(),
-      image: 'debian:bookworm',
+      image: 'buildpack-deps:bookworm', // openssl is not in debian:bookworm
       name: `bench-upload-${c.name}`,
       command: `bash -c '${generator(c, `/workspace/${c.name}`)}'`,
       package_target: '',

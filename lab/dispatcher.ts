@@ -24,7 +24,7 @@ import { jsonLogger, type Logger } from '../functions/dispatcher/log.ts';
 /** LAB_POLICY admits the lab's default owner (4242) with generous limits. */
 export const LAB_POLICY = {
   repository_owner_ids: [4242],
-  images: ['debian:', 'docker.io/library/', 'cgr.dev/', 'busybox'],
+  images: ['debian:', 'buildpack-deps:', 'docker.io/library/', 'cgr.dev/', 'busybox'],
   archs: ['amd64', 'arm64'],
   max_cpu: '4',
   max_memory: '8Gi',

@@ -22,12 +22,13 @@ import (
 	"k8s.io/klog/v2"
 
 	"kbuild.dev/lab/runtime/internal/envvars"
+	"kbuild.dev/lab/runtime/internal/imageref"
 	"kbuild.dev/lab/runtime/internal/runtime"
 	"kbuild.dev/lab/runtime/internal/server"
 )
 
 type options struct {
-	kubeconfig, listen, certFile, keyFile, clientCAFile, stateDir, selector, bwrap, nsenter, metadataHost string
+	kubeconfig, listen, certFile, keyFile, clientCAFile, stateDir, selector, bwrap, nsenter, metadataHost, images, binfmtDir string
 }
 
 func main() {
@@ -43,6 +44,8 @@ func main() {
 	fs.StringVar(&o.bwrap, "bwrap", "bwrap", "bubblewrap binary (looked up in PATH)")
 	fs.StringVar(&o.nsenter, "nsenter", "nsenter", "nsenter binary (looked up in PATH)")
 	fs.StringVar(&o.metadataHost, "metadata-host", "", "IP:PORT of the GKE metadata server stand-in, set as GCE_METADATA_HOST/ROOT/IP in every container (empty: none)")
+	fs.StringVar(&o.images, "images", "", "the image index written by lab/scripts/build-images.sh (required)")
+	fs.StringVar(&o.binfmtDir, "binfmt-dir", "/proc/sys/fs/binfmt_misc", "where binfmt_misc is mounted (qemu-user for foreign architectures)")
 	klogFlags := flag.NewFlagSet("klog", flag.ExitOnError)
 	klog.InitFlags(klogFlags)
 	fs.Var(klogFlags.Lookup("v").Value, "v", "log verbosity")
@@ -61,7 +64,7 @@ func main() {
 
 func run(o options) error {
 	for name, v := range map[string]string{"--kubeconfig": o.kubeconfig, "--tls-cert-file": o.certFile,
-		"--tls-private-key-file": o.keyFile, "--state-dir": o.stateDir} {
+		"--tls-private-key-file": o.keyFile, "--state-dir": o.stateDir, "--images": o.images} {
 		if v == "" {
 			return fmt.Errorf("%s is required", name)
 		}
@@ -80,6 +83,10 @@ func run(o options) error {
 	nsenter, err := exec.LookPath(o.nsenter)
 	if err != nil {
 		return fmt.Errorf("nsenter not found (--nsenter %s): %w", o.nsenter, err)
+	}
+	images, err := imageref.LoadCatalogue(o.images)
+	if err != nil {
+		return fmt.Errorf("--images: %w", err)
 	}
 	stateDir, err := filepath.Abs(o.stateDir)
 	if err != nil {
@@ -111,6 +118,7 @@ func run(o options) error {
 	defer cancel(nil)
 	manager := runtime.New(runtime.Config{
 		Client: client, StateDir: stateDir, NodeAnnotations: selector, Bwrap: bwrap, Nsenter: nsenter, Masks: masks,
+		Images: images, MapIDs: os.Geteuid() == 0, BinfmtDir: o.binfmtDir,
 	})
 	served := make(chan error, 1)
 	go func() {
@@ -120,7 +128,7 @@ func run(o options) error {
 		}
 		served <- err
 	}()
-	klog.InfoS("Starting", "stateDir", stateDir, "nodeAnnotations", selector, "bwrap", bwrap)
+	klog.InfoS("Starting", "stateDir", stateDir, "nodeAnnotations", selector, "bwrap", bwrap, "images", o.images, "mapIDs", os.Geteuid() == 0)
 	err = manager.Run(ctx, func() { klog.InfoS("Ready: watching pods") })
 	cancel(nil)
 	if serr := <-served; serr != nil {

@@ -98,17 +98,12 @@ EOF2
 }
 
 ensure_tools() {
-  # Debian packages the lab needs on the host: bubblewrap (the pod runtime's
-  # sandbox) and dpkg-dev (dpkg-source, which the example builds unpack with).
-  local need=()
-  command -v bwrap >/dev/null || need+=(bubblewrap)
-  command -v dpkg-source >/dev/null || need+=(dpkg-dev)
-  if ((${#need[@]})); then
-    [[ $(id -u) == 0 ]] || die "missing Debian packages: ${need[*]} (install them, then run again)"
-    log "installing ${need[*]} (Debian packages)"
-    apt-get install -y -qq "${need[@]}" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null; }
+  bash "$here/prereqs.sh" || die "the lab's Debian packages are missing (see above)"
+  if ! bash "$here/binfmt.sh"; then
+    log "warning: arm64 pods will fail (event: exec format error, the reason above); amd64 pods run"
   fi
   bin=$(bash "$here/build-binaries.sh" | tail -n 1)
+  images=$(bash "$here/build-images.sh" | tail -n 1)
   runtime_bin=$(bash "$here/build-runtime.sh" | tail -n 1)
   sources=$(bash "$here/fetch-sources.sh" | tail -n 1)
   kueue_dir=$(bash "$here/build-kueue.sh" | tail -n 1)
@@ -256,7 +251,7 @@ up() {
     --node-ip 127.0.0.1 --node-port "$(port runtime)" --server-address "127.0.0.1:$(port kwok)"
   start runtime "$runtime_bin" --kubeconfig "$lab/runtime.kubeconfig" --listen "127.0.0.1:$(port runtime)" \
     --tls-cert-file "$lab/pki/kubelet.crt" --tls-private-key-file "$lab/pki/kubelet.key" \
-    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake \
+    --state-dir "$lab/runtime" --node-annotation-selector kwok.x-k8s.io/node=fake --images "$images" \
     --metadata-host "127.0.0.1:$(port metadata)"
 
   local kubectl=("$bin/kubectl" --kubeconfig "$lab/kubeconfig")
@@ -284,6 +279,7 @@ write_env() {
     echo "export KBUILD_LAB_BIN='$bin'"
     echo "export PATH='$bin':\"\$PATH\""
     echo "export KBUILD_LAB_SOURCES='$sources'"
+    echo "export KBUILD_LAB_IMAGES='$images'"
     echo "export KBUILD_LAB_API_SERVER='https://127.0.0.1:$(port apiserver)'"
     echo "export KBUILD_LAB_PORT_BASE='$base'"
     echo "export CLOUDSDK_API_ENDPOINT_OVERRIDES_STORAGE='http://127.0.0.1:$(port storage)/'"

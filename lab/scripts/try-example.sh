@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # try-example.sh: builds one example package (examples/packages/NAME.yaml) on
-# this host, without Kubernetes, in the sandbox a lab build pod gets: bubblewrap
-# with the host filesystem read-only, a writable /workspace holding the staged
-# context, a private /tmp, no network, uid/gid 65532. Then lists the artifacts.
+# this host, without Kubernetes, in a sandbox like a lab build pod's but on the
+# host's programs (the lab's pods run in their image, docs/lab.md section
+# Images): bubblewrap with the host filesystem read-only, a writable /workspace
+# holding the staged context, a private /tmp, no network, uid/gid 65532. Then
+# lists the artifacts. A quick check of a definition; the image's tools are
+# what counts on the lab and on GKE (test/e2e/examples-build.test.ts).
 #
 #   lab/scripts/try-example.sh [--arch ARCH] [--keep] [--no-stage-sources] NAME
 #   lab/scripts/try-example.sh [...] all     every example, dependencies first

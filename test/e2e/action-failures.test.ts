@@ -1,7 +1,8 @@
 // action-failures.test.ts: the bundled action fails a step for each way a
 // build can go wrong on the lab, says why in the error annotation, reports the
 // status output, and leaves no Job behind: a build that exits 2, an image that
-// cannot be pulled (diagnosed within 60 s), an image name the kubelet refuses,
+// cannot be pulled (diagnosed within 60 s), a command the image lacks, an
+// image name the kubelet refuses,
 // a pod that cannot be scheduled (failed after pending_timeout, with the
 // scheduler's message), and a build that runs past its timeout.
 import { test } from 'node:test';
@@ -47,14 +48,24 @@ test('a build that exits 2 fails the step with exit code 2 and its last lines', 
   assert.match(run.summary, /failed \(exit code 2\)/);
 });
 
-test('an image that cannot be pulled fails within 60 s, naming the pull error', async (t) => {
-  const { run, seconds, error } = await failStep({ image: 'lab.invalid/pull-error:1' });
-  t.diagnostic(`pull error diagnosed in ${seconds.toFixed(1)} s`);
-  assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
+for (const image of ['lab.invalid/pull-error:1', 'no-such-registry.example/nothing:1']) {
+  test(`an image that cannot be pulled (${image}) fails within 60 s, naming the pull error`, async (t) => {
+    const { run, seconds, error } = await failStep({ image });
+    t.diagnostic(`pull error diagnosed in ${seconds.toFixed(1)} s`);
+    assert.ok(seconds < 60, `took ${seconds.toFixed(1)} s`);
+    assert.equal(run.outputs['status'], 'failed');
+    assert.equal(run.outputs['exit_code'], '');
+    const quoted = image.replace(/[./]/g, (c) => `\\${c}`);
+    assert.match(error, new RegExp(`(ErrImagePull|ImagePullBackOff) \\(image ${quoted}\\)`));
+    assert.match(error, /not found/, 'the registry answer is in the message');
+  });
+}
+
+test('a command the image does not have fails the step, naming it (StartError)', async () => {
+  // debian:bookworm has no make: the build image must hold the command's tools.
+  const { run, error } = await failStep({ command: 'make --version' });
   assert.equal(run.outputs['status'], 'failed');
-  assert.equal(run.outputs['exit_code'], '');
-  assert.match(error, /(ErrImagePull|ImagePullBackOff) \(image lab\.invalid\/pull-error:1\)/);
-  assert.match(error, /not found/, 'the registry answer is in the message');
+  assert.match(error, /exec: "make": executable file not found in \$PATH/);
 });
 
 test('an image name the kubelet refuses fails with InvalidImageName', async (t) => {

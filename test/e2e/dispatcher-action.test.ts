@@ -107,7 +107,9 @@ function groups(stdout: string): { title: string; lines: string[] }[] {
   return out;
 }
 
-test('dispatch mode builds 3 real example packages x 2 arches in dependency order: the checkout staged into each, one log group each, artifacts in GCS, a summary row each', async (t) => {
+// amd64 only: arm64 compiles are emulated (qemu-user) and slow; action-build.test.ts builds zlib
+// on arm64, and the next tests dispatch to both arches.
+test('dispatch mode builds 3 real example packages in dependency order: the checkout staged into each, one log group each, artifacts in GCS, a summary row each', async (t) => {
   // A checkout like a user's: examples/ (Makefile, run-pipeline.sh, packages/*.yaml) plus the
   // Debian sources, staged by this step into every build pod (input `context`, default ".").
   const workspace = exampleWorkspace(['zlib', 'libpng1.6', 'hello']);
@@ -116,9 +118,11 @@ test('dispatch mode builds 3 real example packages x 2 arches in dependency orde
     workspace,
     inputs: inputs({
       packages: 'zlib libpng hello',
-      archs: 'amd64 arm64',
+      archs: 'amd64',
       // What plan mode outputs for these definitions (test/e2e/action-plan.test.ts).
       dependencies: '{"libpng": ["zlib"]}',
+      // make and the compilers are in buildpack-deps, not in debian.
+      image: 'buildpack-deps:bookworm',
       command: 'make',
       package_target: 'package/{package}',
       artifacts_path: 'out',
@@ -128,7 +132,7 @@ test('dispatch mode builds 3 real example packages x 2 arches in dependency orde
   });
   assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-3000)}\n${run.stderr.slice(-2000)}`);
   const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
-  assert.equal(builds.length, 6);
+  assert.equal(builds.length, 3);
   const logs = groups(run.stdout);
   for (const b of builds) {
     const key = `${b.package}/${b.arch}`;
@@ -174,7 +178,7 @@ test('dispatch mode builds 3 real example packages x 2 arches in dependency orde
         j.metadata.labels['kbuild.dev/package'] === pkg &&
         j.metadata.labels['kbuild.dev/arch'] === arch,
     )?.status;
-  for (const arch of ['amd64', 'arm64']) {
+  for (const arch of ['amd64']) {
     const zlibDone = Date.parse(job('zlib', arch)?.completionTime ?? '');
     const libpngStart = Date.parse(job('libpng', arch)?.startTime ?? '');
     assert.ok(
@@ -183,7 +187,7 @@ test('dispatch mode builds 3 real example packages x 2 arches in dependency orde
     );
   }
   const rows = run.summary.split('\n').filter((l) => /^\| (zlib|libpng|hello) \|/.test(l));
-  assert.equal(rows.length, 6);
+  assert.equal(rows.length, 3);
   assert.ok(
     rows.every((r) => r.includes('| succeeded (exit 0) |')),
     rows.join('\n'),

@@ -50,15 +50,15 @@ test('a pod builds GNU hello from the cached Debian source; the hello copied out
       restartPolicy: 'Never',
       terminationGracePeriodSeconds: 1,
       nodeSelector: { 'kubernetes.io/arch': 'amd64' },
-      initContainers: [{ name: 'stage', image: 'busybox', command: waitScript('staged') }],
+      initContainers: [{ name: 'stage', image: 'debian:bookworm', command: waitScript('staged') }],
       containers: [
         {
           name: 'build',
-          image: 'debian:bookworm',
+          image: 'buildpack-deps:bookworm',
           command: ['make', '-C', '/workspace', 'package/hello'],
           resources: { requests: { cpu: '2', memory: '2Gi' } },
         },
-        { name: 'collector', image: 'busybox', command: waitScript('collected') },
+        { name: 'collector', image: 'debian:bookworm', command: waitScript('collected') },
       ],
     },
   });

@@ -14,6 +14,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 
 	"kbuild.dev/lab/runtime/internal/envvars"
+	"kbuild.dev/lab/runtime/internal/imageref"
 	"kbuild.dev/lab/runtime/internal/sandbox"
 )
 
@@ -69,7 +70,7 @@ func kubeletNotFound(err error, resource, name string) error {
 
 // configure resolves c's environment, user, command and sandbox. An error
 // is a CreateContainerConfigError to retry, a *startError a failed start.
-func (w *podWorker) configure(pod *corev1.Pod, c *corev1.Container) (*containerConfig, error) {
+func (w *podWorker) configure(pod *corev1.Pod, c *corev1.Container, img imageref.Image) (*containerConfig, error) {
 	vars, err := envvars.Resolve(w.ctx, pod, c, w.hostIP, apiSources{w.m.cfg.Client})
 	if err != nil {
 		return nil, err
@@ -88,17 +89,28 @@ func (w *podWorker) configure(pod *corev1.Pod, c *corev1.Container) (*containerC
 	argv := envvars.ExpandAll(slices.Concat(c.Command, c.Args), vars)
 	cfg := &containerConfig{argv: argv, env: environ(env)}
 	if len(argv) == 0 {
-		return nil, &startError{msg: "failed to generate container spec: the lab runtime ignores images, " +
-			"so the container needs a command (no image entrypoint to fall back to)"}
+		return nil, &startError{msg: "failed to generate container spec: the lab's images record no entrypoint, " +
+			"so the container needs a command"}
+	}
+	binds, err := w.binds(pod, c, img.Rootfs != "")
+	if err != nil {
+		return nil, &startError{msg: err.Error()}
 	}
 	cfg.spec = sandbox.Spec{
+		Root: img.Rootfs, MapIDs: w.m.cfg.MapIDs,
 		WorkingDir: c.WorkingDir, UID: uid, GID: gid, Privileged: privileged,
-		Capabilities: capabilities(c), Hostname: hostname(pod), Binds: w.binds(pod, c), Masks: w.m.cfg.Masks,
+		Capabilities: capabilities(c), Hostname: hostname(pod), Binds: binds, Masks: w.m.cfg.Masks,
+	}
+	if w.m.cfg.MapIDs {
+		cfg.spec.Groups = supplementalGroups(pod)
 	}
 	if c.WorkingDir != "" {
-		// runc creates a missing working directory; do so where it is writable.
-		if hp, ok := sandbox.HostPath(cfg.spec, c.WorkingDir); ok && hp != c.WorkingDir {
-			_ = os.MkdirAll(hp, 0o755)
+		// runc creates a missing working directory; do so where it is
+		// writable (BwrapArgs creates one the image lacks).
+		if hp, ok := sandbox.WritablePath(cfg.spec, c.WorkingDir); ok {
+			if err := os.MkdirAll(hp, 0o755); err == nil && w.m.cfg.MapIDs {
+				_ = os.Chown(hp, int(uid), int(gid))
+			}
 		}
 	}
 	if err := sandbox.LookPath(cfg.spec, cfg.env, argv[0]); err != nil {
@@ -162,6 +174,33 @@ func identity(pod *corev1.Pod, c *corev1.Container) (uid, gid int64, privileged 
 	return uid, gid, privileged
 }
 
+// supplementalGroups are the process's supplementary groups, as the kubelet
+// gives them: fsGroup, then supplementalGroups.
+func supplementalGroups(pod *corev1.Pod) []int64 {
+	psc := pod.Spec.SecurityContext
+	if psc == nil {
+		return nil
+	}
+	var groups []int64
+	if psc.FSGroup != nil {
+		groups = append(groups, *psc.FSGroup)
+	}
+	for _, g := range psc.SupplementalGroups {
+		if !slices.Contains(groups, g) {
+			groups = append(groups, g)
+		}
+	}
+	return groups
+}
+
+// fsGroup is the pod's fsGroup, or -1.
+func fsGroup(pod *corev1.Pod) int64 {
+	if psc := pod.Spec.SecurityContext; psc != nil && psc.FSGroup != nil {
+		return *psc.FSGroup
+	}
+	return -1
+}
+
 func runAsNonRoot(pod *corev1.Pod, c *corev1.Container) bool {
 	if c.SecurityContext != nil && c.SecurityContext.RunAsNonRoot != nil {
 		return *c.SecurityContext.RunAsNonRoot
@@ -213,11 +252,31 @@ func hostname(pod *corev1.Pod) string {
 }
 
 // binds returns the container's mounts: the pod's /workspace, its own /tmp,
-// its volumeMounts and its termination-log file.
-func (w *podWorker) binds(pod *corev1.Pod, c *corev1.Container) []sandbox.Bind {
+// its volumeMounts and its termination-log file; in an image also the
+// pod's /etc/hosts and /etc/hostname, and the host's /etc/resolv.conf (the
+// pod shares the host's network, see docs/lab.md), as the kubelet mounts
+// them.
+func (w *podWorker) binds(pod *corev1.Pod, c *corev1.Container, image bool) ([]sandbox.Bind, error) {
 	binds := []sandbox.Bind{
 		{Source: w.layout.workspace(), Dest: "/workspace"},
 		{Source: w.layout.tmp(c.Name), Dest: "/tmp"},
+	}
+	if image {
+		h := hostname(pod)
+		hosts := "# Kubernetes-managed hosts file (the lab's pods share the host's network).\n" +
+			"127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.0.1\t" + h + "\n"
+		if err := os.WriteFile(w.layout.etc("hosts"), []byte(hosts), 0o644); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(w.layout.etc("hostname"), []byte(h+"\n"), 0o644); err != nil {
+			return nil, err
+		}
+		binds = append(binds,
+			sandbox.Bind{Source: w.layout.etc("hosts"), Dest: "/etc/hosts", ReadOnly: true},
+			sandbox.Bind{Source: w.layout.etc("hostname"), Dest: "/etc/hostname", ReadOnly: true})
+		if _, err := os.Stat("/etc/resolv.conf"); err == nil {
+			binds = append(binds, sandbox.Bind{Source: "/etc/resolv.conf", Dest: "/etc/resolv.conf", ReadOnly: true})
+		}
 	}
 	for _, vm := range c.VolumeMounts {
 		src, readOnly, ok := w.volumePath(pod, vm.Name)
@@ -236,5 +295,5 @@ func (w *podWorker) binds(pod *corev1.Pod, c *corev1.Container) []sandbox.Bind {
 	if tpath == "" {
 		tpath = corev1.TerminationMessagePathDefault
 	}
-	return append(binds, sandbox.Bind{Source: w.layout.termination(c.Name), Dest: tpath})
+	return append(binds, sandbox.Bind{Source: w.layout.termination(c.Name), Dest: tpath}), nil
 }

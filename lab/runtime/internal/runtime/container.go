@@ -50,14 +50,20 @@ const (
 // exited 0. It returns false at once when the pod is being killed.
 func (w *podWorker) runContainer(pod *corev1.Pod, c *corev1.Container, init bool, i int) bool {
 	ref := containerRef(pod, c.Name, init)
-	img := imageref.Classify(c.Image)
-	if !w.pull(ref, img, init, i) {
+	img := w.m.cfg.Images.Resolve(c.Image, w.arch)
+	if problem := emulationProblem(w.m.cfg.BinfmtDir, w.arch); problem != "" {
+		// Checked first: the node's architecture is what cannot run here,
+		// whatever the image.
+		w.startFailed(ref, init, i, img, runcFailure(fmt.Errorf("exec format error: %s", problem)).Error())
+		return false
+	}
+	if !w.pull(ref, img, c.ImagePullPolicy, init, i) {
 		return false
 	}
 	var cfg *containerConfig
 	for cfg == nil {
 		var err error
-		cfg, err = w.configure(pod, c)
+		cfg, err = w.configure(pod, c, img)
 		if se, ok := err.(*startError); ok {
 			w.startFailed(ref, init, i, img, se.Error())
 			return false
@@ -73,9 +79,24 @@ func (w *podWorker) runContainer(pod *corev1.Pod, c *corev1.Container, init bool
 	return w.execute(pod, c, cfg, img, ref, init, i)
 }
 
-// pull simulates the image pull; see package imageref for the reserved
-// names. It reports false when the container must not start (killed).
-func (w *podWorker) pull(ref *corev1.ObjectReference, img imageref.Image, init bool, i int) bool {
+// pull simulates the image pull with the kubelet's events and states; see
+// package imageref for what resolves. The catalogue's images are present on
+// every node: policy Always "pulls" them again (Pulling, Pulled events);
+// an image the catalogue lacks fails to pull, or with policy Never waits
+// ErrImageNeverPull. It reports false when the container must not start
+// (killed).
+func (w *podWorker) pull(ref *corev1.ObjectReference, img imageref.Image, policy corev1.PullPolicy, init bool, i int) bool {
+	if policy == corev1.PullNever && img.Kind == imageref.PullError {
+		msg := fmt.Sprintf("Container image %q is not present with pull policy of Never", img.Spec)
+		w.setWaiting(init, i, "ErrImageNeverPull", msg)
+		w.event(ref, corev1.EventTypeWarning, "ErrImageNeverPull", msg)
+		<-w.ctx.Done()
+		return false
+	}
+	took := slowPullDuration
+	if policy == corev1.PullAlways && img.Kind == imageref.Present {
+		img.Kind, took = imageref.SlowPull, pullAttempt
+	}
 	switch img.Kind {
 	case imageref.Invalid:
 		w.setWaiting(init, i, "InvalidImageName", img.Message)
@@ -105,11 +126,11 @@ func (w *podWorker) pull(ref *corev1.ObjectReference, img imageref.Image, init b
 	case imageref.SlowPull:
 		w.setWaiting(init, i, podstatus.ReasonContainerCreating, "")
 		w.event(ref, corev1.EventTypeNormal, "Pulling", fmt.Sprintf("Pulling image %q", img.Requested))
-		if !sleepCtx(w.ctx, slowPullDuration) {
+		if !sleepCtx(w.ctx, took) {
 			return false
 		}
 		w.event(ref, corev1.EventTypeNormal, "Pulled", fmt.Sprintf(
-			"Successfully pulled image %q in %s (%s including waiting). Image size: 0 bytes.", img.Requested, slowPullDuration, slowPullDuration))
+			"Successfully pulled image %q in %s (%s including waiting). Image size: %d bytes.", img.Requested, took, took, img.Size))
 	default:
 		w.event(ref, corev1.EventTypeNormal, "Pulled", fmt.Sprintf("Container image %q already present on machine", img.Spec))
 	}
@@ -158,8 +179,12 @@ func (w *podWorker) execute(pod *corev1.Pod, c *corev1.Container, cfg *container
 	copies.Go(func() { copyLog(logs, crilog.Stderr, errR) })
 
 	w.event(ref, corev1.EventTypeNormal, "Created", "Created container: "+c.Name)
+	var ids *sandbox.IDMap
+	if cfg.spec.MapIDs {
+		ids = &sandbox.IDMap{UID: cfg.spec.UID, GID: cfg.spec.GID, Groups: cfg.spec.Groups}
+	}
 	proc, err := sandbox.Start(sandbox.StartOptions{
-		Bwrap: w.m.cfg.Bwrap, Args: cfg.bwrapArgs, Argv: cfg.argv, Env: cfg.env, Stdout: outW, Stderr: errW,
+		Bwrap: w.m.cfg.Bwrap, Args: cfg.bwrapArgs, Argv: cfg.argv, Env: cfg.env, Stdout: outW, Stderr: errW, IDs: ids,
 	})
 	outW.Close()
 	errW.Close()

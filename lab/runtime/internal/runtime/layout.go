@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,20 +48,50 @@ func (l layout) volume(name string) string   { return filepath.Join(l.dir, "volu
 func (l layout) tmp(container string) string { return filepath.Join(l.dir, "tmp", container) }
 func (l layout) log(container string) string { return filepath.Join(l.dir, "logs", container, "0.log") }
 func (l layout) termination(c string) string { return filepath.Join(l.dir, "termination", c) }
+func (l layout) etc(name string) string      { return filepath.Join(l.dir, "etc", name) }
 func (l layout) remove() error               { return os.RemoveAll(l.dir) }
 
-// create makes the pod's directories for its emptyDir volumes and containers
-// (mode 0755: every sandbox user maps to the runtime's own host user).
-func (l layout) create(volumes, containers []string) error {
-	dirs := []string{l.workspace(), filepath.Join(l.dir, "termination")}
+// create makes the pod's directories for its emptyDir volumes and containers.
+// With shared IDs (mapIDs: the sandboxes' users are host users), the
+// workspace and emptyDirs are world-writable like a kubelet's emptyDir
+// (0777), with fsGroup (>= 0) group-owned by it and setgid (2777, the
+// kubelet's volume ownership); each /tmp is 1777 like an image's. Otherwise
+// (every sandbox user maps to the runtime's own host user) 0755 suffices.
+func (l layout) create(volumes, containers []string, mapIDs bool, fsGroup int64) error {
+	shared := []string{l.workspace()}
 	for _, v := range volumes {
-		dirs = append(dirs, l.volume(v))
+		shared = append(shared, l.volume(v))
 	}
+	var tmps []string
 	for _, c := range containers {
-		dirs = append(dirs, l.tmp(c), filepath.Dir(l.log(c)))
+		tmps = append(tmps, l.tmp(c))
 	}
-	for _, d := range dirs {
+	private := []string{filepath.Join(l.dir, "termination"), filepath.Join(l.dir, "etc")}
+	for _, c := range containers {
+		private = append(private, filepath.Dir(l.log(c)))
+	}
+	for _, d := range slices.Concat(shared, tmps, private) {
 		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if !mapIDs {
+		return nil
+	}
+	for _, d := range shared {
+		mode := os.FileMode(0o777)
+		if fsGroup >= 0 {
+			if err := os.Chown(d, 0, int(fsGroup)); err != nil {
+				return err
+			}
+			mode |= os.ModeSetgid
+		}
+		if err := os.Chmod(d, mode); err != nil {
+			return err
+		}
+	}
+	for _, d := range tmps {
+		if err := os.Chmod(d, 0o777|os.ModeSticky); err != nil {
 			return err
 		}
 	}

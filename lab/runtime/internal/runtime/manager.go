@@ -22,6 +22,7 @@ import (
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 
+	"kbuild.dev/lab/runtime/internal/imageref"
 	"kbuild.dev/lab/runtime/internal/sandbox"
 )
 
@@ -38,6 +39,15 @@ type Config struct {
 	// Masks are host directories hidden from every sandbox (the state
 	// directory, the kubeconfig's and the serving key's directories).
 	Masks []string
+	// Images are the images the nodes hold (lab/images/catalogue.json,
+	// built by lab/scripts/build-images.sh); anything else fails to pull.
+	Images *imageref.Catalogue
+	// MapIDs: the runtime is root and maps the containers' IDs to the same
+	// host IDs (sandbox.Spec.MapIDs).
+	MapIDs bool
+	// BinfmtDir is where binfmt_misc is mounted (/proc/sys/fs/binfmt_misc);
+	// see emulationProblem.
+	BinfmtDir string
 }
 
 // Manager runs the pods of the managed nodes.

@@ -129,7 +129,7 @@ func (m *Manager) ExecTarget(namespace, name string, uid types.UID, container st
 	}
 	return sandbox.ExecOptions{
 		Nsenter: m.cfg.Nsenter, InitPID: c.proc.InitPID,
-		UID: c.cfg.spec.UID, GID: c.cfg.spec.GID, WorkingDir: c.cfg.spec.WorkingDir, Env: slices.Clone(c.cfg.env),
+		UID: c.cfg.spec.UID, GID: c.cfg.spec.GID, Groups: c.cfg.spec.Groups, MapIDs: c.cfg.spec.MapIDs, WorkingDir: c.cfg.spec.WorkingDir, Env: slices.Clone(c.cfg.env),
 		Bwrap: m.cfg.Bwrap, BwrapArgs: c.cfg.bwrapArgs,
 	}, nil
 }

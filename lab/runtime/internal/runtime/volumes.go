@@ -32,7 +32,7 @@ func (w *podWorker) prepare(pod *corev1.Pod) bool {
 	for _, c := range slices.Concat(pod.Spec.InitContainers, pod.Spec.Containers) {
 		names = append(names, c.Name)
 	}
-	if err := w.layout.create(emptyDirs, names); err != nil {
+	if err := w.layout.create(emptyDirs, names, w.m.cfg.MapIDs, fsGroup(pod)); err != nil {
 		w.m.events.event(w.nodeName, podRef(pod), corev1.EventTypeWarning, "FailedCreatePodSandBox", err.Error())
 		return false
 	}

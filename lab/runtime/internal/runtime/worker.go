@@ -42,6 +42,9 @@ type podWorker struct {
 	layout   layout
 	hostIP   string
 	nodeName string
+	// arch is the node's kubernetes.io/arch label (the image platform its
+	// containers run).
+	arch string
 
 	// ctx ends when the pod's containers must stop (kill).
 	ctx    context.Context
@@ -68,7 +71,7 @@ type podWorker struct {
 func newPodWorker(m *Manager, pod *corev1.Pod, node *corev1.Node) *podWorker {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &podWorker{
-		m: m, uid: pod.UID, layout: newLayout(m.cfg.StateDir, pod), hostIP: nodeIP(node), nodeName: node.Name,
+		m: m, uid: pod.UID, layout: newLayout(m.cfg.StateDir, pod), hostIP: nodeIP(node), nodeName: node.Name, arch: nodeArch(node),
 		ctx: ctx, cancel: cancel, removed: make(chan struct{}), deleting: make(chan struct{}),
 		dirty: make(chan struct{}, 1), pod: pod, containers: map[string]*container{},
 	}
@@ -84,6 +87,14 @@ func nodeIP(node *corev1.Node) string {
 		}
 	}
 	return "127.0.0.1"
+}
+
+// nodeArch is the node's kubernetes.io/arch label, amd64 when unset.
+func nodeArch(node *corev1.Node) string {
+	if a := node.Labels[corev1.LabelArchStable]; a != "" {
+		return a
+	}
+	return "amd64"
 }
 
 // update records the latest pod object: a deletionTimestamp starts the

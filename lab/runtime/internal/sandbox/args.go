@@ -28,6 +28,22 @@ var DefaultCapabilities = []string{
 
 // Spec is what a sandbox looks like from inside.
 type Spec struct {
+	// Root is the host directory of the image's root filesystem, bound
+	// read-only as the sandbox's root; "" runs on the host's own root
+	// filesystem (read-only, with Masks hidden).
+	Root string
+	// MapIDs maps root and the container's IDs to the same IDs on the host
+	// (0 to 0, UID to UID, GID and Groups to themselves), so that the
+	// image's files belong to root and what the container writes belongs
+	// to its user, as with a container runtime. It needs the runtime to be
+	// root (it writes the maps; bwrap waits on --userns-block-fd), and the
+	// command then runs through the init helper (see InitArgs). Without it,
+	// bwrap maps the container's UID and GID to the runtime's own user, and
+	// every other ID to the overflow ID.
+	MapIDs bool
+	// Groups are the supplementary groups (fsGroup, supplementalGroups);
+	// only with MapIDs.
+	Groups []int64
 	// WorkingDir is the absolute working directory; "" means "/".
 	WorkingDir string
 	// UID and GID of the process inside the sandbox's user namespace.
@@ -48,11 +64,23 @@ type Spec struct {
 	Masks []string
 }
 
+// The descriptors Start passes to bwrap: its options (--args), its report
+// (--info-fd), with MapIDs the pipe it waits on until the ID maps are
+// written (--userns-block-fd) and the init helper's executable.
+const (
+	argsFD        = 3
+	infoFD        = 4
+	usernsBlockFD = 5
+	helperFD      = 6
+)
+
 // BwrapArgs returns bubblewrap's options for spec (everything before "--"
-// and the command): new user, PID, network, IPC and UTS namespaces; the host
-// filesystem read-only (see rootArgs); fresh /dev and /proc; masks; binds;
-// the tmpfs root remounted read-only; the working directory; the user.
+// and the command): new user, PID, IPC and UTS namespaces (the network is
+// the host's, see docs/lab.md); the image's root filesystem, or the host's,
+// read-only (see rootArgs); fresh /dev and /proc; masks; binds; the tmpfs
+// root remounted read-only; the working directory; the user.
 func BwrapArgs(spec Spec, host HostFS) ([]string, error) {
+	host = view(host, spec.Root)
 	binds := slices.Clone(spec.Binds)
 	for i, b := range binds {
 		if !path.IsAbs(b.Dest) || path.Clean(b.Dest) != b.Dest || b.Dest == "/" {
@@ -84,22 +112,44 @@ func BwrapArgs(spec Spec, host HostFS) ([]string, error) {
 	}
 	uid, gid := spec.UID, spec.GID
 	args := []string{
-		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
 		"--die-with-parent", "--new-session",
-		"--uid", strconv.FormatInt(uid, 10), "--gid", strconv.FormatInt(gid, 10),
+	}
+	if spec.MapIDs {
+		args = append(args, "--userns-block-fd", strconv.Itoa(usernsBlockFD))
+	} else {
+		args = append(args, "--uid", strconv.FormatInt(uid, 10), "--gid", strconv.FormatInt(gid, 10))
 	}
 	if spec.Hostname != "" {
 		args = append(args, "--hostname", spec.Hostname)
 	}
-	root, err := rootArgs(host, mountPoints, skip)
+	wd := spec.WorkingDir
+	if wd == "" {
+		wd = "/"
+	}
+	// A working directory the image lacks is created (root's, 0755), as
+	// runc does; one inside a bind is the runtime's to create.
+	var makeWD bool
+	if wd != "/" && !slices.ContainsFunc(binds, func(b Bind) bool { return under(wd, b.Dest) }) {
+		if resolved, err := resolve(host, path.Clean(wd)); err == nil {
+			if _, err := host.Lstat(resolved); err != nil {
+				wd, makeWD = resolved, true
+				mountPoints = append(mountPoints, wd)
+			}
+		}
+	}
+	root, err := rootArgs(host, spec.Root, mountPoints, skip)
 	if err != nil {
 		return nil, err
 	}
 	args = append(args, root...)
 	args = append(args, "--dev", "/dev", "--proc", "/proc")
-	masks, err := maskPaths(host, spec.Masks)
-	if err != nil {
-		return nil, err
+	var masks []string
+	if spec.Root == "" {
+		// With an image, nothing of the host is visible to hide.
+		if masks, err = maskPaths(host, spec.Masks); err != nil {
+			return nil, err
+		}
 	}
 	for _, m := range masks {
 		args = append(args, "--perms", "0555", "--tmpfs", m, "--remount-ro", m)
@@ -111,11 +161,10 @@ func BwrapArgs(spec Spec, host HostFS) ([]string, error) {
 		}
 		args = append(args, flag, b.Source, b.Dest)
 	}
-	args = append(args, "--remount-ro", "/")
-	wd := spec.WorkingDir
-	if wd == "" {
-		wd = "/"
+	if makeWD {
+		args = append(args, "--dir", wd)
 	}
+	args = append(args, "--remount-ro", "/")
 	args = append(args, "--chdir", wd)
 	if uid == 0 && !spec.Privileged {
 		args = append(args, "--cap-drop", "ALL")
@@ -129,17 +178,24 @@ func BwrapArgs(spec Spec, host HostFS) ([]string, error) {
 // NsenterArgs returns nsenter's arguments that run argv inside the running
 // sandbox whose PID-namespace init process is initPID on the host: its user,
 // mount, PID, network, IPC and UTS namespaces, as uid/gid, in workingDir
-// (a path inside the sandbox: --wdns, util-linux 2.38 or later).
-func NsenterArgs(initPID int, uid, gid int64, workingDir string, argv []string) []string {
+// (a path inside the sandbox: --wdns, util-linux 2.38 or later). With
+// helper set (a MapIDs sandbox), nsenter enters as root and argv is run by
+// the init helper passed as descriptor 3, which takes the container's
+// user and groups (nsenter's --setgid would drop the supplementary groups).
+func NsenterArgs(initPID int, uid, gid int64, groups []int64, helper bool, workingDir string, argv []string) []string {
 	if workingDir == "" {
 		workingDir = "/"
 	}
 	args := []string{
 		"--target", strconv.Itoa(initPID),
 		"--user", "--mount", "--pid", "--net", "--ipc", "--uts",
-		"--setuid", strconv.FormatInt(uid, 10), "--setgid", strconv.FormatInt(gid, 10),
-		"--wdns=" + workingDir, "--",
 	}
+	if helper {
+		args = append(args, "--wdns="+workingDir, "--")
+		return append(args, InitArgs("/proc/self/fd/3", uid, gid, groups, argv)...)
+	}
+	args = append(args, "--setuid", strconv.FormatInt(uid, 10), "--setgid", strconv.FormatInt(gid, 10),
+		"--wdns="+workingDir, "--")
 	return append(args, argv...)
 }
 

@@ -66,11 +66,15 @@ var host = fakeFS{
 	"/opt": "d", "/opt/tool": "d", "/opt/lib": "d", "/opt/lib/a": "f",
 	"/var": "d", "/var/run": "/run", "/run": "d", "/run/lock": "d",
 	"/srv": "d", "/srv/lab": "d", "/srv/lab/state": "d", "/srv/lab/pki": "d",
+	// An image's root filesystem (not listed in /: the fake lists only
+	// entries whose parent is in the map or is /).
+	"/img/usr": "d", "/img/bin": "usr/bin", "/img/etc": "d", "/img/etc/hosts": "f", "/img/var": "d",
+	"/img/var/run": "/run", "/img/run": "d", "/img/tmp": "d",
 }
 
 func TestBwrapArgs(t *testing.T) {
 	base := []string{
-		"--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+		"--unshare-user", "--unshare-pid", "--unshare-ipc", "--unshare-uts",
 		"--die-with-parent", "--new-session",
 	}
 	tests := []struct {
@@ -136,6 +140,20 @@ func TestBwrapArgs(t *testing.T) {
 				[]string{"--bind", "/s", "/dev/termination-log"},
 				[]string{"--remount-ro", "/", "--chdir", "/"}),
 		},
+		{
+			name: "image root, mapped IDs, missing working directory, symlinks inside the image",
+			spec: Spec{Root: "/img", MapIDs: true, UID: 65532, GID: 65532, WorkingDir: "/src/app", Masks: []string{"/srv/lab"},
+				Binds: []Bind{{Source: "/state/ws", Dest: "/workspace"}, {Source: "/state/tmp", Dest: "/tmp"},
+					{Source: "/state/hosts", Dest: "/etc/hosts", ReadOnly: true}, {Source: "/state/s", Dest: "/var/run/secrets/x", ReadOnly: true}}},
+			want: slices.Concat(base,
+				[]string{"--userns-block-fd", "5"},
+				[]string{"--symlink", "usr/bin", "/bin", "--ro-bind", "/img/etc", "/etc", "--dir", "/run",
+					"--ro-bind", "/img/usr", "/usr", "--ro-bind", "/img/var", "/var"},
+				[]string{"--dev", "/dev", "--proc", "/proc"},
+				[]string{"--bind", "/state/ws", "/workspace", "--bind", "/state/tmp", "/tmp", "--ro-bind", "/state/hosts", "/etc/hosts",
+					"--ro-bind", "/state/s", "/run/secrets/x"},
+				[]string{"--dir", "/src/app", "--remount-ro", "/", "--chdir", "/src/app"}),
+		},
 		{name: "relative mount path", spec: Spec{Binds: []Bind{{Source: "/s", Dest: "data"}}}, wantErr: regexp.MustCompile(`must be an absolute, clean path`)},
 		{name: "mount under /proc", spec: Spec{Binds: []Bind{{Source: "/s", Dest: "/proc/x"}}}, wantErr: regexp.MustCompile(`is under /proc`)},
 		{name: "mount below a file", spec: Spec{Binds: []Bind{{Source: "/s", Dest: "/opt/lib/a/b"}}}, wantErr: regexp.MustCompile(`/opt/lib/a is not a directory`)},
@@ -160,10 +178,16 @@ func TestBwrapArgs(t *testing.T) {
 }
 
 func TestNsenterArgs(t *testing.T) {
-	got := NsenterArgs(42, 65532, 65533, "", []string{"tar", "-xf", "-"})
+	got := NsenterArgs(42, 65532, 65533, nil, false, "", []string{"tar", "-xf", "-"})
 	want := []string{"--target", "42", "--user", "--mount", "--pid", "--net", "--ipc", "--uts",
 		"--setuid", "65532", "--setgid", "65533", "--wdns=/", "--", "tar", "-xf", "-"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %v, want %v", got, want)
+	}
+	got = NsenterArgs(42, 65532, 65533, []int64{65532, 7}, true, "/workspace", []string{"tar", "-xf", "-"})
+	want = []string{"--target", "42", "--user", "--mount", "--pid", "--net", "--ipc", "--uts", "--wdns=/workspace", "--",
+		"/proc/self/fd/3", InitArg, "65532", "65533", "65532,7", "--", "tar", "-xf", "-"}
+	if !slices.Equal(got, want) {
+		t.Errorf("with the helper: got %v, want %v", got, want)
 	}
 }

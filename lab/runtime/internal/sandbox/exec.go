@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -17,8 +18,13 @@ type ExecOptions struct {
 	// Nsenter is the nsenter binary (util-linux).
 	Nsenter string
 	// InitPID is the sandbox's Process.InitPID.
-	InitPID    int
-	UID, GID   int64
+	InitPID  int
+	UID, GID int64
+	// Groups are the supplementary groups; MapIDs says the sandbox maps
+	// IDs (Spec.MapIDs): the command then takes its user and groups
+	// through the init helper.
+	Groups     []int64
+	MapIDs     bool
 	WorkingDir string
 	Argv       []string
 	Env        []string
@@ -61,7 +67,15 @@ func Exec(ctx context.Context, opts ExecOptions) (int, error) {
 	enter := os.Geteuid() == 0 || opts.Bwrap == ""
 	var cmd *exec.Cmd
 	if enter {
-		cmd = exec.Command(opts.Nsenter, NsenterArgs(opts.InitPID, opts.UID, opts.GID, opts.WorkingDir, opts.Argv)...)
+		cmd = exec.Command(opts.Nsenter, NsenterArgs(opts.InitPID, opts.UID, opts.GID, opts.Groups, opts.MapIDs, opts.WorkingDir, opts.Argv)...)
+		if opts.MapIDs {
+			helper, err := helperExecutable()
+			if err != nil {
+				return 0, fmt.Errorf("the init helper: %w", err)
+			}
+			defer helper.Close()
+			cmd.ExtraFiles = []*os.File{helper}
+		}
 	} else {
 		cmd = exec.Command(opts.Bwrap, slices.Concat(opts.BwrapArgs, []string{"--"}, opts.Argv)...)
 	}

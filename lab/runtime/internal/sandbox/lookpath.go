@@ -10,10 +10,26 @@ import (
 )
 
 // HostPath maps a path inside a sandbox described by spec to the host path
-// holding it: inside a bind it is below the bind's source, elsewhere it is the
-// same path (the sandbox's root mirrors the host's). ok is false for paths
-// hidden by a mask, /proc or /dev.
+// holding it: inside a bind it is below the bind's source; elsewhere it is
+// in the image's root filesystem (symlinks resolved inside it), or the same
+// path without an image (the sandbox's root mirrors the host's). ok is false
+// for paths hidden by a mask, /proc or /dev.
 func HostPath(spec Spec, p string) (string, bool) {
+	hp, _, ok := hostPath(spec, p)
+	return hp, ok
+}
+
+// WritablePath is HostPath for a path inside a writable bind; ok is false
+// elsewhere (the image and the host are read-only).
+func WritablePath(spec Spec, p string) (string, bool) {
+	hp, bind, ok := hostPath(spec, p)
+	if !ok || bind == nil || bind.ReadOnly {
+		return "", false
+	}
+	return hp, true
+}
+
+func hostPath(spec Spec, p string) (string, *Bind, bool) {
 	p = path.Clean(p)
 	best := -1
 	for i, b := range spec.Binds {
@@ -23,14 +39,28 @@ func HostPath(spec Spec, p string) (string, bool) {
 	}
 	if best >= 0 {
 		b := spec.Binds[best]
-		return path.Join(b.Source, strings.TrimPrefix(p, b.Dest)), true
+		return path.Join(b.Source, strings.TrimPrefix(p, b.Dest)), &b, true
 	}
-	for _, m := range append([]string{"/proc", "/dev"}, spec.Masks...) {
+	if under(p, "/proc") || under(p, "/dev") {
+		return "", nil, false
+	}
+	if spec.Root != "" {
+		resolved, err := resolve(view(OSFS{}, spec.Root), p)
+		if err != nil {
+			return "", nil, false
+		}
+		if resolved != p {
+			// A symlink may lead into a bind or /proc.
+			return hostPath(spec, resolved)
+		}
+		return path.Join(spec.Root, resolved), nil, true
+	}
+	for _, m := range spec.Masks {
 		if under(p, m) {
-			return "", false
+			return "", nil, false
 		}
 	}
-	return p, true
+	return p, nil, true
 }
 
 // LookPath finds argv0 as execvp would inside the sandbox: a name with a

@@ -52,3 +52,31 @@ func TestLookPath(t *testing.T) {
 		})
 	}
 }
+
+func TestLookPathInImage(t *testing.T) {
+	root := t.TempDir()
+	for _, d := range []string{"usr/bin", "etc/alternatives"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(root, "usr/bin/mawk"), []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// Absolute symlinks resolve inside the image, not on the host.
+	for link, target := range map[string]string{"bin": "usr/bin", "usr/bin/awk": "/etc/alternatives/awk",
+		"etc/alternatives/awk": "/usr/bin/mawk", "usr/bin/sh-host": "/bin/sh-missing-kb"} {
+		if err := os.Symlink(target, filepath.Join(root, link)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	spec := Spec{Root: root, WorkingDir: "/"}
+	for argv0, ok := range map[string]bool{"awk": true, "/bin/awk": true, "mawk": true, "sh": false, "sh-host": false, "/usr/bin/sh": false} {
+		if err := LookPath(spec, nil, argv0); (err == nil) != ok {
+			t.Errorf("LookPath(%q) = %v, want found %v", argv0, err, ok)
+		}
+	}
+	if hp, ok := WritablePath(spec, "/usr/bin"); ok {
+		t.Errorf("the image is writable at %s", hp)
+	}
+}

@@ -30,6 +30,33 @@ func (OSFS) ReadDir(name string) ([]fs.DirEntry, error) { return os.ReadDir(name
 // Readlink is os.Readlink.
 func (OSFS) Readlink(name string) (string, error) { return os.Readlink(name) }
 
+// rootedFS is the view of an image's root filesystem at dir on the host:
+// every path is relative to dir (an absolute symlink target too, see
+// resolve).
+type rootedFS struct {
+	host HostFS
+	dir  string
+}
+
+func (r rootedFS) Lstat(name string) (fs.FileInfo, error) {
+	return r.host.Lstat(path.Join(r.dir, name))
+}
+func (r rootedFS) ReadDir(name string) ([]fs.DirEntry, error) {
+	return r.host.ReadDir(path.Join(r.dir, name))
+}
+func (r rootedFS) Readlink(name string) (string, error) {
+	return r.host.Readlink(path.Join(r.dir, name))
+}
+
+// view returns the filesystem a sandbox with root directory root sees
+// (root "" is the host's own).
+func view(host HostFS, root string) HostFS {
+	if root == "" || root == "/" {
+		return host
+	}
+	return rootedFS{host: host, dir: path.Clean(root)}
+}
+
 // resolve returns p with every symlink in its existing leading components
 // replaced by its target, so that a mount point below a symlinked directory
 // (/var/run -> /run) is created where bwrap will look for it.
@@ -77,7 +104,11 @@ func resolve(host HostFS, p string) (string, error) {
 // mount point is instead created on the tmpfs (--dir) and its entries bound
 // one by one, recursively. Paths in skip (/proc, /dev, the mount points
 // themselves) are left out. Symlinks are recreated with --symlink.
-func rootArgs(host HostFS, mountPoints []string, skip map[string]bool) ([]string, error) {
+//
+// With an image (root not ""), host is the image's view (see view) and the
+// binds' sources are below root.
+func rootArgs(host HostFS, root string, mountPoints []string, skip map[string]bool) ([]string, error) {
+	root = strings.TrimSuffix(path.Clean("/"+root), "/")
 	expand := map[string]bool{"/": true}
 	for _, mp := range mountPoints {
 		if _, err := host.Lstat(mp); err == nil {
@@ -139,7 +170,7 @@ func rootArgs(host HostFS, mountPoints []string, skip map[string]bool) ([]string
 				}
 				args = append(args, "--symlink", target, p)
 			default:
-				args = append(args, "--ro-bind", p, p)
+				args = append(args, "--ro-bind", root+p, p)
 			}
 		}
 		return nil

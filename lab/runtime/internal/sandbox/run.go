@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -40,6 +41,49 @@ type StartOptions struct {
 	// Stdout and Stderr receive the command's output (pipe write ends; the
 	// caller closes its copies after Start).
 	Stdout, Stderr *os.File
+	// IDs, for a Spec with MapIDs (Args from BwrapArgs then wait on
+	// --userns-block-fd), are the IDs to map; Start writes the maps and runs
+	// Argv through the init helper when the user is not root.
+	IDs *IDMap
+}
+
+// IDMap is the user and groups of a MapIDs sandbox.
+type IDMap struct {
+	UID, GID int64
+	Groups   []int64
+}
+
+// uidMap and gidMap are the maps' contents: 0 to 0 (the image's owner) and
+// each of the container's IDs to itself.
+func (m *IDMap) uidMap() string { return idLines(append([]int64{0}, m.UID)) }
+func (m *IDMap) gidMap() string { return idLines(append([]int64{0, m.GID}, m.Groups...)) }
+
+func idLines(ids []int64) string {
+	seen := map[int64]bool{}
+	var b strings.Builder
+	for _, id := range ids {
+		if !seen[id] {
+			seen[id] = true
+			fmt.Fprintf(&b, "%d %d 1\n", id, id)
+		}
+	}
+	return b.String()
+}
+
+// writeMaps writes pid's uid_map and gid_map (the runtime is root in the
+// parent user namespace, so any IDs may be mapped and setgroups stays allowed).
+func (m *IDMap) writeMaps(pid int) error {
+	if err := os.WriteFile(fmt.Sprintf("/proc/%d/uid_map", pid), []byte(m.uidMap()), 0); err != nil {
+		return err
+	}
+	return os.WriteFile(fmt.Sprintf("/proc/%d/gid_map", pid), []byte(m.gidMap()), 0)
+}
+
+// helperExecutable opens the runtime's own executable for the init helper:
+// /proc/self/exe, the running file itself, which stays valid when the file
+// on disk is replaced or removed (the lab's cache keeps one runtime build).
+func helperExecutable() (*os.File, error) {
+	return os.Open("/proc/self/exe")
 }
 
 // infoTimeout bounds the wait for bwrap's --info-fd report.
@@ -61,11 +105,38 @@ func Start(opts StartOptions) (*Process, error) {
 		return nil, err
 	}
 	defer infoR.Close()
-	cmd := exec.Command(opts.Bwrap, append([]string{"--args", "3", "--info-fd", "4", "--"}, opts.Argv...)...)
+	argv := opts.Argv
+	extra := []*os.File{argsR, infoW}
+	var blockW *os.File
+	if opts.IDs != nil {
+		blockR, w, err := os.Pipe()
+		if err != nil {
+			argsR.Close()
+			argsW.Close()
+			infoW.Close()
+			return nil, err
+		}
+		defer blockR.Close()
+		defer w.Close()
+		blockW = w
+		helper, err := helperExecutable()
+		if err != nil {
+			argsR.Close()
+			argsW.Close()
+			infoW.Close()
+			return nil, fmt.Errorf("the init helper: %w", err)
+		}
+		defer helper.Close()
+		extra = append(extra, blockR, helper)
+		if opts.IDs.UID != 0 || len(opts.IDs.Groups) > 0 {
+			argv = InitArgs(fmt.Sprintf("/proc/self/fd/%d", helperFD), opts.IDs.UID, opts.IDs.GID, opts.IDs.Groups, argv)
+		}
+	}
+	cmd := exec.Command(opts.Bwrap, append([]string{"--args", strconv.Itoa(argsFD), "--info-fd", strconv.Itoa(infoFD), "--"}, argv...)...)
 	cmd.Env = opts.Env
 	cmd.Stdout = opts.Stdout
 	cmd.Stderr = opts.Stderr
-	cmd.ExtraFiles = []*os.File{argsR, infoW}
+	cmd.ExtraFiles = extra
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	err = cmd.Start()
 	argsR.Close()
@@ -100,6 +171,18 @@ func Start(opts StartOptions) (*Process, error) {
 		p.Kill()
 		<-p.done
 		return p, nil
+	}
+	if opts.IDs != nil {
+		// bwrap waits on --userns-block-fd until the maps are written.
+		err := opts.IDs.writeMaps(info.ChildPID)
+		if err != nil {
+			fmt.Fprintf(opts.Stderr, "kbuild-lab-runtime: writing the user namespace's ID maps: %v\n", err)
+			p.Kill()
+			<-p.done
+			return p, nil
+		}
+		_, _ = blockW.Write([]byte{1})
+		blockW.Close()
 	}
 	p.InitPID = info.ChildPID
 	// bwrap reports the init's PID before the init has built the sandbox;
