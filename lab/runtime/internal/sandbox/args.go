@@ -143,7 +143,8 @@ func BwrapArgs(spec Spec, host HostFS) ([]string, error) {
 		return nil, err
 	}
 	args = append(args, root...)
-	args = append(args, "--dev", "/dev", "--proc", "/proc")
+	// /dev/shm is a world-writable tmpfs, as containerd gives it (Python multiprocessing locks need it).
+	args = append(args, "--dev", "/dev", "--perms", "1777", "--tmpfs", "/dev/shm", "--proc", "/proc")
 	var masks []string
 	if spec.Root == "" {
 		// With an image, nothing of the host is visible to hide.
