@@ -3,4 +3,4 @@ import { fileURLToPath as __kbFileURLToPath } from 'node:url';
 const require = __kbCreateRequire(import.meta.url);
 const __filename = __kbFileURLToPath(import.meta.url);
 const __dirname = __kbFileURLToPath(new URL('.', import.meta.url));
-import{a}from"./chunks/chunk-NK2Z4LJZ.js";import"./chunks/chunk-LSKDDIIE.js";await a(async()=>(await import("./chunks/main-3M3SBTSK.js")).main);
+import{a}from"./chunks/chunk-NK2Z4LJZ.js";import"./chunks/chunk-LSKDDIIE.js";await a(async()=>(await import("./chunks/main-LSNIFE5B.js")).main);

@@ -20,7 +20,7 @@
 import { build } from 'esbuild';
 import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({ options: { metafile: { type: 'string' } } });
@@ -71,7 +71,10 @@ const lazyUndiciForActions = {
     b.onResolve({ filter: /^undici$/ }, (args) => {
       if (args.kind !== 'import-statement') return undefined;
       if (!/[\\/]@actions[\\/]http-client[\\/]/.test(args.importer)) return undefined;
-      return { path: args.importer, namespace: 'lazy-undici', pluginData: args.resolveDir };
+      // A path relative to the repository: esbuild hashes module paths into chunk names, and an
+      // absolute one would make dist/ differ between checkouts.
+      const path = relative(process.cwd(), args.importer);
+      return { path, namespace: 'lazy-undici', pluginData: args.resolveDir };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-undici' }, (args) => ({
       contents: [
