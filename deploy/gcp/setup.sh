@@ -383,14 +383,14 @@ EOF
 # shellcheck disable=SC2016 # a GitHub expression, not the shell's
 ((autopilot)) || echo '          node_pool: ${{ matrix.arch }}-pool'
 cat <<'EOF'
-          image: debian:bookworm
+          image: buildpack-deps:bookworm
           packages: hello
 EOF
 if ((with_release)); then
   step "release builds (on a tag push, or in the $release_environment environment) use the release account and write under releases/:"
   step_inputs "$release"
   cat <<'EOF'
-          image: debian:bookworm
+          image: buildpack-deps:bookworm
           packages: hello
           destination: releases/{owner}/{repo}/${{ github.ref_name }}/{arch}/{build}
 EOF
@@ -401,7 +401,7 @@ if ((with_dispatcher)); then
   cat <<EOF
           mode: dispatch
           dispatcher_url: $dispatcher_url
-          image: debian:bookworm
+          image: buildpack-deps:bookworm
           packages: hello zlib
           archs: amd64 arm64
 EOF

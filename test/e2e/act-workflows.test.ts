@@ -40,21 +40,21 @@ function runAct(dir: string, args: string[]): Promise<ActRun> {
 /**
  * workspaceFor makes a repository from examples/ (with the hello source) that
  * holds this checkout's action under .kbuild-action/ and the example workflow
- * with `uses:` pointed at it; a remote of its own gives the run its own
+ * (or `text`, saved under that name) with `uses:` pointed at it; a remote of its own gives the run its own
  * repository name, so Job names and GCS prefixes of runs never collide.
  */
-async function workspaceFor(workflow: string, repo: string): Promise<string> {
+async function workspaceFor(workflow: string, repo: string, text?: string): Promise<string> {
   const ws = exampleWorkspace(['hello']);
   rmSync(join(ws, 'workflows'), { recursive: true, force: true });
   mkdirSync(join(ws, '.kbuild-action'));
   cpSync(join(ROOT, 'action.yml'), join(ws, '.kbuild-action/action.yml'));
   cpSync(join(ROOT, 'dist'), join(ws, '.kbuild-action/dist'), { recursive: true });
   mkdirSync(join(ws, '.github/workflows'), { recursive: true });
-  const text = readFileSync(join(ROOT, 'examples/workflows', workflow), 'utf8');
-  assert.match(text, /uses: YOUR_ORG\/kbuild-action@v1/);
+  const yaml = text ?? readFileSync(join(ROOT, 'examples/workflows', workflow), 'utf8');
+  assert.match(yaml, /uses: YOUR_ORG\/kbuild-action@v1/);
   writeFileSync(
     join(ws, '.github/workflows', workflow),
-    text.replaceAll('uses: YOUR_ORG/kbuild-action@v1', 'uses: ./.kbuild-action'),
+    yaml.replaceAll('uses: YOUR_ORG/kbuild-action@v1', 'uses: ./.kbuild-action'),
   );
   const who = ['-c', 'user.email=e2e@kbuild.invalid', '-c', 'user.name=e2e'];
   await gitSync(ws, ['remote', 'add', 'origin', `https://github.com/${repo}.git`]);
@@ -105,6 +105,47 @@ function vars(): string[] {
 }
 
 const run = `act${Date.now() % 1_000_000}`;
+
+test("README.md's minimal workflow builds hello for amd64 under act", async () => {
+  // The README's block is a job without `on:`; its provider, service account, cluster,
+  // location and bucket are literal examples: only those are replaced by the lab's.
+  const env = labEnv();
+  const block = /## Minimal workflow[\s\S]*?```yaml\n([\s\S]*?)```/.exec(
+    readFileSync(join(ROOT, 'README.md'), 'utf8'),
+  )?.[1];
+  assert.ok(block, 'README.md has a "Minimal workflow" yaml block');
+  const lab: [RegExp, string][] = [
+    [
+      /workload_identity_provider: .*/,
+      `workload_identity_provider: ${env['KBUILD_LAB_WORKLOAD_IDENTITY_PROVIDER']}`,
+    ],
+    [/service_account: .*/, `service_account: ${env['KBUILD_LAB_SERVICE_ACCOUNT']}`],
+    [/cluster: .*/, `cluster: ${env['KBUILD_LAB_CLUSTER']}`],
+    [/location: .*/, `location: ${env['KBUILD_LAB_LOCATION']}`],
+    [/bucket: .*/, `bucket: ${env['KBUILD_LAB_BUCKET']}`],
+  ];
+  let workflow = `name: readme\non: push\n${block}`;
+  for (const [re, value] of lab) {
+    assert.match(workflow, re);
+    workflow = workflow.replace(re, value);
+  }
+  const ws = await workspaceFor('build-matrix.yml', `kbuild-lab/${run}-readme`, workflow);
+  const envPath = await envFile(ws, { ref: 'refs/heads/main', event_name: 'push' });
+  const r = await runAct(ws, [
+    'push',
+    '-W',
+    '.github/workflows/build-matrix.yml',
+    '-P',
+    'ubuntu-latest=-self-hosted',
+    '--env-file',
+    envPath,
+    '--matrix',
+    'arch:amd64',
+  ]);
+  assert.equal(r.code, 0, r.output.slice(-4000));
+  assert.match(r.output, /Created Job kbuild\/kb-hello-amd64-/);
+  assert.match(r.output, /🏁 {2}Job succeeded/);
+});
 
 test('build-matrix.yml: a push to main builds hello for amd64 under act', async () => {
   const ws = await workspaceFor('build-matrix.yml', `kbuild-lab/${run}-matrix`);
