@@ -28,6 +28,8 @@ import {
 } from './lib.ts';
 
 const END = 'kbuild-bench-end-of-log';
+/** NAMESPACE: where the build runs (the action's default, where the lab grants the builder's Role). */
+const NAMESPACE = 'kbuild';
 const LINE_BYTES = 100;
 
 /** kubectlLogs times `kubectl logs -f` of the build container to the end marker. */
@@ -37,7 +39,7 @@ async function kubectlLogs(
 ): Promise<{ counter: StreamCounter; ms: number; rss: number }> {
   const started = performance.now();
   const counter = new StreamCounter(END, started);
-  const child = spawn('kubectl', ['logs', '-f', pod, '-c', 'build', ...extra], {
+  const child = spawn('kubectl', ['logs', '-n', NAMESPACE, '-f', pod, '-c', 'build', ...extra], {
     env: { ...process.env, ...labEnv() },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -87,6 +89,7 @@ async function main(): Promise<void> {
       command,
       package_target: '',
       keep: 'true',
+      namespace: NAMESPACE,
     },
     // --cpu-prof DIR: a V8 CPU profile of the action, to see where its time goes.
     // --node-options '...': NODE_OPTIONS of the action, for experiments (e.g. heap flags).
@@ -107,7 +110,7 @@ async function main(): Promise<void> {
         `the action printed ${counter.lines} lines, fewer than the ${lines} of the build`,
       );
     const pod = outputs['pod_name']!;
-    const podJson = JSON.parse(kubectl(['get', 'pod', pod, '-o', 'json'])) as {
+    const podJson = JSON.parse(kubectl(['get', 'pod', '-n', NAMESPACE, pod, '-o', 'json'])) as {
       status: {
         containerStatuses?: {
           name: string;
@@ -159,7 +162,7 @@ async function main(): Promise<void> {
       `action / kubectl logs -f throughput: ${fixed(ratio, 2)} (target >= 1.0: ${ratio >= 1 ? 'met' : 'MISSED'}); action peak RSS ${fixed(rssMiB, 0)} MiB (target < 100: ${rssMiB < 100 ? 'met' : 'MISSED'})`,
     );
   } finally {
-    if (job) kubectl(['delete', 'job', job, '--wait=false', '--ignore-not-found']);
+    if (job) kubectl(['delete', 'job', '-n', NAMESPACE, job, '--wait=false', '--ignore-not-found']);
   }
 }
 

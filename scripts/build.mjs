@@ -102,6 +102,10 @@ const common = {
   legalComments: 'none',
   charset: 'utf8',
   metafile: true,
+  // Paths as seen from the checkout, even through a symlinked node_modules (a worktree's):
+  // esbuild's chunk names hash the input paths, so the output must not depend on where the
+  // packages really are.
+  preserveSymlinks: true,
   logLevel: 'warning',
   banner: { js: BANNER },
   // Split at every dynamic import (a mode's code loads only when that mode runs).
