@@ -6,6 +6,7 @@
  */
 import type { AccessCheck, KubeApi } from '../kube/api.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
+import { needsCollector, uploadsInCluster } from '../manifest/podspec.ts';
 
 /** checker answers a maker of SelfSubjectAccessReview attributes in namespace. */
 function checker(namespace: string) {
@@ -30,12 +31,19 @@ function checker(namespace: string) {
  *   pods/log, `list` events (the last events of a failure), and `delete` the
  *   Job or Pod: on cleanup, and also with `keep: true` when the step is
  *   cancelled, a Spot build is retried, or the post step finds it running;
- * - with `watch` and a `context` or `bucket`: exec (stage the source, collect
- *   the artifacts), which needs both `create` and `get` on pods/exec.
+ * - with `upload: cluster` (and a bucket): `create`, `patch` and `delete`
+ *   ConfigMaps (the pod program, owned by the Job like the Secret);
+ * - with `watch` and a `context`, or a `bucket` with `upload: runner`: exec
+ *   (stage the source, collect the artifacts), which needs both `create` and
+ *   `get` on pods/exec. `upload: cluster` needs no exec: the pod uploads and
+ *   the step reads the uploader's log.
  * deploy/kubernetes/base/builder-role.yaml grants the union of all cases.
  */
 export function requiredPermissions(
-  spec: Pick<BuildSpec, 'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket'>,
+  spec: Pick<
+    BuildSpec,
+    'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket' | 'upload'
+  >,
 ): AccessCheck[] {
   const c = checker(spec.namespace);
   const [group, owner] =
@@ -43,6 +51,12 @@ export function requiredPermissions(
   const out: AccessCheck[] = [c('create', group, owner), c('get', group, owner)];
   if (Object.keys(spec.secretEnv).length > 0)
     out.push(c('create', '', 'secrets'), c('patch', '', 'secrets'), c('delete', '', 'secrets'));
+  if (uploadsInCluster(spec))
+    out.push(
+      c('create', '', 'configmaps'),
+      c('patch', '', 'configmaps'),
+      c('delete', '', 'configmaps'),
+    );
   if (!spec.watch) return out;
   if (spec.kind === 'job') out.push(c('list', 'batch', 'jobs'), c('watch', 'batch', 'jobs'));
   out.push(
@@ -53,7 +67,7 @@ export function requiredPermissions(
   );
   // Exec over WebSocket is an upgraded GET: the API server checks `get`, and
   // since Kubernetes 1.35 also `create` (AuthorizePodWebsocketUpgradeCreatePermission).
-  if (spec.context || spec.bucket)
+  if (spec.context || needsCollector(spec))
     out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
   out.push(c('delete', group, owner));
   return out;

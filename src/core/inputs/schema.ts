@@ -45,6 +45,7 @@ export const BUILD_INPUT_NAMES = [
   'create',
   'keep',
   'queue_name',
+  'upload',
 ] as const;
 
 /** OTHER_INPUT_NAMES lists the inputs only modes `dispatch` and `plan` read. */
@@ -102,6 +103,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   watch: 'true',
   create: 'true',
   keep: 'false',
+  upload: 'runner',
   wait: 'true',
   package_paths: '*.yaml',
   github_token: '${{ github.token }}',

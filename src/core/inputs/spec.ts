@@ -86,6 +86,12 @@ export interface BuildSpec {
   create: boolean;
   keep: boolean;
   queueName?: string;
+  /**
+   * upload: who moves the artifacts to the bucket. `runner`: the step copies them out of the pod
+   * (exec) and uploads them; `cluster`: the pod uploads them itself through Workload Identity and
+   * the step only verifies the objects' metadata (manifest/pod-program.ts).
+   */
+  upload: 'runner' | 'cluster';
   source: GitHubContext;
 }
 
@@ -158,6 +164,11 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   const cacheBundle = optional('cache_bundle', (v) => validateImageReference('cache_bundle', v));
   const bucket = optional('bucket', (v) => validateBucketName('bucket', v));
   const kind = check(() => parseEnum('kind', value('kind'), ['job', 'pod'] as const)) ?? 'job';
+  const upload =
+    check(() => parseEnum('upload', value('upload'), ['runner', 'cluster'] as const)) ?? 'runner';
+  if (upload === 'cluster' && bucket === undefined && value('bucket') === '') {
+    issues.add('upload', 'input "upload: cluster" needs a "bucket": the pod uploads to it');
+  }
   const timeoutSeconds = positiveDuration('timeout');
   const pendingTimeoutSeconds = positiveDuration('pending_timeout');
   const queueName = optional('queue_name', (v) =>
@@ -229,6 +240,7 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     watch: watch!,
     create: create!,
     keep: keep!,
+    upload,
     source: ctx,
   };
   if (pkg !== undefined) spec.package = pkg;

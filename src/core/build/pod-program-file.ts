@@ -1,0 +1,25 @@
+/**
+ * pod-program-file.ts: where an entry point finds the pod program of `upload: cluster`
+ * (manifest/pod-program.ts) and which endpoints the pod is given. Small on purpose: mode `build`
+ * with `create: false` uses it without loading the Kubernetes client.
+ */
+import { readFile } from 'node:fs/promises';
+import { DEFAULT_ENDPOINTS, type GoogleEndpoints } from '../google/endpoints.ts';
+import type { PodEndpoints } from '../manifest/podspec.ts';
+
+/**
+ * readPodProgram reads the pod program bundle (dist/pod/index.js) relative to an entry point's
+ * bundle URL (`import.meta.url` of a file in dist/main or dist/cli); answers undefined when it is
+ * not there (running from sources).
+ */
+export async function readPodProgram(entryUrl: string): Promise<string | undefined> {
+  return readFile(new URL('../pod/index.js', entryUrl), 'utf8').catch(() => undefined);
+}
+
+/**
+ * podEndpointsOf: the pod reaches Cloud Storage where the runner does when that is an override
+ * (the lab's stand-in, a private endpoint), else at Google's default (nothing to pass).
+ */
+export function podEndpointsOf(endpoints: GoogleEndpoints): PodEndpoints {
+  return endpoints.storage === DEFAULT_ENDPOINTS.storage ? {} : { storage: endpoints.storage };
+}
