@@ -257,6 +257,15 @@ if ((bucket_existed)); then
 fi
 run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="serviceAccount:$builder" \
   --role=roles/storage.objectViewer
+# upload: cluster: the build pods upload as their own Kubernetes service account
+# kbuild-uploader (deploy/kubernetes/base), through Workload Identity Federation for
+# GKE, principal form: it may create (not under releases/) and read objects here.
+uploader="principal://iam.googleapis.com/projects/$project_number/locations/global/workloadIdentityPools/$project.svc.id.goog/subject/ns/$namespace/sa/kbuild-uploader"
+run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="$uploader" \
+  --role=roles/storage.objectCreator \
+  --condition="^:^title=kbuild-not-releases:description=anything but releases/:expression=!resource.name.startsWith(\"$releases_prefix\")"
+run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="$uploader" \
+  --role=roles/storage.objectViewer
 
 if ((with_release)); then
   step "5. the release service account: tags and the $release_environment environment of $repository_label; writes releases/ only"
