@@ -58,7 +58,7 @@ test('upload: cluster renders the ConfigMap, the preflight, the uploader and the
     KBUILD_BUCKET: 'kbuild-artifacts',
     KBUILD_GCS_ENDPOINT: 'http://127.0.0.1:16414',
     KBUILD_PERMISSIONS: 'storage.objects.create',
-    KBUILD_KSA: 'default/default',
+    KBUILD_KSA: `${spec.namespace}/default`,
   });
   assert.deepEqual(uploader.command, ['node', '/kbuild/kbuild-pod.mjs', 'upload']);
   assert.deepEqual(Object.fromEntries((uploader.env ?? []).map((e) => [e.name, e.value])), {
