@@ -99,7 +99,7 @@ export async function runCheck(c: CheckEnv): Promise<string> {
     const role = roleFor(c.permissions);
     throw new Error(
       `${ksa} (Google identity ${member}) lacks ${missing.join(', ')} on bucket ${c.bucket}, ` +
-        `so the build pod cannot upload (input "upload: cluster"). Grant ${role}: ` +
+        `which the build pod needs (inputs "upload: cluster", "staging: bucket"). Grant ${role}: ` +
         `gcloud storage buckets add-iam-policy-binding gs://${c.bucket} --member="${member}" --role=${role}`,
     );
   }

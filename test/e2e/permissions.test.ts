@@ -201,6 +201,7 @@ test("requiredPermissions asks, across all inputs, for exactly what the action's
         context: '.',
         bucket: 'b',
         upload,
+        staging: 'exec' as const,
       })),
     ),
   );

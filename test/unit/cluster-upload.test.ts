@@ -82,6 +82,35 @@ test('upload: cluster renders the ConfigMap, the preflight, the uploader and the
   assert.deepEqual(kinds, ['ConfigMap', 'Job']);
 });
 
+test('staging: bucket: the fetch init container replaces the exec-fed stage', () => {
+  const spec = specOf({ ...CLUSTER, context: '.', staging: 'bucket' });
+  const m = renderManifests(spec, {
+    podProgram: 'x',
+    staged: { object: 'kbuild-staging/abc.tar.gz', crc32c: 'q83vEg==' },
+  });
+  const pod = m.job?.spec?.template.spec as V1PodSpec;
+  assert.deepEqual(names(pod.initContainers), ['preflight', 'fetch']);
+  const [preflight, fetch] = pod.initContainers ?? [];
+  assert.equal(
+    preflight!.env?.find((e) => e.name === 'KBUILD_PERMISSIONS')?.value,
+    'storage.objects.create,storage.objects.get',
+  );
+  assert.deepEqual(fetch!.command, ['node', '/kbuild/kbuild-pod.mjs', 'stage']);
+  assert.deepEqual(Object.fromEntries((fetch!.env ?? []).map((e) => [e.name, e.value])), {
+    KBUILD_BUCKET: 'kbuild-artifacts',
+    KBUILD_STAGING_OBJECT: 'kbuild-staging/abc.tar.gz',
+    KBUILD_STAGING_CRC32C: 'q83vEg==',
+    KBUILD_WORKSPACE: '/workspace',
+  });
+  assert.equal(fetch!.securityContext?.runAsNonRoot, true);
+  // staging: bucket with upload: runner: the pod program fetches, the collector collects.
+  const runner = renderManifests(specOf({ bucket: 'b-1', context: '.', staging: 'bucket' }));
+  const rpod = runner.job?.spec?.template.spec as V1PodSpec;
+  assert.deepEqual(names(rpod.initContainers), ['preflight', 'fetch']);
+  assert.deepEqual(names(rpod.containers), ['build', 'collector']);
+  assert.ok(runner.configMap);
+});
+
 test('upload: runner (the default) keeps the collector and the command as given', () => {
   const spec = specOf({ bucket: 'kbuild-artifacts' });
   const m = renderManifests(spec);
@@ -114,6 +143,16 @@ const bad: { name: string; input: Record<string, string>; error: RegExp }[] = [
     name: 'cluster without a bucket',
     input: { upload: 'cluster', bucket: '' },
     error: /"upload: cluster" needs a "bucket"/,
+  },
+  {
+    name: 'staging: an unknown value',
+    input: { staging: 'scp' },
+    error: /input "staging".*use one of exec, bucket/,
+  },
+  {
+    name: 'staging: bucket without a bucket',
+    input: { staging: 'bucket', bucket: '' },
+    error: /"staging: bucket" needs a "bucket"/,
   },
 ];
 for (const c of bad) {

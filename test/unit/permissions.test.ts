@@ -17,6 +17,7 @@ const base = {
   context: '.',
   bucket: 'b',
   upload: 'runner' as const,
+  staging: 'exec' as const,
 };
 
 /** WATCH_JOB: what following a watched Job needs, whatever else the spec asks for. */
@@ -99,6 +100,29 @@ const cases: { name: string; input: Parameters<typeof requiredPermissions>[0]; w
     {
       name: 'upload: cluster with a context: exec only to stage',
       input: { ...base, upload: 'cluster' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        ...EXEC,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'upload: cluster and staging: bucket: no exec at all',
+      input: { ...base, upload: 'cluster', staging: 'bucket' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'staging: bucket with upload: runner still collects over exec',
+      input: { ...base, staging: 'bucket' },
       want: [
         'create batch/jobs',
         'get batch/jobs',

@@ -28,6 +28,9 @@ import { BUILD_WRAPPER } from '../../src/core/manifest/podspec.ts';
 import { parseUploadReport } from '../../src/core/manifest/pod-program.ts';
 import { memberOf, runCheck } from '../../src/pod/check.ts';
 import { runUpload, type UploadEnv } from '../../src/pod/upload.ts';
+import { runStage } from '../../src/pod/stage.ts';
+import { removeContext, uploadContext } from '../../src/core/build/bucket-staging.ts';
+import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
 
 const BUCKET = 'kbuild-unit';
 
@@ -272,4 +275,47 @@ test('BUILD_WRAPPER: runs argv without a shell, passes the exit code, then creat
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('stage: the runner packs the context into the bucket; the pod checks and unpacks it', async (t) => {
+  const l = await lab(t);
+  const src = workspace(t);
+  mkdirSync(join(src, 'sub'));
+  writeFileSync(join(src, 'Makefile'), 'all:\n\ttrue\n');
+  writeFileSync(join(src, 'sub', 'data.bin'), randomBytes(300_000));
+  const store = new GcsObjectStore({ bucket: BUCKET, apiEndpoint: l.gcs });
+  const infos: string[] = [];
+  const reporter = { info: (m: string) => infos.push(m), warning: (m: string) => infos.push(m) };
+  const staged = await uploadContext(store, 'b1d', src, ['Makefile', 'sub/data.bin'], reporter);
+  assert.equal(staged.object, 'kbuild-staging/b1d.tar.gz');
+  assert.match(
+    infos.join('\n'),
+    /Staged 2 files .* as gs:\/\/kbuild-unit\/kbuild-staging\/b1d\.tar\.gz/,
+  );
+  const ws = workspace(t);
+  const env = {
+    bucket: BUCKET,
+    apiEndpoint: l.gcs,
+    metadataHost: l.metadataHost,
+    object: staged.object,
+    crc32c: staged.crc32c,
+    workspace: ws,
+  };
+  assert.match(await runStage(env), /staged gs:\/\/kbuild-unit\/kbuild-staging\/b1d\.tar\.gz/);
+  assert.equal(readFileSync(join(ws, 'Makefile'), 'utf8'), 'all:\n\ttrue\n');
+  assert.ok(
+    readFileSync(join(ws, 'sub', 'data.bin')).equals(readFileSync(join(src, 'sub', 'data.bin'))),
+  );
+  assert.ok(!existsSync(join(ws, '.kbuild', 'context.tar.gz')), 'the archive is removed');
+
+  // An archive that does not match what the runner uploaded is never unpacked.
+  const other = workspace(t);
+  await assert.rejects(runStage({ ...env, crc32c: 'AAAAAA==', workspace: other }), (err: Error) => {
+    assert.match(err.message, /runner uploaded AAAAAA==: the context is not unpacked/);
+    return true;
+  });
+  assert.ok(!existsSync(join(other, 'Makefile')));
+
+  await removeContext(store, staged, reporter);
+  assert.equal(l.store.object(BUCKET, staged.object), undefined, 'the archive is deleted');
 });

@@ -23,9 +23,12 @@ import { buildSelector } from '../inputs/names.ts';
 import {
   CONTAINER,
   NODE_POOL_LABEL,
+  needsPodProgram,
+  stagesFromBucket,
   uploadsInCluster,
   type PodEndpoints,
 } from '../manifest/podspec.ts';
+import { removeContext, uploadContext } from './bucket-staging.ts';
 import { verifyClusterUpload } from './cluster-upload.ts';
 import { newBuildResult, type BuildResult } from './record.ts';
 import type { Clock, Reporter } from '../base/report.ts';
@@ -68,21 +71,33 @@ export async function runBuild(
   const { kube, reporter, clock } = deps;
   const ns = spec.namespace;
   const listing = spec.context ? await listContext(spec.context) : undefined;
-  if (uploadsInCluster(spec) && !deps.podProgram) {
+  if (needsPodProgram(spec) && !deps.podProgram) {
     throw new Error(
-      'input "upload: cluster" needs the pod program (dist/pod/index.js beside the action bundle); rebuild with npm run build',
+      'inputs "upload: cluster" and "staging: bucket" need the pod program (dist/pod/index.js beside the action bundle); rebuild with npm run build',
     );
   }
-  const manifests = renderManifests(spec, {
-    ...(deps.podEndpoints ? { endpoints: deps.podEndpoints } : {}),
-    ...(deps.podProgram ? { podProgram: deps.podProgram } : {}),
-  });
+  if (stagesFromBucket(spec) && !deps.store) {
+    throw new Error('input "staging: bucket" needs the object store of input "bucket"');
+  }
   const r = newBuildResult(
     { buildId: spec.buildId, jobName: spec.jobName, namespace: ns },
     new Date(clock.now()).toISOString(),
   );
   await checkPermissions(kube, spec);
-  const created = await createObjects(kube, ns, manifests);
+  // staging: bucket: the archive exists before the Job, so the pod's fetch finds it.
+  const staged =
+    stagesFromBucket(spec) && listing && deps.store
+      ? await uploadContext(deps.store, spec.buildId, spec.context ?? '.', listing.files, reporter)
+      : undefined;
+  const manifests = renderManifests(spec, {
+    ...(deps.podEndpoints ? { endpoints: deps.podEndpoints } : {}),
+    ...(deps.podProgram ? { podProgram: deps.podProgram } : {}),
+    ...(staged ? { staged } : {}),
+  });
+  const created = await createObjects(kube, ns, manifests).catch(async (err: unknown) => {
+    if (staged && deps.store) await removeContext(deps.store, staged, reporter);
+    throw err;
+  });
   deps.onCreated?.({ namespace: ns, jobName: spec.jobName, kind: spec.kind });
   reporter.info(
     `${created.adopted ? 'Found existing' : 'Created'} ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName} (${spec.arch}, image ${spec.image})`,
@@ -144,6 +159,7 @@ export async function runBuild(
         reporter.info(`Deleted ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName}`);
     }
     await rm(work, { recursive: true, force: true });
+    if (staged && deps.store) await removeContext(deps.store, staged, reporter);
   }
   return r;
 }

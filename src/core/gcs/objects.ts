@@ -4,7 +4,14 @@
  * holds (buckets.testIamPermissions). Shared by the runner (verifying what a pod uploaded) and
  * the pod program (src/pod, its permission check), so it imports nothing heavy.
  */
-import { GoogleApiError, requestJson } from '../google/http.ts';
+import {
+  exchange,
+  GoogleApiError,
+  googleErrorText,
+  redact,
+  requestJson,
+  withRetry,
+} from '../google/http.ts';
 import { gcsHint, headersWith, secretsOf } from './session.ts';
 import type { ObjectMetadata, SessionOptions } from './session.ts';
 
@@ -80,4 +87,33 @@ export async function testBucketPermissions(
     ...(o.retry ? { retry: o.retry } : {}),
   });
   return (res.permissions ?? []).filter((p) => permissions.includes(p));
+}
+
+/**
+ * removeObject deletes `gs://bucket/name` (JSON API `objects.delete`); answers false when it was
+ * already gone (404). Throws GoogleApiError after retries, naming storage.objects.delete on a 403.
+ */
+export async function removeObject(o: GcsCallOptions, name: string): Promise<boolean> {
+  const headers = await headersWith(o, {});
+  const secrets = secretsOf(headers.authorization);
+  const step = `GCS objects.delete of gs://${o.bucket}/${name}`;
+  return withRetry(async () => {
+    const { response, text } = await exchange(
+      o.fetch ?? fetch,
+      `${bucketPath(o)}/o/${encodeURIComponent(name)}`,
+      { method: 'DELETE', headers },
+      step,
+      secrets,
+    );
+    if (response.status === 404) return false;
+    if (!response.ok) {
+      throw new GoogleApiError(
+        step,
+        response.status,
+        redact(googleErrorText(text), secrets),
+        gcsHint(o.bucket, 'storage.objects.delete')(response.status),
+      );
+    }
+    return true;
+  }, o.retry);
 }

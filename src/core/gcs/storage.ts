@@ -8,7 +8,7 @@ import {
 } from './resumable.ts';
 import type { FetchLike, RetryOptions } from '../google/http.ts';
 import { validateBucketName } from '../inputs/formats.ts';
-import { statObject, type ObjectStat } from './objects.ts';
+import { removeObject, statObject, type GcsCallOptions, type ObjectStat } from './objects.ts';
 
 export type { ObjectStat } from './objects.ts';
 
@@ -44,6 +44,8 @@ export interface ObjectStore {
   upload(name: string, body: BodySource, opts?: UploadOptions): Promise<UploadResult>;
   /** stat reads an object's metadata, no data (undefined: no such object); gcs/objects.ts statObject. */
   stat?(name: string): Promise<ObjectStat | undefined>;
+  /** remove deletes an object; false when it was already gone (gcs/objects.ts removeObject). */
+  remove?(name: string): Promise<boolean>;
 }
 
 /** GcsObjectStoreOptions configure GcsObjectStore. */
@@ -157,16 +159,22 @@ export class GcsObjectStore implements ObjectStore {
 
   /** stat reads the metadata of `name` (JSON API objects.get); undefined when it does not exist. */
   stat(name: string): Promise<ObjectStat | undefined> {
-    return statObject(
-      {
-        apiEndpoint: this.#api,
-        bucket: this.#o.bucket,
-        authorization: () => this.#authorization(),
-        ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
-        ...(this.#o.retry ? { retry: this.#o.retry } : {}),
-      },
-      name,
-    );
+    return statObject(this.#call(), name);
+  }
+
+  /** remove deletes `name` (JSON API objects.delete); false when it was already gone. */
+  remove(name: string): Promise<boolean> {
+    return removeObject(this.#call(), name);
+  }
+
+  #call(): GcsCallOptions {
+    return {
+      apiEndpoint: this.#api,
+      bucket: this.#o.bucket,
+      authorization: () => this.#authorization(),
+      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+      ...(this.#o.retry ? { retry: this.#o.retry } : {}),
+    };
   }
 
   async #authorization(): Promise<string | undefined> {

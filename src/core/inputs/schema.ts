@@ -46,6 +46,7 @@ export const BUILD_INPUT_NAMES = [
   'keep',
   'queue_name',
   'upload',
+  'staging',
 ] as const;
 
 /** OTHER_INPUT_NAMES lists the inputs only modes `dispatch` and `plan` read. */
@@ -104,6 +105,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   create: 'true',
   keep: 'false',
   upload: 'runner',
+  staging: 'exec',
   wait: 'true',
   package_paths: '*.yaml',
   github_token: '${{ github.token }}',

@@ -92,6 +92,12 @@ export interface BuildSpec {
    * the step only verifies the objects' metadata (manifest/pod-program.ts).
    */
   upload: 'runner' | 'cluster';
+  /**
+   * staging: how the context reaches /workspace. `exec`: a tar stream over exec into the waiting
+   * `stage` init container; `bucket`: one compressed tar object in the bucket, fetched by the pod
+   * through Workload Identity (manifest/pod-program.ts), then deleted.
+   */
+  staging: 'exec' | 'bucket';
   source: GitHubContext;
 }
 
@@ -169,6 +175,11 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   if (upload === 'cluster' && bucket === undefined && value('bucket') === '') {
     issues.add('upload', 'input "upload: cluster" needs a "bucket": the pod uploads to it');
   }
+  const staging =
+    check(() => parseEnum('staging', value('staging'), ['exec', 'bucket'] as const)) ?? 'exec';
+  if (staging === 'bucket' && bucket === undefined && value('bucket') === '') {
+    issues.add('staging', 'input "staging: bucket" needs a "bucket": the context goes through it');
+  }
   const timeoutSeconds = positiveDuration('timeout');
   const pendingTimeoutSeconds = positiveDuration('pending_timeout');
   const queueName = optional('queue_name', (v) =>
@@ -241,6 +252,7 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     create: create!,
     keep: keep!,
     upload,
+    staging,
     source: ctx,
   };
   if (pkg !== undefined) spec.package = pkg;

@@ -10,8 +10,8 @@ import type {
 } from '@kubernetes/client-node';
 import { Document } from 'yaml';
 import { buildAnnotations, buildLabels } from '../inputs/names.ts';
-import { renderPodSpec, uploadsInCluster, type PodEndpoints } from './podspec.ts';
-import { POD_PROGRAM_KEY } from './pod-program.ts';
+import { needsPodProgram, renderPodSpec, type PodEndpoints } from './podspec.ts';
+import { POD_PROGRAM_KEY, type StagedContext } from './pod-program.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
 
 /**
@@ -31,6 +31,8 @@ export interface RenderOptions {
   endpoints?: PodEndpoints;
   /** podProgram: the text of dist/pod/index.js; absent: POD_PROGRAM_MISSING stands in. */
   podProgram?: string;
+  /** staged: the context archive in the bucket (`staging: bucket`), once uploaded. */
+  staged?: StagedContext;
 }
 
 /** POD_PROGRAM_MISSING stands in for the pod program where it was not loaded (unit tests). */
@@ -56,7 +58,7 @@ function metadataOf(spec: BuildSpec): V1ObjectMeta {
  */
 export function renderManifests(spec: BuildSpec, o: RenderOptions = {}): Manifests {
   const out: Manifests = {};
-  const podSpec = renderPodSpec(spec, o.endpoints);
+  const podSpec = renderPodSpec(spec, o.endpoints, o.staged);
   if (spec.kind === 'pod') {
     out.pod = {
       apiVersion: 'v1',
@@ -89,7 +91,7 @@ export function renderManifests(spec: BuildSpec, o: RenderOptions = {}): Manifes
       stringData: { ...spec.secretEnv },
     };
   }
-  if (uploadsInCluster(spec)) {
+  if (needsPodProgram(spec)) {
     out.configMap = {
       apiVersion: 'v1',
       kind: 'ConfigMap',

@@ -33,7 +33,28 @@ export const POD_ENV = {
   permissions: 'KBUILD_PERMISSIONS',
   /** serviceAccount: `NAMESPACE/KSA`, for messages and the principal:// member. */
   serviceAccount: 'KBUILD_KSA',
+  /** stagingObject: the object name of the context archive (`staging: bucket`). */
+  stagingObject: 'KBUILD_STAGING_OBJECT',
+  /** stagingCrc32c: the archive's CRC32C as the runner uploaded it (base64). */
+  stagingCrc32c: 'KBUILD_STAGING_CRC32C',
+  /** workspace: where the archive is unpacked. */
+  workspace: 'KBUILD_WORKSPACE',
 } as const;
+
+/** STAGING_PREFIX: context archives live below it, so a lifecycle rule can remove orphans (deploy/gcp/setup.sh). */
+export const STAGING_PREFIX = 'kbuild-staging';
+
+/** stagingObjectName is the object of a build's context archive: `kbuild-staging/<build id>.tar.gz`. */
+export function stagingObjectName(buildId: string): string {
+  return `${STAGING_PREFIX}/${buildId}.tar.gz`;
+}
+
+/** StagedContext: the context archive the runner uploaded, as the pod is told to check it. */
+export interface StagedContext {
+  object: string;
+  /** base64 big-endian CRC32C of the archive's bytes. */
+  crc32c: string;
+}
 
 /** UPLOADED_LINE starts each line the uploader prints for a stored object. */
 export const UPLOADED_LINE = 'kbuild-uploaded ';

@@ -25,6 +25,8 @@ import {
   POD_PROGRAM_IMAGE,
   POD_PROGRAM_KEY,
   POD_PROGRAM_PATH,
+  stagingObjectName,
+  type StagedContext,
 } from './pod-program.ts';
 
 /** WORKSPACE_DIR is the emptyDir shared by every container; the build's working directory. */
@@ -53,6 +55,7 @@ export const CONTAINER = {
   collector: 'collector',
   preflight: 'preflight',
   uploader: 'uploader',
+  fetch: 'fetch',
 } as const;
 /**
  * COLLECTOR_RESOURCES are the requests and (equal) limits of the `collector` container: small,
@@ -131,8 +134,36 @@ export interface PodEndpoints {
   storage?: string;
 }
 
-/** GCS_PERMISSIONS_UPLOAD are what the pod's identity needs on the bucket to store artifacts. */
-export const GCS_PERMISSIONS_UPLOAD = ['storage.objects.create'] as const;
+/** STAGING_PENDING stands in for the archive's CRC32C where it is not uploaded yet (`create: false`). */
+export const STAGING_PENDING = 'set-when-the-context-is-uploaded';
+
+/**
+ * stagesFromBucket says whether the context reaches the pod through the bucket (`staging: bucket`
+ * with a context and a bucket): the `fetch` init container replaces the exec-fed `stage`.
+ */
+export function stagesFromBucket(spec: Pick<BuildSpec, 'bucket' | 'staging' | 'context'>): boolean {
+  return spec.bucket !== undefined && spec.context !== undefined && spec.staging === 'bucket';
+}
+
+/** needsPodProgram: the pod runs kbuild's pod program (and gets its ConfigMap and preflight). */
+export function needsPodProgram(
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+): boolean {
+  return uploadsInCluster(spec) || stagesFromBucket(spec);
+}
+
+/**
+ * podGcsPermissions are what the pod's identity needs on the bucket: `storage.objects.create` to
+ * store artifacts, `storage.objects.get` to fetch the context archive.
+ */
+export function podGcsPermissions(
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+): string[] {
+  return [
+    ...(uploadsInCluster(spec) ? ['storage.objects.create'] : []),
+    ...(stagesFromBucket(spec) ? ['storage.objects.get'] : []),
+  ];
+}
 
 /**
  * schedulingOf returns the nodeSelector and tolerations of a build: the arch (with the toleration
@@ -227,7 +258,11 @@ function buildEnv(spec: BuildSpec): V1EnvVar[] {
  * COLLECTED_MARKER while the engine execs tar in it). Helpers always run restricted; only `build`
  * runs privileged as root when asked.
  */
-export function renderPodSpec(spec: BuildSpec, endpoints: PodEndpoints = {}): V1PodSpec {
+export function renderPodSpec(
+  spec: BuildSpec,
+  endpoints: PodEndpoints = {},
+  staged?: StagedContext,
+): V1PodSpec {
   // Fresh objects for every container: nothing in the spec is shared (YAML stays alias-free).
   const workspace = (): V1VolumeMount => ({ name: VOLUME.workspace, mountPath: WORKSPACE_DIR });
   const cache = (): V1VolumeMount => ({ name: VOLUME.cache, mountPath: CACHE_DIR });
@@ -253,14 +288,15 @@ export function renderPodSpec(spec: BuildSpec, endpoints: PodEndpoints = {}): V1
     { name: POD_ENV.bucket, value: spec.bucket ?? '' },
     ...(endpoints.storage ? [{ name: POD_ENV.storageEndpoint, value: endpoints.storage }] : []),
   ];
-  if (inCluster) {
+  const fromBucket = stagesFromBucket(spec);
+  if (needsPodProgram(spec)) {
     initContainers.push({
       name: CONTAINER.preflight,
       image: POD_PROGRAM_IMAGE,
       command: ['node', POD_PROGRAM_PATH, 'check'],
       env: [
         ...gcsEnv(),
-        { name: POD_ENV.permissions, value: GCS_PERMISSIONS_UPLOAD.join(',') },
+        { name: POD_ENV.permissions, value: podGcsPermissions(spec).join(',') },
         { name: POD_ENV.serviceAccount, value: `${spec.namespace}/${spec.serviceAccountName}` },
       ],
       volumeMounts: [program()],
@@ -271,7 +307,28 @@ export function renderPodSpec(spec: BuildSpec, endpoints: PodEndpoints = {}): V1
       securityContext: restricted(),
     });
   }
-  if (spec.context !== undefined) {
+  if (fromBucket) {
+    initContainers.push({
+      name: CONTAINER.fetch,
+      image: POD_PROGRAM_IMAGE,
+      command: ['node', POD_PROGRAM_PATH, 'stage'],
+      env: [
+        ...gcsEnv(),
+        {
+          name: POD_ENV.stagingObject,
+          value: staged?.object ?? stagingObjectName(spec.buildId),
+        },
+        { name: POD_ENV.stagingCrc32c, value: staged?.crc32c ?? STAGING_PENDING },
+        { name: POD_ENV.workspace, value: WORKSPACE_DIR },
+      ],
+      volumeMounts: [workspace(), program()],
+      resources: {
+        requests: { ...UPLOADER_RESOURCES.requests },
+        limits: { ...UPLOADER_RESOURCES.limits },
+      },
+      securityContext: restricted(),
+    });
+  } else if (spec.context !== undefined) {
     const message = `kbuild: no source was staged into ${WORKSPACE_DIR} within ${STAGE_TIMEOUT_SECONDS}s; was the step cancelled?`;
     initContainers.push({
       name: CONTAINER.stage,
@@ -358,7 +415,7 @@ export function renderPodSpec(spec: BuildSpec, endpoints: PodEndpoints = {}): V1
 
   const volumes: V1Volume[] = [{ name: VOLUME.workspace, emptyDir: {} }];
   if (spec.cacheBundle) volumes.push({ name: VOLUME.cache, emptyDir: {} });
-  if (inCluster) {
+  if (needsPodProgram(spec)) {
     volumes.push({
       name: VOLUME.program,
       configMap: { name: spec.jobName, items: [{ key: POD_PROGRAM_KEY, path: POD_PROGRAM_KEY }] },
