@@ -239,6 +239,23 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
         /expression=(.*)'$/.exec(uploaderBindings[0] ?? '')?.[1],
         `!resource.name.startsWith("${releases}")`,
       );
+      // staging: bucket: the builder deletes context archives (kbuild-staging/ only); orphans
+      // go after a day.
+      const staging = commands.filter((cmd) => /kbuild-builder@.*objectUser/.test(cmd));
+      assert.deepEqual(
+        staging.map((cmd) => /expression=(.*)'$/.exec(cmd)?.[1]),
+        [
+          'resource.name.startsWith("projects/_/buckets/acme-builds-kbuild-artifacts/objects/kbuild-staging/")',
+        ],
+      );
+      assert.ok(
+        commands.some((cmd) =>
+          /^gcloud storage buckets update gs:\/\/acme-builds-kbuild-artifacts --lifecycle-file=\S+\.json$/.test(
+            cmd,
+          ),
+        ),
+        'lifecycle rule',
+      );
       const spot = commands.some((cmd) => /node-pools create amd64-spot-pool .*--spot/.test(cmd));
       assert.equal(spot, c.want.spot, 'spot pool');
       const dispatcher = commands.some((cmd) => /functions deploy/.test(cmd));
