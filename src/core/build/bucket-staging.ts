@@ -36,7 +36,8 @@ export async function uploadContext(
   reporter.info(
     `Staged ${stats.files} files (${(stats.bytes / 1048576).toFixed(1)} MiB, ${(res.size / 1048576).toFixed(1)} MiB compressed) from ${dir} as ${res.uri}`,
   );
-  for (const s of stats.skipped) reporter.warning(`not staged: ${s} (not a regular file or symlink)`);
+  for (const s of stats.skipped)
+    reporter.warning(`not staged: ${s} (not a regular file or symlink)`);
   return { object, crc32c: res.crc32c };
 }
 
@@ -47,9 +48,11 @@ export async function removeContext(
   reporter: Pick<Reporter, 'info' | 'warning'>,
 ): Promise<void> {
   if (!store.remove) return;
-  await store.remove(staged.object).catch((err: Error) =>
-    reporter.warning(
-      `could not delete the context archive ${staged.object}: ${err.message}; the bucket's lifecycle rule removes it after a day`,
-    ),
-  );
+  await store
+    .remove(staged.object)
+    .catch((err: Error) =>
+      reporter.warning(
+        `could not delete the context archive ${staged.object}: ${err.message}; the bucket's lifecycle rule removes it after a day`,
+      ),
+    );
 }

@@ -323,8 +323,8 @@ export function renderPodSpec(
       ],
       volumeMounts: [workspace(), program()],
       resources: {
-        requests: { ...UPLOADER_RESOURCES.requests },
-        limits: { ...UPLOADER_RESOURCES.limits },
+        requests: { ...UPLOADER_RESOURCES },
+        limits: { ...UPLOADER_RESOURCES },
       },
       securityContext: restricted(),
     });
