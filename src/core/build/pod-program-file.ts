@@ -8,12 +8,22 @@ import { DEFAULT_ENDPOINTS, type GoogleEndpoints } from '../google/endpoints.ts'
 import type { PodEndpoints } from '../manifest/podspec.ts';
 
 /**
- * readPodProgram reads the pod program bundle (dist/pod/index.js) relative to an entry point's
- * bundle URL (`import.meta.url` of a file in dist/main or dist/cli); answers undefined when it is
- * not there (running from sources).
+ * POD_PROGRAM_PLACES are where the pod program bundle (dist/pod/index.js, scripts/build.mjs) is
+ * looked for, relative to the module that asks: dist/main.js, a shared chunk in dist/chunks/,
+ * or the CLI in build/cli/.
+ */
+const POD_PROGRAM_PLACES = ['pod/index.js', '../pod/index.js', '../../dist/pod/index.js'];
+
+/**
+ * readPodProgram reads the pod program bundle relative to an entry point's bundle URL
+ * (`import.meta.url`); answers undefined when it is not there (running from sources).
  */
 export async function readPodProgram(entryUrl: string): Promise<string | undefined> {
-  return readFile(new URL('../pod/index.js', entryUrl), 'utf8').catch(() => undefined);
+  for (const place of POD_PROGRAM_PLACES) {
+    const text = await readFile(new URL(place, entryUrl), 'utf8').catch(() => undefined);
+    if (text !== undefined) return text;
+  }
+  return undefined;
 }
 
 /**
