@@ -8,6 +8,7 @@
 //     chunks/            code shared by both steps, split at every dynamic import
 //                        (a mode's code loads only when that mode runs)
 //     licenses.txt       the licenses of the bundled packages
+//     pod/index.js       kbuild's pod program (src/pod), which the action puts in a ConfigMap
 //   build/cli/         the `kbuild` CLI (package.json `bin`), not committed
 //   build/dispatcher/  the dispatcher, deployed from there (docs/dispatcher.md), not committed
 //
@@ -128,6 +129,15 @@ const bundles = [
     packageJson: { type: 'module' },
   },
   {
+    // kbuild's pod program (src/pod): the action puts it in a ConfigMap of each `upload: cluster`
+    // or `staging: bucket` build, so it is one small file with no Kubernetes client or Google SDK.
+    name: 'pod',
+    outdir: 'dist/pod',
+    entryPoints: { index: 'src/pod/main.ts' },
+    splitting: false,
+    packageJson: { type: 'module' },
+  },
+  {
     name: 'cli',
     outdir: 'build/cli',
     entryPoints: { index: 'src/cli/index.ts' },
@@ -179,6 +189,7 @@ for (const b of bundles) {
     entryPoints: b.entryPoints,
     outdir: b.outdir,
     external: b.external ?? [],
+    ...(b.splitting === false ? { splitting: false } : {}),
   });
   writeFileSync(join(b.outdir, 'package.json'), `${JSON.stringify(b.packageJson, null, 2)}\n`);
   writeFileSync(join(b.outdir, 'licenses.txt'), licenses(result.metafile));

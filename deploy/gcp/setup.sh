@@ -257,6 +257,25 @@ if ((bucket_existed)); then
 fi
 run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="serviceAccount:$builder" \
   --role=roles/storage.objectViewer
+# upload: cluster: the build pods upload as their own Kubernetes service account
+# kbuild-uploader (deploy/kubernetes/base), through Workload Identity Federation for
+# GKE, principal form: it may create (not under releases/) and read objects here.
+uploader="principal://iam.googleapis.com/projects/$project_number/locations/global/workloadIdentityPools/$project.svc.id.goog/subject/ns/$namespace/sa/kbuild-uploader"
+run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="$uploader" \
+  --role=roles/storage.objectCreator \
+  --condition="^:^title=kbuild-not-releases:description=anything but releases/:expression=!resource.name.startsWith(\"$releases_prefix\")"
+run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="$uploader" \
+  --role=roles/storage.objectViewer
+# staging: bucket: the builder uploads each build's context under kbuild-staging/ and
+# deletes it after the build (objectUser there only); a lifecycle rule removes what a
+# cancelled run left behind after a day. Note: this sets the bucket's whole lifecycle
+# configuration; merge it by hand if the bucket already has rules.
+run gcloud storage buckets add-iam-policy-binding "gs://$bucket" --member="serviceAccount:$builder" \
+  --role=roles/storage.objectUser \
+  --condition="^:^title=kbuild-staging:description=context archives only:expression=resource.name.startsWith(\"projects/_/buckets/$bucket/objects/kbuild-staging/\")"
+lifecycle=$(mktemp "${TMPDIR:-/tmp}/kbuild-lifecycle.XXXXXX.json")
+printf '{"rule":[{"action":{"type":"Delete"},"condition":{"age":1,"matchesPrefix":["kbuild-staging/"]}}]}\n' >"$lifecycle"
+run gcloud storage buckets update "gs://$bucket" --lifecycle-file="$lifecycle"
 
 if ((with_release)); then
   step "5. the release service account: tags and the $release_environment environment of $repository_label; writes releases/ only"

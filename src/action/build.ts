@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import * as core from '@actions/core';
 import { validateAuthConfig } from '../core/inputs/auth-config.ts';
 import { listContext } from '../core/build/context.ts';
+import { podEndpointsOf, readPodProgram } from '../core/build/pod-program-file.ts';
 import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import { renderManifests, toYaml } from '../core/manifest/manifest.ts';
 import { validateBuildSpec } from '../core/inputs/spec.ts';
@@ -31,7 +32,13 @@ export async function runBuildMode(
   const auth = validateAuthConfig(raw, { create: spec.create });
   if (spec.context) await listContext(spec.context); // a missing context fails before anything exists
   if (!spec.create) {
-    const yaml = toYaml(renderManifests(spec));
+    const podProgram = await readPodProgram(import.meta.url);
+    const yaml = toYaml(
+      renderManifests(spec, {
+        endpoints: podEndpointsOf(endpointsFromEnv(env)),
+        ...(podProgram ? { podProgram } : {}),
+      }),
+    );
     core.setOutput('manifest', yaml);
     core.setOutput('job_name', spec.jobName);
     core.setOutput('build_id', spec.buildId);
@@ -54,6 +61,7 @@ export async function runBuildMode(
       reporter,
       connected: (cluster) => `Cluster: ${cluster}; namespace ${spec.namespace}`,
       tempDir: env['RUNNER_TEMP'] || tmpdir(),
+      entryUrl: import.meta.url,
       onCreated: (b) => {
         const saved: SavedBuild = { ...b, keep: spec.keep, watch: spec.watch };
         core.saveState(STATE.build, JSON.stringify(saved));

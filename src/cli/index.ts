@@ -7,6 +7,7 @@
 import { tmpdir } from 'node:os';
 import { validateAuthConfig } from '../core/inputs/auth-config.ts';
 import { listContext } from '../core/build/context.ts';
+import { podEndpointsOf, readPodProgram } from '../core/build/pod-program-file.ts';
 import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import { renderManifests, toYaml } from '../core/manifest/manifest.ts';
 import { connectAndRunBuild } from '../core/build/run-build.ts';
@@ -36,7 +37,11 @@ async function main(argv: string[]): Promise<number> {
   if (command === 'render') args.raw['create'] = 'false';
   const spec = validateBuildSpec(args.raw, cliContext(process.env, Date.now()));
   if (!spec.create) {
-    process.stdout.write(toYaml(renderManifests(spec)));
+    const podProgram = await readPodProgram(import.meta.url);
+    const endpoints = podEndpointsOf(endpointsFromEnv(process.env));
+    process.stdout.write(
+      toYaml(renderManifests(spec, { endpoints, ...(podProgram ? { podProgram } : {}) })),
+    );
     return 0;
   }
   const auth = validateAuthConfig(args.raw, { create: true });
@@ -62,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
       reporter,
       connected: (cluster) => `cluster ${cluster}, namespace ${spec.namespace}`,
       tempDir: tmpdir(),
+      entryUrl: import.meta.url,
     },
     controller.signal,
   );

@@ -156,6 +156,11 @@ function baseInputs(namespace: string): Record<string, string> {
 
 const SECRET_ENV = { secret_env: 'TOKEN=perm-check' };
 const POD = { kind: 'pod' };
+/** CLUSTER_UPLOAD: the pod uploads (the check fails before the pod program is needed). */
+const CLUSTER_UPLOAD = (): Record<string, string> => ({
+  upload: 'cluster',
+  bucket: labEnv()['KBUILD_LAB_BUCKET'] ?? '',
+});
 /**
  * NEEDS: the inputs beyond baseInputs that make the action use a permission.
  * Every other permission of the Role is used by the base build itself.
@@ -167,6 +172,9 @@ const NEEDS: Record<string, Record<string, string>> = {
   'create secrets': SECRET_ENV,
   'patch secrets': SECRET_ENV,
   'delete secrets': SECRET_ENV,
+  'create configmaps': CLUSTER_UPLOAD(),
+  'patch configmaps': CLUSTER_UPLOAD(),
+  'delete configmaps': CLUSTER_UPLOAD(),
 };
 
 /** step runs the bundled action and deletes the temporary directories it made. */
@@ -184,13 +192,18 @@ const literal = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 test("requiredPermissions asks, across all inputs, for exactly what the action's Role grants", () => {
   const specs = ['job' as const, 'pod' as const].flatMap((kind) =>
-    ([{}, { TOKEN: 'x' }] as Record<string, string>[]).map((secretEnv) => ({
-      namespace: 'n',
-      kind,
-      watch: true,
-      secretEnv,
-      context: '.',
-    })),
+    ([{}, { TOKEN: 'x' }] as Record<string, string>[]).flatMap((secretEnv) =>
+      (['runner', 'cluster'] as const).map((upload) => ({
+        namespace: 'n',
+        kind,
+        watch: true,
+        secretEnv,
+        context: '.',
+        bucket: 'b',
+        upload,
+        staging: 'exec' as const,
+      })),
+    ),
   );
   const asked = new Set(specs.flatMap((s) => requiredPermissions(s).map(describeCheck)));
   assert.deepEqual([...asked].sort(), expand(builderRules()).map(name).sort());

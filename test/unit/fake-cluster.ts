@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import type {
   CoreV1Event,
+  V1ConfigMap,
   V1ContainerState,
   V1Job,
   V1Node,
@@ -41,6 +42,7 @@ export class FakeKube implements KubeApi {
   readonly jobs = new Map<string, V1Job>();
   readonly pods = new Map<string, V1Pod>();
   readonly secrets = new Map<string, V1Secret>();
+  readonly configMaps = new Map<string, V1ConfigMap>();
   readonly nodes = new Map<string, V1Node>();
   events: CoreV1Event[] = [];
   /** calls: every mutating call and exec, e.g. `createJob kb-x`, `exec collector tar ...`. */
@@ -108,6 +110,18 @@ export class FakeKube implements KubeApi {
   }
 
   async setSecretOwner(): Promise<void> {}
+
+  async createConfigMap(_ns: string, configMap: V1ConfigMap): Promise<V1ConfigMap> {
+    this.calls.push(`createConfigMap ${configMap.metadata?.name}`);
+    this.configMaps.set(configMap.metadata?.name ?? '', configMap);
+    return configMap;
+  }
+
+  async setConfigMapOwner(): Promise<void> {}
+
+  async deleteConfigMap(_ns: string, name: string): Promise<boolean> {
+    return this.configMaps.delete(name);
+  }
 
   async deleteJob(_ns: string, name: string): Promise<boolean> {
     this.calls.push(`deleteJob ${name}`);

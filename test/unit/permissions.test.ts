@@ -16,6 +16,8 @@ const base = {
   secretEnv: {},
   context: '.',
   bucket: 'b',
+  upload: 'runner' as const,
+  staging: 'exec' as const,
 };
 
 /** WATCH_JOB: what following a watched Job needs, whatever else the spec asks for. */
@@ -29,6 +31,7 @@ const WATCH_JOB = [
 ];
 const EXEC = ['create pods/exec', 'get pods/exec'];
 const SECRETS = ['create secrets', 'patch secrets', 'delete secrets'];
+const CONFIGMAPS = ['create configmaps', 'patch configmaps', 'delete configmaps'];
 
 const cases: { name: string; input: Parameters<typeof requiredPermissions>[0]; want: string[] }[] =
   [
@@ -82,6 +85,57 @@ const cases: { name: string; input: Parameters<typeof requiredPermissions>[0]; w
       name: 'a bucket alone needs exec (collect the artifacts)',
       input: { ...base, context: undefined },
       want: ['create batch/jobs', 'get batch/jobs', ...WATCH_JOB, ...EXEC, 'delete batch/jobs'],
+    },
+    {
+      name: 'upload: cluster with no context: the ConfigMap of the pod program, no exec',
+      input: { ...base, context: undefined, upload: 'cluster' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'upload: cluster with a context: exec only to stage',
+      input: { ...base, upload: 'cluster' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        ...EXEC,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'upload: cluster and staging: bucket: no exec at all',
+      input: { ...base, upload: 'cluster', staging: 'bucket' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'staging: bucket with upload: runner still collects over exec',
+      input: { ...base, staging: 'bucket' },
+      want: [
+        'create batch/jobs',
+        'get batch/jobs',
+        ...CONFIGMAPS,
+        ...WATCH_JOB,
+        ...EXEC,
+        'delete batch/jobs',
+      ],
+    },
+    {
+      name: 'upload: cluster without a bucket changes nothing',
+      input: { ...base, context: undefined, bucket: undefined, upload: 'cluster' },
+      want: ['create batch/jobs', 'get batch/jobs', ...WATCH_JOB, 'delete batch/jobs'],
     },
   ];
 

@@ -220,6 +220,42 @@ test('setup.sh --dry-run: ordered, complete, runs nothing', async (t) => {
       const pools = commands.filter((cmd) => /node-pools create/.test(cmd)).length;
       assert.equal(pools, c.want.autopilot ? 0 : c.want.spot ? 3 : 2, 'node pools');
       assert.equal(/node_pool:/.test(r.stdout), !c.want.autopilot, 'node_pool in the snippet');
+
+      // upload: cluster: the build pods' KSA, in the principal form of Workload Identity for GKE,
+      // may create anything but releases/ (like the builder) and read.
+      const uploader =
+        'principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/acme-builds.svc.id.goog/subject/ns/kbuild/sa/kbuild-uploader';
+      const uploaderBindings = commands.filter((cmd) =>
+        cmd.startsWith(
+          `gcloud storage buckets add-iam-policy-binding gs://acme-builds-kbuild-artifacts --member=${uploader} `,
+        ),
+      );
+      assert.deepEqual(
+        uploaderBindings.map((cmd) => /--role=(\S+)/.exec(cmd)?.[1]),
+        ['roles/storage.objectCreator', 'roles/storage.objectViewer'],
+        commands.join('\n'),
+      );
+      assert.equal(
+        /expression=(.*)'$/.exec(uploaderBindings[0] ?? '')?.[1],
+        `!resource.name.startsWith("${releases}")`,
+      );
+      // staging: bucket: the builder deletes context archives (kbuild-staging/ only); orphans
+      // go after a day.
+      const staging = commands.filter((cmd) => /kbuild-builder@.*objectUser/.test(cmd));
+      assert.deepEqual(
+        staging.map((cmd) => /expression=(.*)'$/.exec(cmd)?.[1]),
+        [
+          'resource.name.startsWith("projects/_/buckets/acme-builds-kbuild-artifacts/objects/kbuild-staging/")',
+        ],
+      );
+      assert.ok(
+        commands.some((cmd) =>
+          /^gcloud storage buckets update gs:\/\/acme-builds-kbuild-artifacts --lifecycle-file=\S+\.json$/.test(
+            cmd,
+          ),
+        ),
+        'lifecycle rule',
+      );
       const spot = commands.some((cmd) => /node-pools create amd64-spot-pool .*--spot/.test(cmd));
       assert.equal(spot, c.want.spot, 'spot pool');
       const dispatcher = commands.some((cmd) => /functions deploy/.test(cmd));

@@ -11,7 +11,9 @@ import { BucketPolicies, STORAGE_ROLE } from './iam.ts';
 import type { BucketBinding } from './iam.ts';
 import { deleteObject, listObjects, sendObject } from './objects.ts';
 import { gcsError, invalid, noSuchBucket, bucketResource } from './resources.ts';
+import { CORRUPT_ROUTE, GcsFaults } from './faults.ts';
 import { ResumableSessions } from './resumable.ts';
+import { TEST_PERMISSIONS, testPermissions } from './test-permissions.ts';
 import type { GcsStore } from './store.ts';
 import { mediaUpload, multipartUpload } from './uploads.ts';
 
@@ -51,9 +53,11 @@ const BUCKET_NAME = /^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/;
 
 /** createGcsHandler serves buckets and objects from `store`. */
 export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler {
-  const sessions = new ResumableSessions(store);
+  const faults = new GcsFaults();
+  const sessions = new ResumableSessions(store, faults);
   const policies = options.policies ?? new BucketPolicies(options.iam ?? {}, options.tokens);
   return async (req, res, url) => {
+    if (url.pathname === CORRUPT_ROUTE) return faults.handle(req, res);
     checkAuthorization(req, options.tokens);
     const base = `http://${req.headers.host ?? '127.0.0.1'}`;
     // With STORAGE_EMULATOR_HOST set, @google-cloud/storage uses the host
@@ -78,7 +82,7 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
           'storage.objects.create',
           ...(store.object(bucket, name) ? (['storage.objects.delete'] as const) : []),
         ]);
-      const call = { req, res, url, bucket, store, base, authorize };
+      const call = { req, res, url, bucket, store, base, authorize, faults };
       if (uploadType === 'media') return mediaUpload(call);
       if (uploadType === 'multipart') return multipartUpload(call);
       if (uploadType === 'resumable') {
@@ -102,6 +106,10 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
         return deleteObject(res, url, bucket, name, store);
       }
       throw methodNotAllowed(method, path);
+    }
+    if ((m = TEST_PERMISSIONS.exec(path)) !== null) {
+      const bucket = decodeURIComponent(m[1] ?? '');
+      return testPermissions(req, res, url, bucket, store, (p) => policies.holds(req, bucket, p));
     }
     if ((m = /^\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)) !== null) {
       if (method !== 'GET') throw methodNotAllowed(method, path);

@@ -197,6 +197,17 @@ export class BucketPolicies {
   }
 
   /**
+   * holds tells whether the caller of req has `permission` on the bucket
+   * (buckets.testIamPermissions; a bucket without a policy grants all).
+   */
+  holds(req: IncomingMessage, bucket: string, permission: string): boolean {
+    const bindings = this.#policies.get(bucket);
+    if (bindings === undefined) return true;
+    const ids = callerOf(req, this.#tokens).ids;
+    return permits(bindings, ids, permission as ObjectPermission, storageResourceName(bucket));
+  }
+
+  /**
    * require throws GCS's 403 `forbidden` unless the caller of req has every
    * permission on the bucket or object (for objects.list, object is undefined).
    */

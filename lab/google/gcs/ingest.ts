@@ -14,6 +14,7 @@ import type { GcsStore, ObjectRecord } from './store.ts';
 /**
  * appendData streams `source` to the end of `path`, dropping its first
  * `skip` bytes (data a resumable upload already has) and hashing the rest.
+ * `corrupt` (faults.ts) may change the data as it arrives, before hashing.
  * Returns the number of bytes the source carried. Memory use is one chunk.
  */
 export async function appendData(
@@ -21,6 +22,7 @@ export async function appendData(
   path: string,
   hasher: ObjectHasher,
   skip = 0,
+  corrupt?: (data: Buffer) => Buffer,
 ): Promise<number> {
   let seen = 0;
   let toSkip = skip;
@@ -30,9 +32,10 @@ export async function appendData(
       for await (const raw of chunks) {
         const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
         seen += chunk.length;
-        const data = toSkip > 0 ? chunk.subarray(Math.min(toSkip, chunk.length)) : chunk;
-        toSkip -= chunk.length - data.length;
-        if (data.length === 0) continue;
+        const kept = toSkip > 0 ? chunk.subarray(Math.min(toSkip, chunk.length)) : chunk;
+        toSkip -= chunk.length - kept.length;
+        if (kept.length === 0) continue;
+        const data = corrupt ? corrupt(kept) : kept;
         hasher.update(data);
         yield data;
       }

@@ -21,6 +21,7 @@ import { rm, writeFile } from 'node:fs/promises';
 import { errorText, HttpError, readJsonObject, sendJson } from '../http.ts';
 import { ObjectHasher } from './hashes.ts';
 import type { ExpectedHashes } from './hashes.ts';
+import { flipOne, type GcsFaults } from './faults.ts';
 import { appendData, finishUpload } from './ingest.ts';
 import { parseUploadRange } from './ranges.ts';
 import type { UploadRange } from './ranges.ts';
@@ -58,10 +59,13 @@ interface Session {
  */
 export class ResumableSessions {
   readonly #store: GcsStore;
+  readonly #faults: GcsFaults | undefined;
   readonly #sessions = new Map<string, Session>();
 
-  constructor(store: GcsStore) {
+  /** faults: armed corruption (faults.ts), applied to data requests. */
+  constructor(store: GcsStore, faults?: GcsFaults) {
     this.#store = store;
+    this.#faults = faults;
   }
 
   /**
@@ -165,7 +169,8 @@ export class ResumableSessions {
           `Content-Range starts at byte ${range.first} but only ${received} bytes are persisted; resume from ${received}.`,
         );
       }
-      const carried = await appendData(req, s.tempPath, s.hasher, received - range.first);
+      const corrupt = this.#faults?.take(s.bucket, s.name) ? flipOne() : undefined;
+      const carried = await appendData(req, s.tempPath, s.hasher, received - range.first, corrupt);
       if (range.last !== undefined && carried !== range.last - range.first + 1) {
         throw invalid(
           `Content-Range ${header ?? ''} announces ${range.last - range.first + 1} bytes but the body had ${carried}.`,

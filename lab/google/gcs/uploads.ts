@@ -10,6 +10,7 @@ import { Readable } from 'node:stream';
 import { errorText, sendJson } from '../http.ts';
 import { ObjectHasher, parseGoogHash } from './hashes.ts';
 import type { ExpectedHashes } from './hashes.ts';
+import { flipOne, type GcsFaults } from './faults.ts';
 import { appendData, finishUpload } from './ingest.ts';
 import { MultipartError, openRelated } from './multipart.ts';
 import { invalid, objectName, objectResource, parseUploadMetadata } from './resources.ts';
@@ -29,6 +30,8 @@ export interface UploadCall {
   store: GcsStore;
   base: string;
   authorize: (name: string) => void;
+  /** faults: armed corruption (faults.ts). */
+  faults?: GcsFaults;
 }
 
 /** declaredHashes reads the request's x-goog-hash headers (400 when malformed). */
@@ -50,7 +53,8 @@ export async function mediaUpload(call: UploadCall): Promise<void> {
   call.authorize(name);
   const declared = declaredHashes(req);
   const record = await receive(store, async (temp, hasher) => {
-    await appendData(req, temp, hasher);
+    const corrupt = call.faults?.take(bucket, name) ? flipOne() : undefined;
+    await appendData(req, temp, hasher, 0, corrupt);
     return finishUpload(store, temp, hasher, {
       bucket,
       name,
@@ -80,7 +84,8 @@ export async function multipartUpload(call: UploadCall): Promise<void> {
       const meta = parseUploadMetadata(jsonObject(body.metadata.toString('utf8')));
       const name = objectName(meta.name ?? url.searchParams.get('name'));
       call.authorize(name);
-      await appendData(Readable.from(body.media), temp, hasher);
+      const corrupt = call.faults?.take(bucket, name) ? flipOne() : undefined;
+      await appendData(Readable.from(body.media), temp, hasher, 0, corrupt);
       return await finishUpload(store, temp, hasher, {
         bucket,
         name,

@@ -1,14 +1,15 @@
 /**
  * create.ts: creates and deletes the Kubernetes objects of one build, leaving
- * nothing half-made: the Secret of secret_env is created first (so the pod
- * never starts without it), then the Job or Pod, then the Secret is given the
- * Job as its owner so the garbage collector removes it with the Job. If the Job
- * cannot be created, the Secret is deleted again. A Job that already exists
- * under the build's deterministic name is adopted (a retried step).
+ * nothing half-made: the Secret of secret_env and the ConfigMap of the pod
+ * program are created first (so the pod never starts without them), then the
+ * Job or Pod, then they are given the Job as their owner so the garbage
+ * collector removes them with the Job. If the Job cannot be created, they are
+ * deleted again. A Job that already exists under the build's deterministic
+ * name is adopted (a retried step).
  */
-import type { V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1Pod, V1Secret } from '@kubernetes/client-node';
 import { KubeApiError, type KubeApi } from '../kube/api.ts';
-import type { Manifests } from '../manifest/manifest.ts';
+import { withOwner, type Manifests } from '../manifest/manifest.ts';
 
 /** Created: the Job or Pod that now exists, and whether it existed before. */
 export interface Created {
@@ -20,24 +21,62 @@ function conflict(err: unknown): boolean {
   return err instanceof KubeApiError && err.status === 409;
 }
 
+/** Dependent: a Secret or ConfigMap the pod needs, with the calls that make, own and remove it. */
+interface Dependent {
+  object: V1Secret | V1ConfigMap;
+  create: () => Promise<unknown>;
+  own: (owner: V1Job | V1Pod) => Promise<void>;
+  remove: () => Promise<boolean>;
+}
+
+function dependentsOf(kube: KubeApi, namespace: string, m: Manifests): Dependent[] {
+  const out: Dependent[] = [];
+  const ref = (o: V1Secret | V1ConfigMap, owner: V1Job | V1Pod) =>
+    withOwner(o, owner).metadata!.ownerReferences![0]!;
+  if (m.secret) {
+    const s = m.secret;
+    const name = s.metadata?.name ?? '';
+    out.push({
+      object: s,
+      create: () => kube.createSecret(namespace, s),
+      own: (owner) => kube.setSecretOwner(namespace, name, ref(s, owner)),
+      remove: () => kube.deleteSecret(namespace, name),
+    });
+  }
+  if (m.configMap) {
+    const c = m.configMap;
+    const name = c.metadata?.name ?? '';
+    out.push({
+      object: c,
+      create: () => kube.createConfigMap(namespace, c),
+      own: (owner) => kube.setConfigMapOwner(namespace, name, ref(c, owner)),
+      remove: () => kube.deleteConfigMap(namespace, name),
+    });
+  }
+  return out;
+}
+
 /**
- * createObjects creates the manifests in namespace; `own(owner, secret)`
- * returns the Secret with its owner reference (manifest.ts withOwner).
+ * createObjects creates the manifests in namespace (see the file comment).
  * Throws KubeApiError (with the API server's message) when creation is refused.
  */
 export async function createObjects(
   kube: KubeApi,
   namespace: string,
   m: Manifests,
-  own: (owner: V1Job | V1Pod, secret: V1Secret) => V1Secret,
 ): Promise<Created> {
-  let secretCreated = false;
-  if (m.secret) {
+  const dependents = dependentsOf(kube, namespace, m);
+  const made: Dependent[] = [];
+  const undo = () => Promise.all(made.map((d) => d.remove().catch(() => undefined)));
+  for (const d of dependents) {
     try {
-      await kube.createSecret(namespace, m.secret);
-      secretCreated = true;
+      await d.create();
+      made.push(d);
     } catch (err) {
-      if (!conflict(err)) throw err;
+      if (!conflict(err)) {
+        await undo();
+        throw err;
+      }
     }
   }
   let owner: V1Job | V1Pod;
@@ -56,25 +95,21 @@ export async function createObjects(
       owner = { ...existing, apiVersion: m.job ? 'batch/v1' : 'v1', kind: m.job ? 'Job' : 'Pod' };
       adopted = true;
     } else {
-      if (secretCreated && m.secret?.metadata?.name) {
-        await kube.deleteSecret(namespace, m.secret.metadata.name).catch(() => undefined);
-      }
+      await undo();
       throw err;
     }
   }
   owner.apiVersion ??= m.job ? 'batch/v1' : 'v1';
   owner.kind ??= m.job ? 'Job' : 'Pod';
-  if (m.secret?.metadata?.name) {
-    const ref = own(owner, m.secret).metadata?.ownerReferences?.[0];
-    if (ref) await kube.setSecretOwner(namespace, m.secret.metadata.name, ref);
-  }
+  for (const d of dependents) await d.own(owner);
   return { owner, adopted };
 }
 
 /**
  * deleteBuild deletes the Job (propagation Background: the garbage collector
- * removes its pods and Secret) or the bare Pod, and the Secret in case its
- * owner reference was never set. Answers whether the Job or Pod existed.
+ * removes its pods, Secret and ConfigMap) or the bare Pod, and the Secret and
+ * ConfigMap in case their owner reference was never set (errors ignored: most
+ * builds have neither). Answers whether the Job or Pod existed.
  */
 export async function deleteBuild(
   kube: KubeApi,
@@ -87,5 +122,6 @@ export async function deleteBuild(
       ? await kube.deleteJob(namespace, name, 'Background')
       : await kube.deletePod(namespace, name);
   await kube.deleteSecret(namespace, name).catch(() => false);
+  await kube.deleteConfigMap(namespace, name).catch(() => false);
   return existed;
 }

@@ -18,9 +18,18 @@ import {
 import { ended, untilEnded, untilStarted, withEvents } from './wait.ts';
 import { BuildWatcher, containerStatus } from './watch.ts';
 import { listContext } from './context.ts';
-import { renderManifests, withOwner } from '../manifest/manifest.ts';
+import { renderManifests } from '../manifest/manifest.ts';
 import { buildSelector } from '../inputs/names.ts';
-import { CONTAINER, NODE_POOL_LABEL } from '../manifest/podspec.ts';
+import {
+  CONTAINER,
+  NODE_POOL_LABEL,
+  needsPodProgram,
+  stagesFromBucket,
+  uploadsInCluster,
+  type PodEndpoints,
+} from '../manifest/podspec.ts';
+import { removeContext, uploadContext } from './bucket-staging.ts';
+import { verifyClusterUpload } from './cluster-upload.ts';
 import { newBuildResult, type BuildResult } from './record.ts';
 import type { Clock, Reporter } from '../base/report.ts';
 import type { KubeApi } from '../kube/api.ts';
@@ -41,6 +50,10 @@ export interface BuildDeps {
   tempDir: string;
   /** Called once the objects exist, so an entry point can remember them for cleanup. */
   onCreated?: (names: { namespace: string; jobName: string; kind: 'job' | 'pod' }) => void;
+  /** The pod program (dist/pod/index.js), needed by `upload: cluster` (manifest/pod-program.ts). */
+  podProgram?: string;
+  /** Google endpoints as the pod reaches them (the lab's; absent on GKE). */
+  podEndpoints?: PodEndpoints;
 }
 
 const LAST_LINES = 20;
@@ -58,15 +71,33 @@ export async function runBuild(
   const { kube, reporter, clock } = deps;
   const ns = spec.namespace;
   const listing = spec.context ? await listContext(spec.context) : undefined;
-  const manifests = renderManifests(spec);
+  if (needsPodProgram(spec) && !deps.podProgram) {
+    throw new Error(
+      'inputs "upload: cluster" and "staging: bucket" need the pod program (dist/pod/index.js beside the action bundle); rebuild with npm run build',
+    );
+  }
+  if (stagesFromBucket(spec) && !deps.store) {
+    throw new Error('input "staging: bucket" needs the object store of input "bucket"');
+  }
   const r = newBuildResult(
     { buildId: spec.buildId, jobName: spec.jobName, namespace: ns },
     new Date(clock.now()).toISOString(),
   );
   await checkPermissions(kube, spec);
-  const created = await createObjects(kube, ns, manifests, (owner, secret) =>
-    withOwner(secret, owner),
-  );
+  // staging: bucket: the archive exists before the Job, so the pod's fetch finds it.
+  const staged =
+    stagesFromBucket(spec) && listing && deps.store
+      ? await uploadContext(deps.store, spec.buildId, spec.context ?? '.', listing.files, reporter)
+      : undefined;
+  const manifests = renderManifests(spec, {
+    ...(deps.podEndpoints ? { endpoints: deps.podEndpoints } : {}),
+    ...(deps.podProgram ? { podProgram: deps.podProgram } : {}),
+    ...(staged ? { staged } : {}),
+  });
+  const created = await createObjects(kube, ns, manifests).catch(async (err: unknown) => {
+    if (staged && deps.store) await removeContext(deps.store, staged, reporter);
+    throw err;
+  });
   deps.onCreated?.({ namespace: ns, jobName: spec.jobName, kind: spec.kind });
   reporter.info(
     `${created.adopted ? 'Found existing' : 'Created'} ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName} (${spec.arch}, image ${spec.image})`,
@@ -94,7 +125,7 @@ export async function runBuild(
         (s) => (s.job || s.pods.size > 0 ? undefined : true),
         AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
       );
-      await createObjects(kube, ns, manifests, (owner, secret) => withOwner(secret, owner));
+      await createObjects(kube, ns, manifests);
       final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
     }
     if (final.state !== 'succeeded') final = await withEvents(kube, ns, watcher.state, final);
@@ -128,6 +159,7 @@ export async function runBuild(
         reporter.info(`Deleted ${spec.kind === 'job' ? 'Job' : 'Pod'} ${ns}/${spec.jobName}`);
     }
     await rm(work, { recursive: true, force: true });
+    if (staged && deps.store) await removeContext(deps.store, staged, reporter);
   }
   return r;
 }
@@ -214,6 +246,7 @@ async function collect(
   signal: AbortSignal,
 ): Promise<void> {
   if (!spec.bucket || !deps.store) return;
+  if (uploadsInCluster(spec)) return verifyUpload(spec, deps, watcher, r, signal);
   const collector = containerStatus(watcher.state.pod, CONTAINER.collector);
   if (!collector?.state?.running || !r.podName) {
     r.artifactsUri = artifactsUriOf(spec.bucket, spec.destination);
@@ -240,4 +273,43 @@ async function collect(
       `no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`,
     );
   else deps.reporter.info(`Uploaded ${r.artifacts.length} artifacts to ${r.artifactsUri}`);
+}
+
+/** verifyUpload checks what the pod's uploader stored (cluster-upload.ts), once it has ended. */
+async function verifyUpload(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  watcher: BuildWatcher,
+  r: BuildResult,
+  signal: AbortSignal,
+): Promise<void> {
+  const uploader = containerStatus(watcher.state.pod, CONTAINER.uploader);
+  if (!r.podName || !r.startedAt || !(uploader?.state?.running || uploader?.state?.terminated)) {
+    r.artifactsUri = artifactsUriOf(spec.bucket ?? '', spec.destination);
+    if (r.startedAt)
+      deps.reporter.warning(
+        `artifacts of ${spec.jobName} were not uploaded: the uploader container is not running`,
+      );
+    return;
+  }
+  const { missing } = await verifyClusterUpload(
+    {
+      kube: deps.kube,
+      store: deps.store!,
+      spec,
+      pod: r.podName,
+      watcher,
+      reporter: deps.reporter,
+      signal,
+    },
+    r,
+  );
+  if (missing)
+    deps.reporter.warning(
+      `no artifacts: /workspace/${spec.artifactsPath} does not exist in the pod (input "artifacts_path")`,
+    );
+  else
+    deps.reporter.info(
+      `The pod uploaded ${r.artifacts.length} artifacts to ${r.artifactsUri}; GCS confirms the size, CRC32C and generation of each`,
+    );
 }

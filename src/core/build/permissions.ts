@@ -6,6 +6,7 @@
  */
 import type { AccessCheck, KubeApi } from '../kube/api.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
+import { needsCollector, needsPodProgram, stagesFromBucket } from '../manifest/podspec.ts';
 
 /** checker answers a maker of SelfSubjectAccessReview attributes in namespace. */
 function checker(namespace: string) {
@@ -30,12 +31,20 @@ function checker(namespace: string) {
  *   pods/log, `list` events (the last events of a failure), and `delete` the
  *   Job or Pod: on cleanup, and also with `keep: true` when the step is
  *   cancelled, a Spot build is retried, or the post step finds it running;
- * - with `watch` and a `context` or `bucket`: exec (stage the source, collect
- *   the artifacts), which needs both `create` and `get` on pods/exec.
+ * - with `upload: cluster` or `staging: bucket` (and a bucket): `create`,
+ *   `patch` and `delete` ConfigMaps (the pod program, owned by the Job like
+ *   the Secret);
+ * - with `watch` and a `context` staged over exec (`staging: exec`), or a
+ *   `bucket` with `upload: runner`: exec (stage the source, collect the
+ *   artifacts), which needs both `create` and `get` on pods/exec. With
+ *   `upload: cluster` and `staging: bucket` a build needs no exec at all.
  * deploy/kubernetes/base/builder-role.yaml grants the union of all cases.
  */
 export function requiredPermissions(
-  spec: Pick<BuildSpec, 'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket'>,
+  spec: Pick<
+    BuildSpec,
+    'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket' | 'upload' | 'staging'
+  >,
 ): AccessCheck[] {
   const c = checker(spec.namespace);
   const [group, owner] =
@@ -43,6 +52,12 @@ export function requiredPermissions(
   const out: AccessCheck[] = [c('create', group, owner), c('get', group, owner)];
   if (Object.keys(spec.secretEnv).length > 0)
     out.push(c('create', '', 'secrets'), c('patch', '', 'secrets'), c('delete', '', 'secrets'));
+  if (needsPodProgram(spec))
+    out.push(
+      c('create', '', 'configmaps'),
+      c('patch', '', 'configmaps'),
+      c('delete', '', 'configmaps'),
+    );
   if (!spec.watch) return out;
   if (spec.kind === 'job') out.push(c('list', 'batch', 'jobs'), c('watch', 'batch', 'jobs'));
   out.push(
@@ -53,7 +68,7 @@ export function requiredPermissions(
   );
   // Exec over WebSocket is an upgraded GET: the API server checks `get`, and
   // since Kubernetes 1.35 also `create` (AuthorizePodWebsocketUpgradeCreatePermission).
-  if (spec.context || spec.bucket)
+  if ((spec.context && !stagesFromBucket(spec)) || needsCollector(spec))
     out.push(c('create', '', 'pods', 'exec'), c('get', '', 'pods', 'exec'));
   out.push(c('delete', group, owner));
   return out;

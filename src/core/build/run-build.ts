@@ -5,6 +5,8 @@
  * their message once connected, their temporary directory and what they remember of the build.
  */
 import type { AuthConfig } from '../inputs/auth-config.ts';
+import { uploadsInCluster } from '../manifest/podspec.ts';
+import { podEndpointsOf, readPodProgram } from './pod-program-file.ts';
 import { connect, type ConnectOptions } from './connect.ts';
 import { runBuild, type BuildDeps } from './lifecycle.ts';
 import type { BuildResult } from './record.ts';
@@ -23,6 +25,11 @@ export interface ConnectedBuildOptions {
   /** tempDir: a directory outside the workspace for the build log copy (RUNNER_TEMP). */
   tempDir: string;
   onCreated?: BuildDeps['onCreated'];
+  /**
+   * entryUrl: `import.meta.url` of the entry point's bundle (dist/main, dist/cli); the pod
+   * program of `upload: cluster` is read from `../pod/index.js` beside it (readPodProgram).
+   */
+  entryUrl?: string;
 }
 
 /**
@@ -55,6 +62,8 @@ async function connectAndRun(
     ...(spec.bucket ? { bucket: spec.bucket } : {}),
   });
   o.reporter.info(o.connected(clients.clusterName));
+  const podProgram =
+    uploadsInCluster(spec) && o.entryUrl ? await readPodProgram(o.entryUrl) : undefined;
   return runBuild(
     spec,
     {
@@ -64,6 +73,8 @@ async function connectAndRun(
       clock: systemClock,
       tempDir: o.tempDir,
       ...(o.onCreated ? { onCreated: o.onCreated } : {}),
+      ...(podProgram ? { podProgram } : {}),
+      podEndpoints: podEndpointsOf(o.connect.endpoints),
     },
     signal,
   );

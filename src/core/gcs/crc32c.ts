@@ -8,8 +8,15 @@
  * 56 MiB/s, which made the checksum the bottleneck of artifact uploads
  * (docs/benchmarks.md, bench/upload.ts). The results are identical
  * (test/unit/crc32c.test.ts checks them against that class).
+ *
+ * Only hash-wasm's CRC-32 build is imported (its per-algorithm UMD file, 7 KB;
+ * the package's index holds every algorithm, about 230 KB bundled): the pod
+ * program (src/pod) carries this module into each build pod.
  */
-import { createCRC32 } from 'hash-wasm';
+import crc32Build from 'hash-wasm/dist/crc32.umd.min.js';
+import type { createCRC32 as CreateCrc32 } from 'hash-wasm';
+
+const { createCRC32 } = crc32Build as { createCRC32: typeof CreateCrc32 };
 
 /** CASTAGNOLI is the reflected CRC32C polynomial. */
 const CASTAGNOLI = 0x82f63b78;

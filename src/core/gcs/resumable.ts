@@ -8,6 +8,7 @@ import {
   headersWith,
   secretsOf,
   UploadSession,
+  UploadSessionLostError,
 } from './session.ts';
 import type { ObjectMetadata, SessionOptions } from './session.ts';
 
@@ -111,6 +112,34 @@ export async function resumableUpload(o: ResumableUploadOptions): Promise<Resuma
     );
   }
   return { size: total, crc32c, sha256: sha.digest('hex'), metadata };
+}
+
+/**
+ * uploadWithRestarts runs resumableUpload on a fresh body from `open` for each
+ * attempt: when GCS refuses the checksum (ChecksumMismatchError) or loses the
+ * session (UploadSessionLostError), the whole object is sent again, at most
+ * `attempts` times in all; `onRestart(attempt, error)` is told before each new
+ * attempt (from 2). Any other error, or the last refusal, is thrown; a refused
+ * object is never accepted. Each attempt's body is destroyed when it fails.
+ */
+export async function uploadWithRestarts(
+  o: Omit<ResumableUploadOptions, 'body'>,
+  open: () => Readable,
+  attempts: number,
+  onRestart?: (attempt: number, error: Error) => void,
+): Promise<ResumableUploadResult> {
+  for (let attempt = 1; ; attempt++) {
+    const body = open();
+    try {
+      return await resumableUpload({ ...o, body });
+    } catch (error) {
+      body.destroy();
+      const replayable =
+        error instanceof ChecksumMismatchError || error instanceof UploadSessionLostError;
+      if (!replayable || attempt >= attempts) throw error;
+      onRestart?.(attempt + 1, error);
+    }
+  }
 }
 
 /**

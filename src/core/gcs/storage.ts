@@ -3,11 +3,14 @@ import type { TokenSource } from '../google/auth.ts';
 import {
   ChecksumMismatchError,
   GCS_CHUNK_ALIGN,
-  resumableUpload,
+  uploadWithRestarts,
   UploadSessionLostError,
 } from './resumable.ts';
 import type { FetchLike, RetryOptions } from '../google/http.ts';
 import { validateBucketName } from '../inputs/formats.ts';
+import { removeObject, statObject, type GcsCallOptions, type ObjectStat } from './objects.ts';
+
+export type { ObjectStat } from './objects.ts';
 
 /** UploadOptions: MIME type of the object and, when known, its size in bytes (checked). */
 export interface UploadOptions {
@@ -39,6 +42,10 @@ export type BodySource = Readable | (() => Readable);
 /** ObjectStore stores build outputs (artifacts, build.log, kbuild.json) under object names. */
 export interface ObjectStore {
   upload(name: string, body: BodySource, opts?: UploadOptions): Promise<UploadResult>;
+  /** stat reads an object's metadata, no data (undefined: no such object); gcs/objects.ts statObject. */
+  stat?(name: string): Promise<ObjectStat | undefined>;
+  /** remove deletes an object; false when it was already gone (gcs/objects.ts removeObject). */
+  remove?(name: string): Promise<boolean>;
 }
 
 /** GcsObjectStoreOptions configure GcsObjectStore. */
@@ -114,42 +121,60 @@ export class GcsObjectStore implements ObjectStore {
     if (!name || name.startsWith('/') || name.length > 1024) {
       throw new Error(`invalid object name "${name}": use a relative name of at most 1024 bytes`);
     }
-    const attempts = typeof body === 'function' ? Math.max(1, this.#o.attempts ?? 3) : 1;
-    for (let attempt = 1; ; attempt++) {
-      const stream = typeof body === 'function' ? body() : body;
-      try {
-        const done = await resumableUpload({
+    const single = typeof body === 'function' ? undefined : body;
+    const open = typeof body === 'function' ? body : () => body;
+    try {
+      const done = await uploadWithRestarts(
+        {
           apiEndpoint: this.#api,
           bucket: this.#o.bucket,
           name,
-          body: stream,
           contentType: opts.contentType,
           size: opts.size,
           chunkSize: this.#o.chunkSize ?? 0,
           authorization: () => this.#authorization(),
           fetch: this.#o.fetch,
           retry: this.#o.retry,
-        });
-        return {
-          name,
-          size: done.size,
-          crc32c: done.crc32c,
-          ...(done.metadata.md5Hash ? { md5: done.metadata.md5Hash } : {}),
-          sha256: done.sha256,
-          uri: this.uri(name),
-        };
-      } catch (error) {
-        stream.destroy();
-        const replayable =
-          error instanceof ChecksumMismatchError || error instanceof UploadSessionLostError;
-        if (!replayable || attempt >= attempts) {
-          if (replayable && typeof body !== 'function') {
-            error.message += '; the body was a single stream and cannot be sent again';
-          }
-          throw error;
-        }
+        },
+        open,
+        single ? 1 : Math.max(1, this.#o.attempts ?? 3),
+      );
+      return {
+        name,
+        size: done.size,
+        crc32c: done.crc32c,
+        ...(done.metadata.md5Hash ? { md5: done.metadata.md5Hash } : {}),
+        sha256: done.sha256,
+        uri: this.uri(name),
+      };
+    } catch (error) {
+      const replayable =
+        error instanceof ChecksumMismatchError || error instanceof UploadSessionLostError;
+      if (replayable && single) {
+        error.message += '; the body was a single stream and cannot be sent again';
       }
+      throw error;
     }
+  }
+
+  /** stat reads the metadata of `name` (JSON API objects.get); undefined when it does not exist. */
+  stat(name: string): Promise<ObjectStat | undefined> {
+    return statObject(this.#call(), name);
+  }
+
+  /** remove deletes `name` (JSON API objects.delete); false when it was already gone. */
+  remove(name: string): Promise<boolean> {
+    return removeObject(this.#call(), name);
+  }
+
+  #call(): GcsCallOptions {
+    return {
+      apiEndpoint: this.#api,
+      bucket: this.#o.bucket,
+      authorization: () => this.#authorization(),
+      ...(this.#o.fetch ? { fetch: this.#o.fetch } : {}),
+      ...(this.#o.retry ? { retry: this.#o.retry } : {}),
+    };
   }
 
   async #authorization(): Promise<string | undefined> {

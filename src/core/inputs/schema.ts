@@ -45,6 +45,8 @@ export const BUILD_INPUT_NAMES = [
   'create',
   'keep',
   'queue_name',
+  'upload',
+  'staging',
 ] as const;
 
 /** OTHER_INPUT_NAMES lists the inputs only modes `dispatch` and `plan` read. */
@@ -102,6 +104,8 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   watch: 'true',
   create: 'true',
   keep: 'false',
+  upload: 'runner',
+  staging: 'exec',
   wait: 'true',
   package_paths: '*.yaml',
   github_token: '${{ github.token }}',

@@ -86,6 +86,18 @@ export interface BuildSpec {
   create: boolean;
   keep: boolean;
   queueName?: string;
+  /**
+   * upload: who moves the artifacts to the bucket. `runner`: the step copies them out of the pod
+   * (exec) and uploads them; `cluster`: the pod uploads them itself through Workload Identity and
+   * the step only verifies the objects' metadata (manifest/pod-program.ts).
+   */
+  upload: 'runner' | 'cluster';
+  /**
+   * staging: how the context reaches /workspace. `exec`: a tar stream over exec into the waiting
+   * `stage` init container; `bucket`: one compressed tar object in the bucket, fetched by the pod
+   * through Workload Identity (manifest/pod-program.ts), then deleted.
+   */
+  staging: 'exec' | 'bucket';
   source: GitHubContext;
 }
 
@@ -158,6 +170,16 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   const cacheBundle = optional('cache_bundle', (v) => validateImageReference('cache_bundle', v));
   const bucket = optional('bucket', (v) => validateBucketName('bucket', v));
   const kind = check(() => parseEnum('kind', value('kind'), ['job', 'pod'] as const)) ?? 'job';
+  const upload =
+    check(() => parseEnum('upload', value('upload'), ['runner', 'cluster'] as const)) ?? 'runner';
+  if (upload === 'cluster' && bucket === undefined && value('bucket') === '') {
+    issues.add('upload', 'input "upload: cluster" needs a "bucket": the pod uploads to it');
+  }
+  const staging =
+    check(() => parseEnum('staging', value('staging'), ['exec', 'bucket'] as const)) ?? 'exec';
+  if (staging === 'bucket' && bucket === undefined && value('bucket') === '') {
+    issues.add('staging', 'input "staging: bucket" needs a "bucket": the context goes through it');
+  }
   const timeoutSeconds = positiveDuration('timeout');
   const pendingTimeoutSeconds = positiveDuration('pending_timeout');
   const queueName = optional('queue_name', (v) =>
@@ -229,6 +251,8 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     watch: watch!,
     create: create!,
     keep: keep!,
+    upload,
+    staging,
     source: ctx,
   };
   if (pkg !== undefined) spec.package = pkg;

@@ -6,6 +6,7 @@
 import type { Readable } from 'node:stream';
 import type {
   CoreV1Event,
+  V1ConfigMap,
   V1Job,
   V1Node,
   V1OwnerReference,
@@ -90,6 +91,10 @@ export interface KubeApi {
   deleteJob(namespace: string, name: string, propagation?: Propagation): Promise<boolean>;
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
   deleteSecret(namespace: string, name: string): Promise<boolean>;
+  createConfigMap(namespace: string, configMap: V1ConfigMap): Promise<V1ConfigMap>;
+  /** setConfigMapOwner makes owner the ConfigMap's only owner (JSON merge patch). */
+  setConfigMapOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void>;
+  deleteConfigMap(namespace: string, name: string): Promise<boolean>;
   listPods(namespace: string, labelSelector: string): Promise<V1Pod[]>;
   listJobs(namespace: string, labelSelector: string): Promise<V1Job[]>;
   /** Events whose involvedObject is the named object, oldest first. */

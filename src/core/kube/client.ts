@@ -17,6 +17,7 @@ import {
   type V1Node,
   type V1Pod,
   type V1Secret,
+  type V1ConfigMap,
 } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import {
@@ -113,6 +114,27 @@ export class ClientNodeKubeApi implements KubeApi {
         { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
       ),
+    );
+  }
+
+  createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
+    return call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () =>
+      this.core.createNamespacedConfigMap({ namespace, body }),
+    );
+  }
+
+  async setConfigMapOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
+    await call(`set the owner of ConfigMap ${namespace}/${name}`, () =>
+      this.core.patchNamespacedConfigMap(
+        { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
+        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
+      ),
+    );
+  }
+
+  deleteConfigMap(namespace: string, name: string) {
+    return deleted(`delete ConfigMap ${namespace}/${name}`, () =>
+      this.core.deleteNamespacedConfigMap({ namespace, name }),
     );
   }
 

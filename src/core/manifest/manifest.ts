@@ -1,6 +1,7 @@
 // manifest.ts: the Kubernetes objects of a build, a pure function of the BuildSpec
 // (docs/design.md, "One build", step 4), and their YAML for `create: false`.
 import type {
+  V1ConfigMap,
   V1Job,
   V1ObjectMeta,
   V1OwnerReference,
@@ -9,15 +10,33 @@ import type {
 } from '@kubernetes/client-node';
 import { Document } from 'yaml';
 import { buildAnnotations, buildLabels } from '../inputs/names.ts';
-import { renderPodSpec } from './podspec.ts';
+import { needsPodProgram, renderPodSpec, type PodEndpoints } from './podspec.ts';
+import { POD_PROGRAM_KEY, type StagedContext } from './pod-program.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
 
-/** Manifests are the objects of one build: a Job or a bare Pod, and the Secret of secret_env. */
+/**
+ * Manifests are the objects of one build: a Job or a bare Pod, the Secret of secret_env, and with
+ * `upload: cluster` the ConfigMap that carries the pod program (pod-program.ts).
+ */
 export interface Manifests {
   job?: V1Job;
   pod?: V1Pod;
   secret?: V1Secret;
+  configMap?: V1ConfigMap;
 }
+
+/** RenderOptions: what the manifests need beyond the spec, for `upload: cluster`. */
+export interface RenderOptions {
+  /** endpoints: Google endpoints as the pod reaches them (podspec.ts PodEndpoints). */
+  endpoints?: PodEndpoints;
+  /** podProgram: the text of dist/pod/index.js; absent: POD_PROGRAM_MISSING stands in. */
+  podProgram?: string;
+  /** staged: the context archive in the bucket (`staging: bucket`), once uploaded. */
+  staged?: StagedContext;
+}
+
+/** POD_PROGRAM_MISSING stands in for the pod program where it was not loaded (unit tests). */
+export const POD_PROGRAM_MISSING = '// kbuild pod program: not loaded (dist/pod/index.js)\n';
 
 function metadataOf(spec: BuildSpec): V1ObjectMeta {
   return {
@@ -37,9 +56,9 @@ function metadataOf(spec: BuildSpec): V1ObjectMeta {
  * adds the owner reference once the Job exists (withOwner). Every object carries the labels and
  * annotations of names.ts.
  */
-export function renderManifests(spec: BuildSpec): Manifests {
+export function renderManifests(spec: BuildSpec, o: RenderOptions = {}): Manifests {
   const out: Manifests = {};
-  const podSpec = renderPodSpec(spec);
+  const podSpec = renderPodSpec(spec, o.endpoints, o.staged);
   if (spec.kind === 'pod') {
     out.pod = {
       apiVersion: 'v1',
@@ -72,15 +91,24 @@ export function renderManifests(spec: BuildSpec): Manifests {
       stringData: { ...spec.secretEnv },
     };
   }
+  if (needsPodProgram(spec)) {
+    out.configMap = {
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: metadataOf(spec),
+      immutable: true,
+      data: { [POD_PROGRAM_KEY]: o.podProgram ?? POD_PROGRAM_MISSING },
+    };
+  }
   return out;
 }
 
 /**
- * withOwner returns a copy of secret owned by the created Job or Pod (which must have a uid), so
+ * withOwner returns a copy of a Secret or ConfigMap owned by the created Job or Pod (which must have a uid), so
  * the garbage collector deletes it with its owner. blockOwnerDeletion stays unset: it would need
  * permission on the owner's finalizers.
  */
-export function withOwner(secret: V1Secret, owner: V1Job | V1Pod): V1Secret {
+export function withOwner<T extends V1Secret | V1ConfigMap>(secret: T, owner: V1Job | V1Pod): T {
   const uid = owner.metadata?.uid;
   const name = owner.metadata?.name;
   if (!uid || !name || !owner.apiVersion || !owner.kind) {
@@ -111,6 +139,7 @@ export function toYaml(manifests: Manifests): string {
     doc.commentBefore = ' The values of secret_env are not printed.';
     docs.push(doc);
   }
+  if (manifests.configMap) docs.push(new Document(manifests.configMap, NO_ALIASES));
   if (manifests.job) docs.push(new Document(manifests.job, NO_ALIASES));
   if (manifests.pod) docs.push(new Document(manifests.pod, NO_ALIASES));
   return docs.map((d) => d.toString({ lineWidth: 0 })).join('---\n');

@@ -19,6 +19,15 @@ import {
   NODE_POOL_LABEL,
   SPOT_LABEL,
 } from '../inputs/scheduling.ts';
+import {
+  POD_ENV,
+  POD_PROGRAM_DIR,
+  POD_PROGRAM_IMAGE,
+  POD_PROGRAM_KEY,
+  POD_PROGRAM_PATH,
+  stagingObjectName,
+  type StagedContext,
+} from './pod-program.ts';
 
 /** WORKSPACE_DIR is the emptyDir shared by every container; the build's working directory. */
 export const WORKSPACE_DIR = '/workspace';
@@ -28,6 +37,8 @@ export const MARKER_DIR = `${WORKSPACE_DIR}/.kbuild`;
 export const STAGED_MARKER = `${MARKER_DIR}/staged`;
 /** COLLECTED_MARKER releases the `collector` container once the artifacts are copied out. */
 export const COLLECTED_MARKER = `${MARKER_DIR}/collected`;
+/** BUILD_DONE_MARKER: with `upload: cluster`, the build's wrapper creates it when the build ends. */
+export const BUILD_DONE_MARKER = `${MARKER_DIR}/build-done`;
 /** CACHE_DIR is the emptyDir the cache bundle pre-fills (melange's source cache). */
 export const CACHE_DIR = '/var/cache/melange';
 /** CACHE_BUNDLE_DIR is the directory of the cache_bundle image copied into CACHE_DIR. */
@@ -42,6 +53,9 @@ export const CONTAINER = {
   cacheBundle: 'cache-bundle',
   build: 'build',
   collector: 'collector',
+  preflight: 'preflight',
+  uploader: 'uploader',
+  fetch: 'fetch',
 } as const;
 /**
  * COLLECTOR_RESOURCES are the requests and (equal) limits of the `collector` container: small,
@@ -50,7 +64,13 @@ export const CONTAINER = {
  */
 export const COLLECTOR_RESOURCES = { cpu: '100m', memory: '256Mi' } as const;
 
-const VOLUME = { workspace: 'workspace', cache: 'cache' } as const;
+/**
+ * UPLOADER_RESOURCES are the requests and (equal, for Autopilot) limits of the containers that
+ * run the pod program: the uploader holds at most two 8 MiB chunks per file, four files at a time.
+ */
+export const UPLOADER_RESOURCES = { cpu: '250m', memory: '256Mi' } as const;
+
+const VOLUME = { workspace: 'workspace', cache: 'cache', program: 'kbuild-program' } as const;
 
 /**
  * WAIT_SCRIPT creates the directory of the file $1 (so the engine can `touch` the marker in an
@@ -78,11 +98,72 @@ export function waitCommand(marker: string, timeoutSeconds: number, message: str
  * the artifacts out (the step watches the build and uploads to a bucket). Otherwise the
  * collector would hold the pod until the deadline.
  */
-export function needsCollector(spec: Pick<BuildSpec, 'watch' | 'bucket'>): boolean {
-  return spec.watch && spec.bucket !== undefined;
+export function needsCollector(spec: Pick<BuildSpec, 'watch' | 'bucket' | 'upload'>): boolean {
+  return spec.watch && spec.bucket !== undefined && spec.upload !== 'cluster';
 }
 
 export { NODE_POOL_LABEL, SPOT_LABEL } from '../inputs/scheduling.ts';
+
+/**
+ * uploadsInCluster says whether the pod uploads its artifacts itself (`upload: cluster` with a
+ * bucket): it then gets the `preflight` init container, the `uploader` container, the wrapped
+ * build command and the pod program's ConfigMap volume.
+ */
+export function uploadsInCluster(spec: Pick<BuildSpec, 'bucket' | 'upload'>): boolean {
+  return spec.bucket !== undefined && spec.upload === 'cluster';
+}
+
+/**
+ * BUILD_WRAPPER runs the build command ($2...) as a child of sh, forwards SIGTERM/SIGINT to it,
+ * then creates the marker $1 (which releases the uploader) and exits with the build's status.
+ * The command is passed as arguments, never spliced into the script.
+ */
+export const BUILD_WRAPPER = [
+  'marker=$1; shift',
+  '"$@" & pid=$!',
+  "trap 'kill -TERM $pid 2>/dev/null' TERM INT",
+  'wait $pid; rc=$?',
+  'while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done',
+  'mkdir -p "${marker%/*}" && : > "$marker"',
+  'exit $rc',
+].join('\n');
+
+/** PodEndpoints: Google endpoints as the pod reaches them; absent: Google's defaults. */
+export interface PodEndpoints {
+  /** JSON API root of Cloud Storage, e.g. the lab's `http://127.0.0.1:16414`. */
+  storage?: string;
+}
+
+/** STAGING_PENDING stands in for the archive's CRC32C where it is not uploaded yet (`create: false`). */
+export const STAGING_PENDING = 'set-when-the-context-is-uploaded';
+
+/**
+ * stagesFromBucket says whether the context reaches the pod through the bucket (`staging: bucket`
+ * with a context and a bucket): the `fetch` init container replaces the exec-fed `stage`.
+ */
+export function stagesFromBucket(spec: Pick<BuildSpec, 'bucket' | 'staging' | 'context'>): boolean {
+  return spec.bucket !== undefined && spec.context !== undefined && spec.staging === 'bucket';
+}
+
+/** needsPodProgram: the pod runs kbuild's pod program (and gets its ConfigMap and preflight). */
+export function needsPodProgram(
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+): boolean {
+  return uploadsInCluster(spec) || stagesFromBucket(spec);
+}
+
+/**
+ * podGcsPermissions are what the pod's identity needs on the bucket: `storage.objects.create` to
+ * store artifacts, `storage.objects.get` to fetch the context archive.
+ */
+export function podGcsPermissions(
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+): string[] {
+  return [
+    ...(uploadsInCluster(spec) ? ['storage.objects.create'] : []),
+    ...(stagesFromBucket(spec) ? ['storage.objects.get'] : []),
+  ];
+}
 
 /**
  * schedulingOf returns the nodeSelector and tolerations of a build: the arch (with the toleration
@@ -177,7 +258,11 @@ function buildEnv(spec: BuildSpec): V1EnvVar[] {
  * COLLECTED_MARKER while the engine execs tar in it). Helpers always run restricted; only `build`
  * runs privileged as root when asked.
  */
-export function renderPodSpec(spec: BuildSpec): V1PodSpec {
+export function renderPodSpec(
+  spec: BuildSpec,
+  endpoints: PodEndpoints = {},
+  staged?: StagedContext,
+): V1PodSpec {
   // Fresh objects for every container: nothing in the spec is shared (YAML stays alias-free).
   const workspace = (): V1VolumeMount => ({ name: VOLUME.workspace, mountPath: WORKSPACE_DIR });
   const cache = (): V1VolumeMount => ({ name: VOLUME.cache, mountPath: CACHE_DIR });
@@ -193,7 +278,57 @@ export function renderPodSpec(spec: BuildSpec): V1PodSpec {
   };
 
   const initContainers: V1Container[] = [];
-  if (spec.context !== undefined) {
+  const inCluster = uploadsInCluster(spec);
+  const program = (): V1VolumeMount => ({
+    name: VOLUME.program,
+    mountPath: POD_PROGRAM_DIR,
+    readOnly: true,
+  });
+  const gcsEnv = (): V1EnvVar[] => [
+    { name: POD_ENV.bucket, value: spec.bucket ?? '' },
+    ...(endpoints.storage ? [{ name: POD_ENV.storageEndpoint, value: endpoints.storage }] : []),
+  ];
+  const fromBucket = stagesFromBucket(spec);
+  if (needsPodProgram(spec)) {
+    initContainers.push({
+      name: CONTAINER.preflight,
+      image: POD_PROGRAM_IMAGE,
+      command: ['node', POD_PROGRAM_PATH, 'check'],
+      env: [
+        ...gcsEnv(),
+        { name: POD_ENV.permissions, value: podGcsPermissions(spec).join(',') },
+        { name: POD_ENV.serviceAccount, value: `${spec.namespace}/${spec.serviceAccountName}` },
+      ],
+      volumeMounts: [program()],
+      resources: {
+        requests: { ...UPLOADER_RESOURCES },
+        limits: { ...UPLOADER_RESOURCES },
+      },
+      securityContext: restricted(),
+    });
+  }
+  if (fromBucket) {
+    initContainers.push({
+      name: CONTAINER.fetch,
+      image: POD_PROGRAM_IMAGE,
+      command: ['node', POD_PROGRAM_PATH, 'stage'],
+      env: [
+        ...gcsEnv(),
+        {
+          name: POD_ENV.stagingObject,
+          value: staged?.object ?? stagingObjectName(spec.buildId),
+        },
+        { name: POD_ENV.stagingCrc32c, value: staged?.crc32c ?? STAGING_PENDING },
+        { name: POD_ENV.workspace, value: WORKSPACE_DIR },
+      ],
+      volumeMounts: [workspace(), program()],
+      resources: {
+        requests: { ...UPLOADER_RESOURCES },
+        limits: { ...UPLOADER_RESOURCES },
+      },
+      securityContext: restricted(),
+    });
+  } else if (spec.context !== undefined) {
     const message = `kbuild: no source was staged into ${WORKSPACE_DIR} within ${STAGE_TIMEOUT_SECONDS}s; was the step cancelled?`;
     initContainers.push({
       name: CONTAINER.stage,
@@ -219,7 +354,9 @@ export function renderPodSpec(spec: BuildSpec): V1PodSpec {
   const build: V1Container = {
     name: CONTAINER.build,
     image: spec.image,
-    command: spec.command,
+    command: inCluster
+      ? ['sh', '-c', BUILD_WRAPPER, 'kbuild-build', BUILD_DONE_MARKER, ...spec.command]
+      : spec.command,
     workingDir: WORKSPACE_DIR,
     env: buildEnv(spec),
     volumeMounts: spec.cacheBundle ? [workspace(), cache()] : [workspace()],
@@ -251,8 +388,39 @@ export function renderPodSpec(spec: BuildSpec): V1PodSpec {
     });
   }
 
+  if (inCluster) {
+    containers.push({
+      name: CONTAINER.uploader,
+      image: POD_PROGRAM_IMAGE,
+      command: ['node', POD_PROGRAM_PATH, 'upload'],
+      workingDir: WORKSPACE_DIR,
+      env: [
+        ...gcsEnv(),
+        { name: POD_ENV.prefix, value: spec.destination },
+        {
+          name: POD_ENV.artifactsDir,
+          value: `${WORKSPACE_DIR}/${spec.artifactsPath}`.replace(/\/\.$/, ''),
+        },
+        { name: POD_ENV.doneMarker, value: BUILD_DONE_MARKER },
+        { name: POD_ENV.waitSeconds, value: String(spec.timeoutSeconds) },
+      ],
+      volumeMounts: [workspace(), program()],
+      resources: {
+        requests: { ...UPLOADER_RESOURCES },
+        limits: { ...UPLOADER_RESOURCES },
+      },
+      securityContext: restricted(),
+    });
+  }
+
   const volumes: V1Volume[] = [{ name: VOLUME.workspace, emptyDir: {} }];
   if (spec.cacheBundle) volumes.push({ name: VOLUME.cache, emptyDir: {} });
+  if (needsPodProgram(spec)) {
+    volumes.push({
+      name: VOLUME.program,
+      configMap: { name: spec.jobName, items: [{ key: POD_PROGRAM_KEY, path: POD_PROGRAM_KEY }] },
+    });
+  }
   const { nodeSelector, tolerations } = schedulingOf(spec);
   const pod: V1PodSpec = {
     restartPolicy: 'Never',

@@ -1,0 +1,119 @@
+/**
+ * gcs/objects.ts: the small GCS JSON API calls around an upload that move no object data:
+ * reading an object's metadata (objects.get) and asking which bucket permissions the caller
+ * holds (buckets.testIamPermissions). Shared by the runner (verifying what a pod uploaded) and
+ * the pod program (src/pod, its permission check), so it imports nothing heavy.
+ */
+import {
+  exchange,
+  GoogleApiError,
+  googleErrorText,
+  redact,
+  requestJson,
+  withRetry,
+} from '../google/http.ts';
+import { gcsHint, headersWith, secretsOf } from './session.ts';
+import type { ObjectMetadata, SessionOptions } from './session.ts';
+
+/** GcsCallOptions: the bucket, the JSON API root (without `/storage/v1`) and the credentials. */
+export interface GcsCallOptions extends SessionOptions {
+  apiEndpoint: string;
+}
+
+/** ObjectStat is what GCS reports of a stored object; size in bytes, crc32c base64 big-endian. */
+export interface ObjectStat {
+  name: string;
+  size: number;
+  crc32c: string;
+  generation: string;
+}
+
+function bucketPath(o: GcsCallOptions): string {
+  return `${o.apiEndpoint}/storage/v1/b/${encodeURIComponent(o.bucket)}`;
+}
+
+/**
+ * statObject reads the metadata of `gs://bucket/name` (JSON API `objects.get`, `fields=name,
+ * size,crc32c,generation`), no data. Answers undefined when the object does not exist (404).
+ * Throws GoogleApiError after retries, naming storage.objects.get on a 403.
+ */
+export async function statObject(o: GcsCallOptions, name: string): Promise<ObjectStat | undefined> {
+  const url = `${bucketPath(o)}/o/${encodeURIComponent(name)}?fields=name,size,crc32c,generation`;
+  const headers = await headersWith(o, {});
+  try {
+    const m = await requestJson<ObjectMetadata>({
+      step: `GCS objects.get of gs://${o.bucket}/${name}`,
+      url,
+      method: 'GET',
+      headers,
+      secrets: secretsOf(headers.authorization),
+      hint: gcsHint(o.bucket, 'storage.objects.get'),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      ...(o.retry ? { retry: o.retry } : {}),
+    });
+    return {
+      name: m.name ?? name,
+      size: Number(m.size ?? NaN),
+      crc32c: m.crc32c ?? '',
+      generation: m.generation ?? '',
+    };
+  } catch (err) {
+    if (err instanceof GoogleApiError && err.status === 404) return undefined;
+    throw err;
+  }
+}
+
+/**
+ * testBucketPermissions answers which of `permissions` the caller holds on the bucket (JSON API
+ * `buckets.testIamPermissions`, `GET /storage/v1/b/B/iam/testPermissions?permissions=...`):
+ * GCS answers the subset held, and needs no permission to be asked. Throws GoogleApiError (404:
+ * no such bucket) after retries.
+ */
+export async function testBucketPermissions(
+  o: GcsCallOptions,
+  permissions: readonly string[],
+): Promise<string[]> {
+  const query = permissions.map((p) => `permissions=${encodeURIComponent(p)}`).join('&');
+  const headers = await headersWith(o, {});
+  const res = await requestJson<{ permissions?: string[] }>({
+    step: `GCS testIamPermissions on bucket ${o.bucket}`,
+    url: `${bucketPath(o)}/iam/testPermissions?${query}`,
+    method: 'GET',
+    headers,
+    secrets: secretsOf(headers.authorization),
+    hint: (status) =>
+      status === 404 ? `bucket ${o.bucket} was not found: check the bucket input` : undefined,
+    ...(o.fetch ? { fetch: o.fetch } : {}),
+    ...(o.retry ? { retry: o.retry } : {}),
+  });
+  return (res.permissions ?? []).filter((p) => permissions.includes(p));
+}
+
+/**
+ * removeObject deletes `gs://bucket/name` (JSON API `objects.delete`); answers false when it was
+ * already gone (404). Throws GoogleApiError after retries, naming storage.objects.delete on a 403.
+ */
+export async function removeObject(o: GcsCallOptions, name: string): Promise<boolean> {
+  const headers = await headersWith(o, {});
+  const secrets = secretsOf(headers.authorization);
+  const step = `GCS objects.delete of gs://${o.bucket}/${name}`;
+  return withRetry(async () => {
+    const { response, text } = await exchange(
+      o.fetch ?? fetch,
+      `${bucketPath(o)}/o/${encodeURIComponent(name)}`,
+      { method: 'DELETE', headers },
+      step,
+      secrets,
+    );
+    if (response.status === 404) return false;
+    if (!response.ok) {
+      throw new GoogleApiError(
+        step,
+        response.status,
+        redact(googleErrorText(text), secrets),
+        gcsHint(o.bucket, 'storage.objects.delete')(response.status),
+      );
+    }
+    return true;
+  }, o.retry);
+}
