@@ -71,7 +71,7 @@ const add = (builds: [string, string[]][]) => {
   }
 };
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const minimal = /## Minimal workflow\s+```yaml\n([\s\S]*?)```/.exec(readme);
+const minimal = /## Minimal workflow[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
 assert.ok(minimal, 'README.md has a "Minimal workflow" yaml block');
 add(buildsOf(parse(minimal[1]!) as { jobs?: Record<string, Job> }, 'README.md'));
 const workflows = join(ROOT, 'examples', 'workflows');
