@@ -34,7 +34,8 @@ interface Job {
 /**
  * buildsOf answers, for a workflow document, the image of each kbuild-action
  * step that builds, with the packages it builds there: literal packages, the
- * matrix's `package` list, or (computed at run time) every example package.
+ * matrix's `package` list, or (computed at run time: a plan's matrix, a step's output) every
+ * example package.
  */
 function buildsOf(doc: { jobs?: Record<string, Job> }, where: string): [string, string[]][] {
   const out: [string, string[]][] = [];
@@ -45,9 +46,11 @@ function buildsOf(doc: { jobs?: Record<string, Job> }, where: string): [string, 
       assert.ok(!w['command'], `${where}: the test runs the default command only`);
       const spec = String(w['packages'] ?? '');
       let packages: string[];
-      if (/\$\{\{\s*matrix\.package\s*\}\}/.test(spec)) {
-        packages = (job.strategy?.matrix?.['package'] as string[] | undefined) ?? [];
+      const matrix = job.strategy?.matrix;
+      if (/\$\{\{\s*matrix\.package\s*\}\}/.test(spec) && Array.isArray(matrix?.['package'])) {
+        packages = matrix['package'] as string[];
       } else if (spec.includes('${{')) {
+        // Computed at run time (a plan's matrix, a list of changed packages): any of them.
         packages = ALL;
       } else {
         packages = spec.split(/[\s,]+/).filter(Boolean);
@@ -68,7 +71,7 @@ const add = (builds: [string, string[]][]) => {
   }
 };
 const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-const minimal = /## Minimal workflow\s+```yaml\n([\s\S]*?)```/.exec(readme);
+const minimal = /## Minimal workflow[\s\S]*?```yaml\n([\s\S]*?)```/.exec(readme);
 assert.ok(minimal, 'README.md has a "Minimal workflow" yaml block');
 add(buildsOf(parse(minimal[1]!) as { jobs?: Record<string, Job> }, 'README.md'));
 const workflows = join(ROOT, 'examples', 'workflows');

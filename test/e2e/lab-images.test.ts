@@ -26,6 +26,7 @@ interface PodStatus {
     containerStatuses?: {
       image?: string;
       imageID?: string;
+      containerID?: string;
       state?: {
         terminated?: { exitCode: number; reason?: string; message?: string };
         waiting?: { reason?: string; message?: string };
@@ -60,9 +61,7 @@ async function finished(
   timeoutMs = 120_000,
 ): Promise<{ pod: PodStatus; log: string }> {
   const p = (await waitForPhase(scope.ns, name, ['Succeeded', 'Failed'], timeoutMs)) as PodStatus;
-  // A container that never started has no log (the kubelet answers "is terminated").
-  const started = p.status.containerStatuses?.[0]?.state?.terminated?.reason !== 'StartError';
-  return { pod: p, log: started ? kubectl(['logs', '-n', scope.ns, name]) : '' };
+  return { pod: p, log: kubectl(['logs', '-n', scope.ns, name]) };
 }
 
 /** waitingReason waits until the container waits with one of reasons; answers the message. */
@@ -83,6 +82,12 @@ test('make is not in debian:bookworm (StartError, runc message); buildpack-deps:
   assert.equal(t?.reason, 'StartError');
   assert.ok(t?.exitCode === 128 || t?.exitCode === 127, `exit code ${t?.exitCode}`);
   assert.match(t?.message ?? '', /exec: "make": executable file not found in \$PATH/);
+  // As with containerd, the container exists (an ID, an empty log).
+  assert.match(
+    debian.pod.status.containerStatuses?.[0]?.containerID ?? '',
+    /^lab:\/\/[0-9a-f]{64}$/,
+  );
+  assert.equal(debian.log, '');
   assert.ok(
     podEvents(scope.ns, 'make-debian').some(
       (e) => e.reason === 'Failed' && /executable file not found/.test(e.message ?? ''),

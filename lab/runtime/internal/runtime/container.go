@@ -54,7 +54,7 @@ func (w *podWorker) runContainer(pod *corev1.Pod, c *corev1.Container, init bool
 	if problem := emulationProblem(w.m.cfg.BinfmtDir, w.arch); problem != "" {
 		// Checked first: the node's architecture is what cannot run here,
 		// whatever the image.
-		w.startFailed(ref, init, i, img, runcFailure(fmt.Errorf("exec format error: %s", problem)).Error())
+		w.startFailed(ref, c.Name, init, i, img, runcFailure(fmt.Errorf("exec format error: %s", problem)).Error())
 		return false
 	}
 	if !w.pull(ref, img, c.ImagePullPolicy, init, i) {
@@ -65,7 +65,7 @@ func (w *podWorker) runContainer(pod *corev1.Pod, c *corev1.Container, init bool
 		var err error
 		cfg, err = w.configure(pod, c, img)
 		if se, ok := err.(*startError); ok {
-			w.startFailed(ref, init, i, img, se.Error())
+			w.startFailed(ref, c.Name, init, i, img, se.Error())
 			return false
 		}
 		if err != nil {
@@ -139,11 +139,18 @@ func (w *podWorker) pull(ref *corev1.ObjectReference, img imageref.Image, policy
 
 // startFailed records a container that could not be started, as a runtime
 // reports it: terminated, reason StartError, exit code 128.
-func (w *podWorker) startFailed(ref *corev1.ObjectReference, init bool, i int, img imageref.Image, msg string) {
+//
+// As with containerd, the container exists: it has an ID and a log (empty,
+// or bwrap's message), so `kubectl logs` answers what it holds rather than
+// "is terminated", and a client following the log sees it end.
+func (w *podWorker) startFailed(ref *corev1.ObjectReference, name string, init bool, i int, img imageref.Image, msg string) {
 	now := time.Now()
+	if f, err := os.OpenFile(w.layout.log(name), os.O_CREATE|os.O_WRONLY, 0o644); err == nil {
+		f.Close()
+	}
 	w.set(init, i, func(c *podstatus.Container) {
 		c.Waiting = nil
-		c.Image, c.ImageID = img.Name, img.ID
+		c.Image, c.ImageID, c.ContainerID = img.Name, img.ID, "lab://"+containerID(w.uid, name)
 		c.Terminated = &podstatus.Terminated{ExitCode: 128, Reason: podstatus.ReasonStartError, Message: msg, StartedAt: now, FinishedAt: now}
 	})
 	w.event(ref, corev1.EventTypeWarning, "Failed", "Error: "+msg)
@@ -157,21 +164,21 @@ func (w *podWorker) execute(pod *corev1.Pod, c *corev1.Container, cfg *container
 	logPath := w.layout.log(c.Name)
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		w.startFailed(ref, init, i, img, err.Error())
+		w.startFailed(ref, c.Name, init, i, img, err.Error())
 		return false
 	}
 	defer logFile.Close()
 	logs := crilog.NewWriter(logFile, time.Now)
 	outR, outW, err := os.Pipe()
 	if err != nil {
-		w.startFailed(ref, init, i, img, err.Error())
+		w.startFailed(ref, c.Name, init, i, img, err.Error())
 		return false
 	}
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		outR.Close()
 		outW.Close()
-		w.startFailed(ref, init, i, img, err.Error())
+		w.startFailed(ref, c.Name, init, i, img, err.Error())
 		return false
 	}
 	var copies sync.WaitGroup
@@ -190,7 +197,7 @@ func (w *podWorker) execute(pod *corev1.Pod, c *corev1.Container, cfg *container
 	errW.Close()
 	if err != nil {
 		copies.Wait()
-		w.startFailed(ref, init, i, img, err.Error())
+		w.startFailed(ref, c.Name, init, i, img, err.Error())
 		return false
 	}
 	rec := &container{id: id, proc: proc, cfg: cfg}
@@ -222,7 +229,7 @@ func (w *podWorker) execute(pod *corev1.Pod, c *corev1.Container, cfg *container
 	code := proc.ExitCode()
 	if proc.InitPID == 0 {
 		// bwrap could not set the sandbox up; its message is in the log.
-		w.startFailed(ref, init, i, img, "failed to create the sandbox: "+lastLogLines(logPath, 5, maxTerminationMessage))
+		w.startFailed(ref, c.Name, init, i, img, "failed to create the sandbox: "+lastLogLines(logPath, 5, maxTerminationMessage))
 		return false
 	}
 	reasonText := podstatus.TerminatedReason(code, proc.OOMKilled())
