@@ -163,9 +163,16 @@ async function readCa(cluster: ClusterConfig): Promise<string> {
   }
 }
 
+/** autopilotName is the name of the lab cluster's Autopilot view (`lab-autopilot`). */
+export function autopilotName(cluster: ClusterConfig): string {
+  return `${cluster.name}-autopilot`;
+}
+
 /**
- * createGkeHandler serves the one configured cluster to any valid lab token: clusters.get and
- * the list.
+ * createGkeHandler serves the configured cluster to any valid lab token: clusters.get and the
+ * list. The same API server is also answered as an Autopilot cluster, `NAME-autopilot`
+ * (`autopilot.enabled: true`, no private endpoint or fleet membership), so the action's checks
+ * for Autopilot clusters run on the lab (docs/autopilot.md).
  */
 export function createGkeHandler(
   config: GoogleLabConfig,
@@ -174,33 +181,35 @@ export function createGkeHandler(
 ): Handler {
   const projects = [config.projectId, config.projectNumber];
   const cluster = config.cluster;
-  const render = async (): Promise<ClusterResource> =>
-    clusterResource(
-      cluster,
-      { id: config.projectId, number: config.projectNumber },
-      await readCa(cluster),
-      endpoints,
-    );
+  const project = { id: config.projectId, number: config.projectNumber };
+  const render = async (name: string): Promise<ClusterResource> => {
+    const ca = await readCa(cluster);
+    if (name === cluster.name) return clusterResource(cluster, project, ca, endpoints);
+    const { fleet: _fleet, ...standard } = clusterResource({ ...cluster, name }, project, ca);
+    return { ...standard, autopilot: { enabled: true } };
+  };
+  const names = [cluster.name, autopilotName(cluster)];
   return async (req, res, url) => {
     const m = CLUSTERS_PATH.exec(url.pathname);
     if (m === null || req.method !== 'GET') {
       throw googleError(404, 'NOT_FOUND', `Method not found: ${req.method} ${url.pathname}`);
     }
     requireCloudPlatformScope(authenticate(req, tokens));
-    const [, project = '', location = '', name] = m;
-    const projectMatches = projects.includes(project);
+    const [, projectName = '', location = '', name] = m;
+    const projectMatches = projects.includes(projectName);
     const locationMatches = location === '-' || location === cluster.location;
     if (name === undefined) {
-      const items = projectMatches && locationMatches ? [await render()] : [];
+      const items =
+        projectMatches && locationMatches ? await Promise.all(names.map((n) => render(n))) : [];
       return sendJson(res, 200, { clusters: items });
     }
-    if (!projectMatches || !locationMatches || name !== cluster.name) {
-      const message = `Not found: projects/${project}/locations/${location}/clusters/${name}.`;
+    if (!projectMatches || !locationMatches || !names.includes(name)) {
+      const message = `Not found: projects/${projectName}/locations/${location}/clusters/${name}.`;
       throw googleError(404, 'NOT_FOUND', message, {
         errors: [{ message, domain: 'global', reason: 'notFound' }],
       });
     }
-    sendJson(res, 200, await render());
+    sendJson(res, 200, await render(name));
   };
 }
 

@@ -3,8 +3,9 @@
 // refuses what Autopilot refuses. `kbuild render --compute-class Scale-Out --arch arm64` prints a
 // Job that the policy admits (kubectl apply --dry-run=server); the policy refuses the same Job
 // made privileged, with unequal requests and limits, or pinned to a node pool; a build through
-// the action succeeds in that namespace on the Scale-Out node; and privileged with compute_class
-// is refused by the action before anything is created. The action runs from its sources
+// the action succeeds in that namespace on the Scale-Out node of the Autopilot cluster
+// (`lab-autopilot`); privileged with compute_class, and privileged or node_pool on an Autopilot
+// cluster, are refused by the action before anything is created. The action runs from its sources
 // (runStep fromSources), so the test does not depend on a rebuilt dist/.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -16,6 +17,8 @@ import { errorText } from './annotations.ts';
 import { kubectl, labEnv, ROOT } from './lab.ts';
 
 const NS = 'kbuild-autopilot';
+/** AUTOPILOT_CLUSTER: the GKE stand-in answers the lab's API server as an Autopilot cluster too. */
+const AUTOPILOT_CLUSTER = 'lab-autopilot';
 
 /** render runs `kbuild render` from the sources and answers the Job it prints. */
 function render(args: string[]): Record<string, unknown> {
@@ -133,7 +136,11 @@ test('the lab Autopilot policy refuses privileged, unequal limits, hostPath and 
   assert.equal(r.status, 0, r.stderr);
 });
 
-test('privileged: true with compute_class is refused by the action before anything is created', async () => {
+/**
+ * refused runs the action (from its sources) with a trivial build plus inputs, checks that it
+ * failed and created no Job, and answers its error text.
+ */
+async function refused(inputs: Record<string, string>): Promise<string> {
   const runId = newRunId();
   const run = await runStep({
     fromSources: true,
@@ -144,20 +151,36 @@ test('privileged: true with compute_class is refused by the action before anythi
       image: 'debian:bookworm',
       command: 'true',
       context: '',
-      arch: 'arm64',
-      compute_class: 'Scale-Out',
-      privileged: 'true',
+      ...inputs,
     },
   });
   assert.notEqual(run.code, 0);
-  assert.match(
-    errorText(run),
-    /inputs "privileged" and "compute_class" cannot be used together: .*Autopilot refuses privileged Pods/,
-  );
   assert.equal(
     kubectl(['get', 'jobs', '-A', '-l', `kbuild.dev/run-id=${runId}`, '-o', 'name']),
     '',
   );
+  return errorText(run);
+}
+
+test('privileged: true with compute_class is refused by the action before anything is created', async () => {
+  const error = await refused({ arch: 'arm64', compute_class: 'Scale-Out', privileged: 'true' });
+  assert.match(
+    error,
+    /inputs "privileged" and "compute_class" cannot be used together: .*Autopilot refuses privileged Pods/,
+  );
+});
+
+test('on an Autopilot cluster, privileged and node_pool are refused before anything is created', async () => {
+  const error = await refused({
+    cluster: AUTOPILOT_CLUSTER,
+    privileged: 'true',
+    node_pool: 'amd64-pool',
+  });
+  assert.match(
+    error,
+    /cluster projects\/kbuild-lab\/locations\/us-central1\/clusters\/lab-autopilot is a GKE Autopilot cluster, which refuses privileged Pods/,
+  );
+  assert.match(error, /no node pools to pin: leave node_pool empty/);
 });
 
 test('a build with compute_class Scale-Out on arm64 succeeds in the Autopilot namespace', async () => {
@@ -166,6 +189,7 @@ test('a build with compute_class Scale-Out on arm64 succeeds in the Autopilot na
     fromSources: true,
     inputs: {
       ...labInputs(),
+      cluster: AUTOPILOT_CLUSTER,
       namespace: NS,
       image: 'debian:bookworm',
       command: "sh -c 'mkdir -p packages && uname -m > packages/arch.txt && echo built'",

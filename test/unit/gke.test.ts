@@ -69,6 +69,13 @@ test('getCluster picks the endpoint of use_internal_ip, use_dns_based_endpoint a
     },
   };
   const gw = 'https://connectgateway.googleapis.com/';
+  const autopilot = await getCluster(
+    REF,
+    new CountingTokenSource(),
+    'http://gke.test/',
+    fakeGke(200, { ...cluster, autopilot: { enabled: true } }).fetch,
+  );
+  assert.equal(autopilot.autopilot, true);
   const cases = [
     { access: 'public', want: { endpoint: 'https://34.1.2.3', caData: CA } },
     { access: 'internal_ip', want: { endpoint: 'https://10.0.0.2', caData: CA } },

@@ -6,6 +6,7 @@ import type { V1PodSpec } from '@kubernetes/client-node';
 import { InputError } from '../../src/core/base/errors.ts';
 import { renderManifests } from '../../src/core/manifest/manifest.ts';
 import {
+  autopilotIssues,
   isLabelKey,
   parseNodeSelector,
   parseTolerations,
@@ -194,4 +195,19 @@ test('conflicting scheduling inputs are refused together, naming both inputs', (
     ],
     'arm64',
   );
+});
+
+test('autopilotIssues: an Autopilot cluster refuses privileged builds and node pool pins', () => {
+  const name = 'projects/p/locations/l/clusters/c';
+  assert.deepEqual(autopilotIssues({ privileged: false }, name), []);
+  const issues = autopilotIssues({ privileged: true, nodePool: 'big' }, name);
+  assert.deepEqual(
+    issues.map(([input]) => input),
+    ['privileged', 'node_pool'],
+  );
+  assert.match(
+    issues[0]![1],
+    /cluster projects\/p\/locations\/l\/clusters\/c is a GKE Autopilot cluster, which refuses privileged Pods/,
+  );
+  assert.match(issues[1]![1], /no node pools to pin: leave node_pool empty/);
 });

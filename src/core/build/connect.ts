@@ -42,6 +42,8 @@ export interface Clients {
    * the endpoint in use when it is not the public one) or the kubeconfig path.
    */
   clusterName: string;
+  /** autopilot: the GKE lookup says the cluster is an Autopilot cluster. */
+  autopilot?: boolean;
 }
 
 /**
@@ -81,6 +83,7 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
   const tokenSource = needToken ? tokenSourceFor(auth, o) : undefined;
   let kubeConfig: KubeConfig;
   let clusterName: string;
+  let autopilot = false;
   if (auth.kubeconfig) {
     kubeConfig = kubeConfigFromFile(auth.kubeconfig);
     clusterName = auth.kubeconfig;
@@ -105,6 +108,7 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
     );
 
     kubeConfig = kubeConfigFor(info, tokenSource);
+    autopilot = info.autopilot === true;
     clusterName = `projects/${c.project}/locations/${c.location}/clusters/${c.name}`;
     if (auth.controlPlane) clusterName += ` (${ACCESS_NAMES[auth.controlPlane]} ${info.endpoint})`;
   }
@@ -121,5 +125,6 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
     ...(store ? { store } : {}),
     ...(tokenSource ? { tokenSource } : {}),
     clusterName,
+    ...(autopilot ? { autopilot } : {}),
   };
 }

@@ -13,6 +13,8 @@ import type { BuildResult } from './record.ts';
 import { systemClock, type Reporter } from '../base/report.ts';
 import { traceHttp } from '../base/http-trace.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
+import { autopilotIssues } from '../inputs/scheduling.ts';
+import { InputError } from '../base/errors.ts';
 
 /** ConnectedBuildOptions: how to connect, where to report, and the entry point's hooks. */
 export interface ConnectedBuildOptions {
@@ -34,9 +36,11 @@ export interface ConnectedBuildOptions {
 
 /**
  * connectAndRunBuild connects (credentials, the GKE lookup, the object store when the spec has
- * a bucket), reports o.connected, and runs the build with the system clock. Throws what connect
- * and runBuild throw (errors before anything was created); a failed build is a result. Every
- * HTTP request meanwhile is reported to o.reporter.debug, when it has one (base/http-trace.ts).
+ * a bucket), refuses on an Autopilot cluster what Autopilot refuses (autopilotIssues; an
+ * InputError before anything is created), reports o.connected, and runs the build with the
+ * system clock. Throws what connect and runBuild throw (errors before anything was created); a
+ * failed build is a result. Every HTTP request meanwhile is reported to o.reporter.debug, when it
+ * has one (base/http-trace.ts).
  */
 export async function connectAndRunBuild(
   spec: BuildSpec,
@@ -61,6 +65,11 @@ async function connectAndRun(
     ...o.connect,
     ...(spec.bucket ? { bucket: spec.bucket } : {}),
   });
+  if (clients.autopilot) {
+    const issues = autopilotIssues(spec, clients.clusterName);
+    if (issues.length > 0)
+      throw InputError.of(issues.map(([input, message]) => ({ input, message })));
+  }
   o.reporter.info(o.connected(clients.clusterName));
   const podProgram =
     uploadsInCluster(spec) && o.entryUrl ? await readPodProgram(o.entryUrl) : undefined;

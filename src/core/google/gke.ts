@@ -17,6 +17,8 @@ import type { FetchLike, RetryOptions } from './http.ts';
 export interface ClusterInfo {
   endpoint: string;
   caData?: string;
+  /** autopilot is true for a GKE Autopilot cluster (`autopilot.enabled`). */
+  autopilot?: boolean;
 }
 
 /**
@@ -29,6 +31,7 @@ export interface GkeCluster {
   status?: string;
   privateClusterConfig?: { privateEndpoint?: string };
   controlPlaneEndpointsConfig?: { dnsEndpointConfig?: { endpoint?: string } };
+  autopilot?: { enabled?: boolean };
   /** fleet.membership: `//gkehub.googleapis.com/projects/P/locations/L/memberships/M` once registered. */
   fleet?: { membership?: string; project?: string };
 }
@@ -171,7 +174,7 @@ export function controlPlaneOf(name: string, c: GkeCluster, o: ControlPlaneOptio
 
 /**
  * getCluster reads a cluster (readCluster) and answers the endpoint and CA
- * to use (controlPlaneOf; default: the public endpoint).
+ * to use (controlPlaneOf; default: the public endpoint), and whether it is an Autopilot cluster.
  */
 export async function getCluster(
   ref: ClusterRef,
@@ -182,7 +185,8 @@ export async function getCluster(
   options: ControlPlaneOptions = { access: 'public', connectGateway: '' },
 ): Promise<ClusterInfo> {
   const cluster = await readCluster(ref, tokenSource, endpoint, fetchFn, retry);
-  return controlPlaneOf(clusterResourceName(ref), cluster, options);
+  const info = controlPlaneOf(clusterResourceName(ref), cluster, options);
+  return cluster.autopilot?.enabled === true ? { ...info, autopilot: true } : info;
 }
 
 const AUTH_PROVIDER = 'kbuild-token-source';

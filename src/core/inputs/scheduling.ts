@@ -215,3 +215,28 @@ export function checkScheduling(s: SchedulingInputs): [string, string][] {
   }
   return issues;
 }
+
+/**
+ * autopilotIssues lists, as [input, message], what a GKE Autopilot cluster would refuse or
+ * ignore in a build (the GKE lookup tells the cluster's mode, before anything is created):
+ * privileged containers, and a node pool pin (Autopilot makes its own pools). docs/autopilot.md.
+ */
+export function autopilotIssues(
+  s: Pick<SchedulingInputs, 'privileged' | 'nodePool'>,
+  cluster: string,
+): [string, string][] {
+  const issues: [string, string][] = [];
+  if (s.privileged) {
+    issues.push([
+      'privileged',
+      `cluster ${cluster} is a GKE Autopilot cluster, which refuses privileged Pods: drop privileged: true, or build on a Standard cluster's node pool`,
+    ]);
+  }
+  if (s.nodePool !== undefined) {
+    issues.push([
+      'node_pool',
+      `cluster ${cluster} is a GKE Autopilot cluster, which has no node pools to pin: leave node_pool empty and choose machines with compute_class or node_selector`,
+    ]);
+  }
+  return issues;
+}
