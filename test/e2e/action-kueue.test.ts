@@ -6,23 +6,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { labInputs, runStep } from './action.ts';
+import { workloadOf } from './kueue.ts';
 import { getJson, uniqueName, waitFor } from './lab-kube.ts';
 import { kubectl } from './lab.ts';
-
-/** Workload is the part of a Kueue Workload these tests read. */
-interface Workload {
-  metadata: { ownerReferences?: { kind: string; name: string }[] };
-  status?: {
-    admission?: { clusterQueue: string; podSetAssignments: { flavors: Record<string, string> }[] };
-  };
-}
-
-/** workloadOf answers the Workload Kueue made for Job `job` in ns, if any. */
-function workloadOf(ns: string, job: string): Workload | undefined {
-  return getJson<{ items: Workload[] }>(['workloads.kueue.x-k8s.io', '-n', ns]).items.find((w) =>
-    w.metadata.ownerReferences?.some((o) => o.kind === 'Job' && o.name === job),
-  );
-}
 
 const BUILD = {
   image: 'debian:bookworm',

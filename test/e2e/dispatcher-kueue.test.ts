@@ -12,6 +12,7 @@ import { startLabDispatcher } from '../../lab/dispatcher.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
 import { byKey, DispatcherCalls, runId, TRIVIAL_BUILD } from './dispatch-calls.ts';
+import { workloadOf } from './kueue.ts';
 import { createNamespace, deleteNamespace, getJson } from './lab-kube.ts';
 import { kubectl, labEnv } from './lab.ts';
 
@@ -142,14 +143,6 @@ class PodCounter {
   }
 }
 
-/** Workload is the part of a Kueue Workload these tests read. */
-interface Workload {
-  metadata: { ownerReferences?: { name: string }[] };
-  status?: {
-    admission?: { clusterQueue: string; podSetAssignments: { flavors: Record<string, string> }[] };
-  };
-}
-
 test('a ClusterQueue with quota for 2 builds runs a 6-build dispatch 2 at a time; all 6 succeed', async (t) => {
   // Each build asks for 500m cpu (its collector sidecar, if any, 10m more): 1200m holds 2, not 3.
   const name = queue('two-builds', { amd64: '1200m' });
@@ -225,7 +218,6 @@ test('dependents wait for their dependencies, then Kueue admits them on the righ
   const done = await d.follow(id, token, 300_000);
   assert.equal(done.state, 'succeeded', JSON.stringify(done.builds));
 
-  const workloads = getJson<{ items: Workload[] }>(['workloads.kueue.x-k8s.io', '-n', ns]).items;
   const podsOf = (key: string) =>
     getJson<{
       items: {
@@ -236,9 +228,7 @@ test('dependents wait for their dependencies, then Kueue admits them on the righ
   for (const arch of ['amd64', 'arm64']) {
     for (const pkg of ['qbase', 'qapp']) {
       const key = `${pkg}/${arch}`;
-      const w = workloads.find(
-        (x) => x.metadata.ownerReferences?.[0]?.name === built[key]!.job_name,
-      );
+      const w = workloadOf(ns, built[key]!.job_name);
       assert.ok(w?.status?.admission, `Kueue admitted ${key}`);
       assert.equal(w.status.admission.clusterQueue, `${ns}-deps`);
       assert.deepEqual(
