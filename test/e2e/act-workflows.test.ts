@@ -5,7 +5,7 @@
 // runner's OIDC endpoint), and `uses:` points at this checkout's action
 // (act copies a local action; it cannot fetch YOUR_ORG/kbuild-action).
 // One matrix entry per workflow keeps the lab's two cores to one build.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -14,6 +14,11 @@ import { exampleWorkspace } from './action.ts';
 import { labEnv, labIssuer } from './lab.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
+/** scratch lists the workspaces and files the tests made; removed when the file ends. */
+const scratch: string[] = [];
+after(() => {
+  for (const p of scratch) rmSync(p, { recursive: true, force: true });
+});
 const NODE_BIN = resolve(ROOT, 'node_modules/node/bin');
 
 interface ActRun {
@@ -45,6 +50,7 @@ function runAct(dir: string, args: string[]): Promise<ActRun> {
  */
 async function workspaceFor(workflow: string, repo: string, text?: string): Promise<string> {
   const ws = exampleWorkspace(['hello']);
+  scratch.push(ws);
   rmSync(join(ws, 'workflows'), { recursive: true, force: true });
   mkdirSync(join(ws, '.kbuild-action'));
   cpSync(join(ROOT, 'action.yml'), join(ws, '.kbuild-action/action.yml'));
@@ -87,6 +93,7 @@ async function envFile(ws: string, claims: Record<string, string>): Promise<stri
   ];
   const file = join(ws, '..', `${ws.split('/').pop()}.env`);
   writeFileSync(file, `${lines.join('\n')}\n`, { mode: 0o600 });
+  scratch.push(file);
   return file;
 }
 
@@ -179,6 +186,7 @@ test('release-build.yml: a tag push builds with the release account under act', 
   const env = await envFile(ws, { ref: 'refs/tags/v1.2.3', ref_type: 'tag', event_name: 'push' });
   const event = join(ws, '..', `${run}-tag.json`);
   writeFileSync(event, JSON.stringify({ ref: 'refs/tags/v1.2.3' }));
+  scratch.push(event);
   const r = await runAct(ws, [
     'push',
     '-e',
@@ -210,6 +218,7 @@ test("the pull-request examples skip a fork's pull request with a notice under a
       const ws = await workspaceFor(workflow, `kbuild-lab/${run}-pr`);
       const env = await envFile(ws, { ref: 'refs/pull/7/merge', event_name: 'pull_request' });
       const event = join(ws, '..', `${run}-${workflow}-fork.json`);
+      scratch.push(event);
       writeFileSync(
         event,
         JSON.stringify({
