@@ -58,6 +58,8 @@ function inputs(extra: Record<string, string>): Record<string, string> {
     ...labInputs(),
     mode: 'dispatch',
     dispatcher_url: server.url,
+    // The dispatcher's namespace (above): the step follows and collects its builds there.
+    namespace: 'default',
     image: 'debian:bookworm',
     command: COMMAND,
     package_target: '',
