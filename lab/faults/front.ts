@@ -72,7 +72,7 @@ export interface FaultFront {
   url: string;
   port: number;
   setFaults(f: Faults): void;
-  /** outage refuses every connection for `ms` (the port is closed, open connections reset). */
+  /** outage refuses every connection for `ms` (the port is closed, open connections reset); close() ends it. */
   outage(ms: number): Promise<void>;
   stats(): FaultStats;
   close(): Promise<void>;
@@ -126,6 +126,8 @@ export async function startFaultFront(o: FrontOptions): Promise<FaultFront> {
   const sockets = new Set<net.Socket>();
   const agent = new https.Agent({ ca: o.upstreamCa, keepAlive: true, maxSockets: 64 });
   let down = false;
+  /** Ends the current outage early (close). */
+  let endOutage: (() => void) | undefined;
 
   const server = https.createServer({ cert: o.cert, key: o.key }, (req, res) => {
     void handle(req, res).catch(() => res.destroy());
@@ -274,13 +276,21 @@ export async function startFaultFront(o: FrontOptions): Promise<FaultFront> {
           stats.outageResets++;
         }
       });
-      await new Promise((r) => setTimeout(r, ms));
-      await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
+      const closed = await new Promise<boolean>((r) => {
+        const timer = setTimeout(() => r(false), ms);
+        endOutage = () => {
+          clearTimeout(timer);
+          r(true);
+        };
+      });
+      endOutage = undefined;
       down = false;
       entry.endedAt = Date.now();
+      if (!closed) await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
     },
     stats: () => structuredClone(stats),
     async close() {
+      endOutage?.();
       for (const s of [...sockets]) s.destroy();
       agent.destroy();
       if (server.listening) await new Promise<void>((r) => server.close(() => r()));

@@ -291,7 +291,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     }
     result.reconnects++;
     cursor.rewind();
-    opts.onReconnect?.(result.reconnects, reason || 'stream ended while the container runs');
+    // During an outage only the first failed reconnect of the row is told (the outage has its own lines).
+    if (waits <= 1)
+      opts.onReconnect?.(result.reconnects, reason || 'stream ended while the container runs');
     const backoff = failures + waits + stuck;
     if (backoff > 0)
       await sleep(

@@ -121,7 +121,7 @@ export class Reachability {
     if (!this.#announced && lasted >= (this.#o.announceAfterMs ?? 3000)) {
       this.#announced = true;
       const budget = this.#budgetMs
-        ? `riding it out for up to ${seconds(this.#budgetMs)} (input "api_outage_budget")`
+        ? `riding it out for up to ${inputForm(this.#budgetMs)} (input "api_outage_budget")`
         : 'retrying';
       this.#o.notify(
         `The control plane is unreachable since ${new Date(since).toISOString()} (${this.#lastError}); ${budget}`,
@@ -133,7 +133,7 @@ export class Reachability {
       this.#controller.abort(
         new OutageError(
           `the control plane was unreachable for ${seconds(lasted)} since ${new Date(since).toISOString()}, ` +
-            `longer than input "api_outage_budget" (${seconds(this.#budgetMs)}); last error: ${this.#lastError}`,
+            `longer than input "api_outage_budget" (${inputForm(this.#budgetMs)}); last error: ${this.#lastError}`,
           new Date(since),
           lasted,
         ),
@@ -149,12 +149,16 @@ export class Reachability {
   }
 }
 
-/** seconds renders a duration: `12.3 s` below a minute, else `10m5s` (the form of the duration inputs). */
+/** seconds renders a measured duration: `12.3 s` below a minute, else `10m5s`. */
 function seconds(ms: number): string {
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)} s`;
+  return ms < 60_000 ? `${(ms / 1000).toFixed(1)} s` : inputForm(ms);
+}
+
+/** inputForm renders a duration the way the duration inputs are written: `20s`, `10m`, `1h2m3s`. */
+function inputForm(ms: number): string {
   const t = Math.round(ms / 1000);
   const h = Math.floor(t / 3600);
   const m = Math.floor((t % 3600) / 60);
   const s = t % 60;
-  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}`;
+  return `${h ? `${h}h` : ''}${m ? `${m}m` : ''}${s ? `${s}s` : ''}` || '0s';
 }
