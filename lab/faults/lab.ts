@@ -1,8 +1,9 @@
 // lab.ts: the fault front (front.ts) before this lab's API server, with the lab's own certificate
 // for it (lab/scripts/pki.sh faults.crt), for tests and benchmarks.
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse, stringify } from 'yaml';
 import { labEnv, ROOT } from '../env.ts';
 import { startFaultFront, type FaultFront, type Faults } from './front.ts';
 
@@ -20,4 +21,15 @@ export async function startLabFront(seed: number, faults: Faults): Promise<Fault
     seed,
     faults,
   });
+}
+
+/** kubeconfigVia copies the lab's admin kubeconfig into dir with its server replaced by `server`. */
+export function kubeconfigVia(server: string, dir: string): string {
+  const doc = parse(readFileSync(labEnv()['KUBECONFIG']!, 'utf8')) as {
+    clusters: { cluster: { server: string } }[];
+  };
+  for (const c of doc.clusters) c.cluster.server = server;
+  const path = join(dir, 'kubeconfig');
+  writeFileSync(path, stringify(doc), { mode: 0o600 });
+  return path;
 }

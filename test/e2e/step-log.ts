@@ -1,20 +1,6 @@
 // step-log.ts: reading a step's log and pointing the action at another API server address, shared
 // by the end-to-end tests that put something between the action and the lab's API server.
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
-import { labEnv } from './lab.ts';
-
-/** kubeconfigVia copies the lab's admin kubeconfig with its server replaced by `server`. */
-export function kubeconfigVia(server: string, dir: string): string {
-  const doc = parse(readFileSync(labEnv()['KUBECONFIG']!, 'utf8')) as {
-    clusters: { cluster: { server: string } }[];
-  };
-  for (const c of doc.clusters) c.cluster.server = server;
-  const path = join(dir, 'kubeconfig');
-  writeFileSync(path, stringify(doc), { mode: 0o600 });
-  return path;
-}
+export { kubeconfigVia } from '../../lab/faults/lab.ts';
 
 /** buildOutput splits the step's stdout into the build's lines (inside `::stop-commands::` blocks) and the rest. */
 export function buildOutput(stdout: string): { build: string[]; other: string[] } {
