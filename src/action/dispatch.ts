@@ -194,6 +194,8 @@ async function dispatchWith(
         getIdToken: (aud) => core.getIDToken(aud),
         mask: (s) => core.setSecret(s),
         ...(input.bucket ? { bucket: input.bucket } : {}),
+        onRetry: (e) => reporter.info(e.line),
+        notify: (line) => reporter.warning(line),
       })
     : undefined;
   const client = new DispatcherClient({ url: input.url, token: (aud) => core.getIDToken(aud) });
