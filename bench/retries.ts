@@ -41,6 +41,7 @@ async function once(share: number, seed: number, dir: string): Promise<Sample> {
       fromSources: true,
       inputs: {
         kubeconfig,
+        namespace: 'default',
         image: 'debian:bookworm',
         name: `bench-retries-${seed}`,
         command: BUILD,

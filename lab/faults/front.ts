@@ -1,4 +1,4 @@
-// front.ts: a fault-injecting front for the lab's API server (DESIGN section 8). It terminates TLS
+// front.ts: a fault-injecting front for the lab's API server (docs/design.md, "The lab"). It terminates TLS
 // with its own certificate (lab/scripts/pki.sh: faults.crt, signed by the lab CA, so a kubeconfig
 // with the lab's CA trusts it), forwards every request and WebSocket upgrade to the API server
 // with the client's own Authorization, and on the way, seeded and controllable while it runs:

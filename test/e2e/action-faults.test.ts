@@ -17,6 +17,8 @@ import type { FaultFront, Faults } from '../../lab/faults/front.ts';
 import { startLabFront } from '../../lab/faults/lab.ts';
 
 const BUILDS = 20;
+/** The namespace of the builds, given explicitly (the admin kubeconfig may create anywhere). */
+const NS = 'default';
 let dir = '';
 before(() => {
   dir = mkdtempSync(join(tmpdir(), 'kbuild-faults-'));
@@ -60,10 +62,10 @@ const diag = (run: ActionRun) =>
 
 /** the build's lines as `kubectl logs` of the kept pod shows them. */
 const podLog = (pod: string) =>
-  kubectl(['logs', '-n', 'default', pod, '-c', 'build']).replace(/\n$/, '').split('\n');
+  kubectl(['logs', '-n', NS, pod, '-c', 'build']).replace(/\n$/, '').split('\n');
 
 const deleteJob = (name: string | undefined) =>
-  name && kubectl(['delete', 'job', '-n', 'default', name, '--wait=false', '--ignore-not-found']);
+  name && kubectl(['delete', 'job', '-n', NS, name, '--wait=false', '--ignore-not-found']);
 
 const SMALL_BUILD =
   'sh -c \'mkdir -p packages; for i in $(seq 1 300); do echo "build line $i of $0"; done; ' +
@@ -81,6 +83,7 @@ test(`10 % of plain API calls answered 429 or 503: ${BUILDS} builds in a row suc
         fromSources: true,
         inputs: {
           kubeconfig,
+          namespace: NS,
           image: 'debian:bookworm',
           name: `faults-${i}`,
           command: SMALL_BUILD,
@@ -129,6 +132,7 @@ test('the API server refused for 90 s in the middle of the log: the build succee
       fromSources: true,
       inputs: {
         kubeconfig,
+        namespace: NS,
         image: 'debian:bookworm',
         name: 'outage',
         command: longLog(150),
@@ -184,6 +188,7 @@ test('an outage longer than api_outage_budget fails the step within 60 s of the 
       runId,
       inputs: {
         kubeconfig,
+        namespace: NS,
         image: 'debian:bookworm',
         name: 'long-outage',
         command: longLog(600),
@@ -206,7 +211,7 @@ test('an outage longer than api_outage_budget fails the step within 60 s of the 
     assert.ok(afterBudget <= 60, `ended ${afterBudget} s after the budget`);
     assert.match(
       run.stdout,
-      /::error::kbuild-action failed: the control plane was unreachable for .* longer than input "api_outage_budget" \(20s\).*Job default\/\S+ could not be deleted/,
+      /::error::kbuild-action failed: the control plane was unreachable for .* longer than input "api_outage_budget" \(20s\).*Job \S+\/\S+ could not be deleted/,
     );
     // No process of the step is left: the step's node process exited and nothing runs from its directory.
     const ps = spawnSync('ps', ['-eo', 'pid,args'], { encoding: 'utf8' }).stdout;
@@ -235,6 +240,7 @@ test('a 20 MB log at about 100 KiB/s with streams cut every 256 KiB arrives exac
       fromSources: true,
       inputs: {
         kubeconfig,
+        namespace: NS,
         image: 'debian:bookworm',
         name: 'cut-logs',
         // 100 lines of 100 bytes every 0.1 s: about 100 KiB/s for 200 s.
@@ -276,6 +282,7 @@ test('a GCS upload session answering 503 twice mid-way resumes from the persiste
     runId,
     inputs: {
       kubeconfig: labEnv()['KUBECONFIG']!,
+      namespace: NS,
       image: 'debian:bookworm',
       name: 'gcs-faults',
       // 40 MiB: five 8 MiB requests of the uploader.

@@ -1,5 +1,5 @@
-// dispatcher-faults.test.ts: the dispatcher's fan-out respects a throttling API server (DESIGN
-// section 6): 200 Jobs, 10 % of the creates answered 429 with Retry-After by the fault front
+// dispatcher-faults.test.ts: the dispatcher's fan-out respects a throttling API server
+// (docs/design.md, "The dispatcher"): 200 Jobs, 10 % of the creates answered 429 with Retry-After by the fault front
 // (lab/faults/front.ts); all 200 are created, none fails, and the fan-out's log line counts the
 // retries. Only the two builds of package p000 are released (the others depend on it and stay
 // suspended), and the namespace goes away at the end.
