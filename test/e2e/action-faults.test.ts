@@ -47,7 +47,12 @@ async function checkArtifacts(run: ActionRun, want: number): Promise<void> {
     sha256: string;
     uri: string;
   }[];
-  assert.equal(artifacts.length, want, run.outputs['artifacts']);
+  const notes = buildOutput(run.stdout).other.join('\n');
+  assert.equal(
+    artifacts.length,
+    want,
+    `artifacts ${run.outputs['artifacts']}; the step's lines:\n${notes}`,
+  );
   for (const a of artifacts) {
     const sha = createHash('sha256')
       .update(await object(a.uri))
