@@ -99,7 +99,7 @@ export async function startLabDispatcher(o: LabDispatcherOptions = {}): Promise<
       KBUILD_PROJECT_ID: lab['KBUILD_LAB_PROJECT_ID'],
     });
   } else {
-    env['KBUILD_KUBECONFIG'] = lab['KUBECONFIG'];
+    env['KBUILD_KUBECONFIG'] ??= lab['KUBECONFIG'];
   }
   const logger = o.logger ?? jsonLogger();
   const server = await startLocalServer(

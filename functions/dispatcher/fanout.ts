@@ -1,35 +1,34 @@
-// fanout.ts: many Job calls at once, gently: bounded concurrency (p-limit), retries with
-// exponential backoff on 429, 5xx and network errors (p-retry), and one failure never stops the
-// others: every item gets its own outcome (docs/design.md, "The dispatcher", "Fan-out respects the API server").
+// fanout.ts: many Job calls at once, gently: bounded concurrency (p-limit), the one retry policy
+// of the project (src/core/base/retry.ts: capped exponential backoff with full jitter, Retry-After
+// honoured) on 429, 5xx and network errors, and one failure never stops the others: every item
+// gets its own outcome (docs/design.md, "The dispatcher",
+// "Fan-out respects the API server").
 import type { V1Job } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
-import pRetry from 'p-retry';
-import { KubeApiError } from '../../src/core/kube/api.ts';
+import { KubeApiError, kubeTransient } from '../../src/core/kube/api.ts';
+import { retrying, type RetryPolicy } from '../../src/core/base/retry.ts';
 import { LABEL } from '../../src/core/inputs/names.ts';
 import type { JobPatch, JobsApi } from './kube.ts';
 import { DISPATCH_ANNOTATION } from '../../src/core/dispatch/protocol.ts';
 import type { Action } from './reconcile.ts';
 
-/** FanoutOptions: parallel calls, retries per call and the backoff (ms). */
+/** FanoutOptions: parallel calls and the retry policy of each call (ms). */
 export interface FanoutOptions {
   concurrency: number;
-  retries: number;
-  minTimeoutMs: number;
-  maxTimeoutMs: number;
-  /** onRetry hears about each failed attempt that will be retried. */
+  policy: Partial<RetryPolicy>;
+  /** onRetry hears about each failed attempt that will be retried (attempt: the failed one, from 1). */
   onRetry?: (what: string, error: Error, attempt: number) => void;
 }
 
 /**
- * DEFAULT_FANOUT: 16 calls at a time, 4 retries from 250 ms doubling up to 4 s (about 4 s in
- * all). 16 and 32 created 1,000 Jobs faster than 8 on the lab with no 429 (docs/benchmarks.md,
- * Fan-out); 16 stays gentle with a small control plane, and 429s are retried anyway.
+ * DEFAULT_FANOUT: 16 calls at a time; each call retried for up to 60 s, waits from up to 250 ms
+ * doubling to at most 4 s. 16 and 32 created 1,000 Jobs faster than 8 on the lab with no 429
+ * (docs/benchmarks.md, Fan-out); 16 stays gentle with a small control plane, and 429s are
+ * retried anyway (their Retry-After honoured).
  */
 export const DEFAULT_FANOUT: FanoutOptions = {
   concurrency: 16,
-  retries: 4,
-  minTimeoutMs: 250,
-  maxTimeoutMs: 4000,
+  policy: { budgetMs: 60_000, baseMs: 250, capMs: 4000 },
 };
 
 /** Outcome of one item: its value, or the error after the last retry. */
@@ -41,7 +40,7 @@ export type Outcome<T> = { ok: true; value: T } | { ok: false; error: Error };
  */
 export function isRetryable(err: unknown): boolean {
   if (!(err instanceof KubeApiError)) return false;
-  return err.status === 0 || err.status === 429 || err.status >= 500;
+  return err.status === 0 || kubeTransient(err) !== undefined;
 }
 
 /** fanOut runs fn over items with the limits and retries of o, and answers one outcome per item, in order. */
@@ -54,15 +53,18 @@ export async function fanOut<I, T>(
   const limit = pLimit(o.concurrency);
   return limit.map(items, async (item): Promise<Outcome<T>> => {
     try {
-      const value = await pRetry(() => fn(item), {
-        retries: o.retries,
-        minTimeout: o.minTimeoutMs,
-        maxTimeout: o.maxTimeoutMs,
-        randomize: true,
-        shouldRetry: ({ error }) => isRetryable(error),
-        onFailedAttempt: ({ error, attemptNumber, retriesLeft }) => {
-          if (retriesLeft > 0 && isRetryable(error)) o.onRetry?.(what(item), error, attemptNumber);
-        },
+      const value = await retrying(what(item), () => fn(item), {
+        who: 'API server',
+        classify: (err) =>
+          kubeTransient(err) ??
+          (err instanceof KubeApiError && err.status === 0 ? { code: 'network error' } : undefined),
+        policy: o.policy,
+        onRetry: (e) =>
+          o.onRetry?.(
+            e.what,
+            e.error instanceof Error ? e.error : new Error(String(e.error)),
+            e.attempt - 1,
+          ),
       });
       return { ok: true, value };
     } catch (err) {

@@ -8,7 +8,7 @@ import {
   type V1Job,
 } from '@kubernetes/client-node';
 import type { Propagation } from '../../src/core/kube/api.ts';
-import { ClientNodeKubeApi, toKubeApiError } from '../../src/core/kube/client.ts';
+import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
 
 /** JobPatch is a JSON merge patch (RFC 7386) of a Job: `null` removes a key. */
 export interface JobPatch {
@@ -37,7 +37,8 @@ export class ClientNodeJobsApi implements JobsApi {
   readonly #batch: BatchV1Api;
 
   constructor(kc: KubeConfig) {
-    this.#kube = new ClientNodeKubeApi(kc);
+    // fanout.ts retries each call under the one policy: the client itself does not (no retries of retries).
+    this.#kube = new ClientNodeKubeApi(kc, { policy: { attempts: 1 } });
     this.#batch = kc.makeApiClient(BatchV1Api);
   }
 
@@ -49,15 +50,13 @@ export class ClientNodeJobsApi implements JobsApi {
     return this.#kube.listJobs(namespace, labelSelector);
   }
 
-  async patchJob(namespace: string, name: string, patch: JobPatch): Promise<V1Job> {
-    try {
-      return await this.#batch.patchNamespacedJob(
+  patchJob(namespace: string, name: string, patch: JobPatch): Promise<V1Job> {
+    return this.#kube.call(`patch Job ${namespace}/${name}`, () =>
+      this.#batch.patchNamespacedJob(
         { namespace, name, body: patch },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      );
-    } catch (err) {
-      throw toKubeApiError(err, `patch Job ${namespace}/${name}`);
-    }
+      ),
+    );
   }
 
   deleteJob(

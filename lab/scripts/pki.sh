@@ -9,6 +9,7 @@
 #   tokens.csv                      static bearer tokens of the lab's own components (mode 600)
 #   kueue-webhook/tls.crt,tls.key   Kueue's webhook serving cert (127.0.0.1)
 #   kueue-metrics/tls.crt,tls.key   the metrics cert Kueue insists on loading (lab.sh)
+#   faults.crt/key                  the fault-injecting API front's serving cert (lab/faults, 127.0.0.1)
 # Parts added after a lab's first start (Kueue's) are made on their own when
 # missing, so an existing DIR gains them without a new CA.
 set -euo pipefail
@@ -44,8 +45,15 @@ subjectAltName=IP:127.0.0.1,DNS:localhost"
   done
   grep -q ',kbuild-lab-kueue,' tokens.csv || echo "$(tok),kbuild-lab-kueue,uid-kueue," >>tokens.csv
 }
+# faults: the serving cert of the fault front (lab/faults/front.ts) before the API server.
+faults() {
+  [[ -f faults.crt ]] && return 0
+  sign faults "/CN=kbuild-lab-fault-front" "$server_ext
+subjectAltName=IP:127.0.0.1,DNS:localhost"
+}
 if [[ -f .complete ]]; then
   kueue
+  faults
   exit 0
 fi
 
@@ -72,4 +80,5 @@ openssl rsa -in sa.key -pubout -out sa.pub 2>/dev/null
   echo "$(tok),kbuild-lab-runtime,uid-runtime,\"system:masters\""
 } >tokens.csv
 kueue
+faults
 touch .complete

@@ -30,7 +30,8 @@ export async function runBuildMode(
   const spec = validateBuildSpec(raw, ctx);
   for (const value of Object.values(spec.secretEnv)) if (value !== '') core.setSecret(value);
   const auth = validateAuthConfig(raw, { create: spec.create });
-  if (spec.context) await listContext(spec.context); // a missing context fails before anything exists
+  // A missing context, or one outside the workspace, fails before anything exists.
+  if (spec.context) await listContext(spec.context, env['GITHUB_WORKSPACE'] || process.cwd());
   if (!spec.create) {
     const podProgram = await readPodProgram(import.meta.url);
     const yaml = toYaml(

@@ -180,7 +180,9 @@ async function dispatchWith(
   signal: AbortSignal,
 ): Promise<number> {
   // Listed before anything is sent: a missing context directory fails the step up front.
-  const files = input.context ? (await listContext(input.context)).files : undefined;
+  const files = input.context
+    ? (await listContext(input.context, env['GITHUB_WORKSPACE'] || process.cwd())).files
+    : undefined;
   // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.
   const [{ connect }, { DispatchFollower }] = await Promise.all([
     import('../core/build/connect.ts'),
@@ -192,6 +194,8 @@ async function dispatchWith(
         getIdToken: (aud) => core.getIDToken(aud),
         mask: (s) => core.setSecret(s),
         ...(input.bucket ? { bucket: input.bucket } : {}),
+        onRetry: (e) => reporter.info(e.line),
+        notify: (line) => reporter.warning(line),
       })
     : undefined;
   const client = new DispatcherClient({ url: input.url, token: (aud) => core.getIDToken(aud) });

@@ -39,7 +39,8 @@ export class MetadataServer {
         }
         return text.trim();
       },
-      { retries: 5, minTimeoutMs: 500, maxTimeoutMs: 4000 },
+      { policy: { attempts: 6, baseMs: 500, capMs: 4000 } },
+      step,
     );
   }
 

@@ -89,6 +89,16 @@ const BAD: [string, string, RegExp, Record<string, string>?][] = [
     '/etc/passwd',
     /invalid path \(not a directory\) "\/etc\/passwd" for input "context"/,
   ],
+  [
+    'context',
+    '../../../',
+    /invalid path \(it resolves to \/, outside the workspace .*\) "\.\.\/\.\.\/\.\.\/" for input "context": give a directory inside the workspace/,
+  ],
+  [
+    'api_outage_budget',
+    '10 minutes',
+    /invalid duration "10 minutes" for input "api_outage_budget"/,
+  ],
   ['bucket', 'My_Bucket', /invalid bucket name "My_Bucket" for input "bucket"/],
   ['bucket', 'goog-artifacts', /"goog-artifacts" for input "bucket": .* cannot start with goog/],
   [

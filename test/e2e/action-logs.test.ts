@@ -4,13 +4,13 @@
 // again; the step's output still holds every line exactly once, in order.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse, stringify } from 'yaml';
 import { runStep } from './action.ts';
 import { kubectl, labEnv } from './lab.ts';
+import { buildOutput, kubeconfigVia } from './step-log.ts';
 
 const LINES = 200_000;
 /** Cut every open connection each time the step has printed this many more build lines. */
@@ -54,31 +54,6 @@ async function startProxy(target: { host: string; port: number }): Promise<Cutti
       return new Promise<void>((resolve) => server.close(() => resolve()));
     },
   };
-}
-
-/** kubeconfigVia copies the lab's admin kubeconfig with its server replaced by `server`. */
-function kubeconfigVia(server: string, dir: string): string {
-  const doc = parse(readFileSync(labEnv()['KUBECONFIG']!, 'utf8')) as {
-    clusters: { cluster: { server: string } }[];
-  };
-  for (const c of doc.clusters) c.cluster.server = server;
-  const path = join(dir, 'kubeconfig');
-  writeFileSync(path, stringify(doc), { mode: 0o600 });
-  return path;
-}
-
-/** buildOutput splits the step's stdout into the build's lines (inside `::stop-commands::` blocks) and the rest. */
-function buildOutput(stdout: string): { build: string[]; other: string[] } {
-  const build: string[] = [];
-  const other: string[] = [];
-  let end: string | undefined;
-  for (const line of stdout.split('\n')) {
-    const start = /^::stop-commands::(.+)$/.exec(line);
-    if (end === undefined && start) end = `::${start[1]}::`;
-    else if (end !== undefined && line === end) end = undefined;
-    else (end === undefined ? other : build).push(line);
-  }
-  return { build, other };
 }
 
 test('dropped log connections: 200,000 lines arrive once and in order while the API connection is cut', async (t) => {

@@ -189,14 +189,14 @@ function storeFor(job: Job, serviceAccount: string): GcsObjectStore {
     serviceAccount,
     endpoints: { sts: `${lab.urls.sts}/`, iamcredentials: `${lab.urls.iam}/` },
     mask: () => undefined,
-    retry: { retries: 0 },
+    retry: { policy: { attempts: 1 } },
   });
   return new GcsObjectStore({
     bucket: BUCKET,
     tokenSource,
     apiEndpoint: lab.urls.gcs,
     attempts: 1,
-    retry: { retries: 0 },
+    retry: { policy: { attempts: 1 } },
   });
 }
 

@@ -10,7 +10,7 @@ const PROVIDER =
   'projects/123456789012/locations/global/workloadIdentityPools/kbuild-pool/providers/github';
 const SA = 'kbuild-builder@kbuild-lab.iam.gserviceaccount.com';
 const ENDPOINTS = { sts: 'http://sts.test/', iamcredentials: 'http://iam.test/' };
-const FAST = { retries: 2, minTimeoutMs: 1, maxTimeoutMs: 2 };
+const FAST = { policy: { attempts: 3, baseMs: 1, capMs: 2 } };
 
 /** FakeGoogle answers STS and IAM Credentials calls and records everything that happens, in order. */
 class FakeGoogle {

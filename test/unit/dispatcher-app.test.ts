@@ -62,7 +62,7 @@ function setup() {
       policy,
       serverUrl: 'https://github.com',
       project: 'kbuild-lab',
-      fanout: { ...DEFAULT_FANOUT, minTimeoutMs: 1, maxTimeoutMs: 2 },
+      fanout: { ...DEFAULT_FANOUT, policy: { ...DEFAULT_FANOUT.policy, baseMs: 1, capMs: 2 } },
     },
     verifier: new TokenVerifier({
       issuer: ISSUER,

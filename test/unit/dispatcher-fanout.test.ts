@@ -13,7 +13,7 @@ import {
 } from '../../functions/dispatcher/fanout.ts';
 import { FakeJobs } from './dispatcher-fixtures.ts';
 
-const FAST: FanoutOptions = { concurrency: 3, retries: 3, minTimeoutMs: 1, maxTimeoutMs: 2 };
+const FAST: FanoutOptions = { concurrency: 3, policy: { attempts: 4, baseMs: 1, capMs: 2 } };
 const jobs = (n: number): V1Job[] =>
   Array.from({ length: n }, (_, i) => ({ metadata: { name: `kb-${i}` }, spec: { template: {} } }));
 

@@ -71,7 +71,7 @@ for (const c of cases) {
       chunkSize: CHUNK,
       authorization: async () => undefined,
       fetch,
-      retry: { retries: 0, minTimeoutMs: 1, maxTimeoutMs: 1 },
+      retry: { policy: { attempts: 1 } },
     });
     assert.equal(res.size, data.length);
     const chunks = Math.ceil(data.length / CHUNK);

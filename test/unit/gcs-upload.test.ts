@@ -9,7 +9,7 @@ import type { TokenSource } from '../../src/core/google/auth.ts';
 
 const KiB = 1024;
 const CHUNK = 256 * KiB;
-const FAST = { retries: 3, minTimeoutMs: 1, maxTimeoutMs: 2 };
+const FAST = { policy: { attempts: 4, baseMs: 1, capMs: 2 } };
 
 function crc32cOf(data: Buffer): string {
   const crc = new CRC32C();

@@ -11,7 +11,7 @@ const NAME = 'projects/kbuild-lab/locations/us-central1/clusters/lab';
 const CA = Buffer.from('-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n').toString(
   'base64',
 );
-const FAST = { retries: 1, minTimeoutMs: 1, maxTimeoutMs: 2 };
+const FAST = { policy: { attempts: 2, baseMs: 1, capMs: 2 } };
 
 /** CountingTokenSource hands out token-1, token-2, ... one per call. */
 class CountingTokenSource implements TokenSource {

@@ -9,6 +9,7 @@ import {
   timeKey,
   type LogLine,
 } from '../../src/core/build/logs.ts';
+import { KubeApiError } from '../../src/core/kube/api.ts';
 
 /** A fake API server log: lines with timestamps, several per second and some identical. */
 function makeLog(n: number): string[] {
@@ -107,6 +108,85 @@ test('followLogs reconnects when a stream ends while the container still runs', 
   });
   assert.equal(got.length, 50);
   assert.equal(new Set(got).size, 50);
+});
+
+test('followLogs waits out transient failures (an outage) past maxFailures, then delivers everything once', async () => {
+  const log = makeLog(400);
+  let calls = 0;
+  const got: string[] = [];
+  const refused = Object.assign(new KubeApiError(0, 'NetworkError', 'connect ECONNREFUSED'), {
+    code: 'ECONNREFUSED',
+  });
+  const result = await followLogs({
+    open: async (since) => {
+      calls++;
+      if (calls === 1) return serve(log, since, 3000);
+      if (calls < 40) throw refused; // 38 refusals in a row: an outage
+      return serve(log, since, undefined);
+    },
+    onLine: (l) => void got.push(l.text),
+    terminated: Promise.resolve(),
+    signal: new AbortController().signal,
+    sleep: async () => {},
+    maxFailures: 3,
+  });
+  assert.deepEqual(
+    got,
+    log.map((l) => l.slice(l.indexOf(' ') + 1)),
+  );
+  assert.equal(result.reconnects, 39);
+});
+
+test('followLogs never gives up while each cut stream delivered new lines; it counts what it re-read', async () => {
+  const log = makeLog(3000);
+  const got: string[] = [];
+  let opens = 0;
+  let markDone: () => void = () => {};
+  const terminated = new Promise<void>((r) => (markDone = r));
+  const result = await followLogs({
+    // Every stream is cut after 4 KiB (more than one second of this log), 20+ cuts in a row,
+    // until the container has ended and a stream finds nothing new.
+    open: async (since) => {
+      if (++opens > 40) markDone();
+      return serve(log, since, opens > 40 ? undefined : 4096);
+    },
+    onLine: (l) => void got.push(l.text),
+    terminated,
+    signal: new AbortController().signal,
+    sleep: async () => {},
+    maxFailures: 3,
+  });
+  assert.deepEqual(
+    got,
+    log.map((l) => l.slice(l.indexOf(' ') + 1)),
+  );
+  assert.ok(result.reconnects > 20, `${result.reconnects} reconnects`);
+  assert.ok(result.skippedLines > 0 && result.skippedBytes > 0);
+});
+
+test('followLogs says so and stops when streams are cut within one second of log', async () => {
+  const log = makeLog(1000);
+  const got: string[] = [];
+  const told: string[] = [];
+  const result = await followLogs({
+    // After the first stream, each is cut after 200 bytes: less than one second of log.
+    open: async (since) => serve(log, since, since ? 200 : 5000),
+    onLine: (l) => void got.push(l.text),
+    onStuck: (line) => told.push(line),
+    terminated: Promise.resolve(),
+    signal: new AbortController().signal,
+    sleep: async () => {},
+  });
+  assert.equal(told.length, 1);
+  assert.match(told[0]!, /cut faster than one second of log can be read/);
+  assert.match(result.incomplete ?? '', /cut 5 times in a row before it got past second/);
+  // What came is a prefix of the log, in order, each line once.
+  assert.ok(got.length > 0 && got.length < 1000);
+  assert.deepEqual(
+    got,
+    log.slice(0, got.length).map((l) => l.slice(l.indexOf(' ') + 1)),
+  );
+  assert.ok(result.skippedBytes > 0);
 });
 
 test('timeKey orders RFC 3339 timestamps with trimmed nanoseconds', () => {

@@ -65,6 +65,18 @@ export function createGcsHandler(store: GcsStore, options: GcsOptions): Handler 
     const path = /^\/b(\/|$)/.test(url.pathname) ? `/storage/v1${url.pathname}` : url.pathname;
     const method = req.method ?? 'GET';
     let m: RegExpExecArray | null;
+    // Lab only: faults and counts of resumable uploads (resumable.ts UploadCounts).
+    if (path === '/_lab/gcs/faults' && method === 'POST') {
+      const body = await readJsonObject(req, invalid);
+      const puts = Array.isArray(body.failPuts) ? body.failPuts.map(Number) : [];
+      sessions.failPuts(String(body.name ?? ''), puts);
+      res.writeHead(204);
+      res.end();
+      return;
+    }
+    if (path === '/_lab/gcs/uploads' && method === 'GET') {
+      return sendJson(res, 200, sessions.counts(url.searchParams.get('name') ?? ''));
+    }
     // apitools (gcloud) starts resumable uploads at /resumable/upload/...
     if ((m = /^(?:\/resumable)?\/upload\/storage\/v1\/b\/([^/]+)\/o$/.exec(path)) !== null) {
       const bucket = decodeURIComponent(m[1] ?? '');

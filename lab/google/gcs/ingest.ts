@@ -13,7 +13,8 @@ import type { GcsStore, ObjectRecord } from './store.ts';
 
 /**
  * appendData streams `source` to the end of `path`, dropping its first
- * `skip` bytes (data a resumable upload already has) and hashing the rest.
+ * `skip` bytes (data a resumable upload already has) and hashing the rest,
+ * at most `limit` bytes of it (the rest is read and dropped: a lab fault).
  * `corrupt` (faults.ts) may change the data as it arrives, before hashing.
  * Returns the number of bytes the source carried. Memory use is one chunk.
  */
@@ -23,17 +24,21 @@ export async function appendData(
   hasher: ObjectHasher,
   skip = 0,
   corrupt?: (data: Buffer) => Buffer,
+  limit = Infinity,
 ): Promise<number> {
   let seen = 0;
   let toSkip = skip;
+  let room = limit;
   await pipeline(
     source,
     async function* (chunks: AsyncIterable<Buffer>) {
       for await (const raw of chunks) {
         const chunk = Buffer.isBuffer(raw) ? raw : Buffer.from(raw);
         seen += chunk.length;
-        const kept = toSkip > 0 ? chunk.subarray(Math.min(toSkip, chunk.length)) : chunk;
-        toSkip -= chunk.length - kept.length;
+        const all = toSkip > 0 ? chunk.subarray(Math.min(toSkip, chunk.length)) : chunk;
+        toSkip -= chunk.length - all.length;
+        const kept = all.subarray(0, Math.min(all.length, room));
+        room -= kept.length;
         if (kept.length === 0) continue;
         const data = corrupt ? corrupt(kept) : kept;
         hasher.update(data);

@@ -54,6 +54,23 @@ interface Session {
 }
 
 /**
+ * UploadCounts: what the data requests of an object's resumable uploads carried, for tests
+ * (GET /_lab/gcs/uploads): `resentBytes` are bytes a request carried that the session had
+ * already persisted (a client that resumes from the offset GCS reports sends none).
+ */
+export interface UploadCounts {
+  puts: number;
+  statusQueries: number;
+  receivedBytes: number;
+  resentBytes: number;
+  /** Data requests answered 503 by a lab fault (POST /_lab/gcs/faults). */
+  faults: number;
+}
+
+/** GCS_GRANULE: GCS persists resumable data in multiples of 256 KiB. */
+const GCS_GRANULE = 256 * 1024;
+
+/**
  * ResumableSessions keeps upload sessions in memory (a restart loses them,
  * as it clears their data) and their data in the store's uploads directory.
  */
@@ -61,6 +78,28 @@ export class ResumableSessions {
   readonly #store: GcsStore;
   readonly #faults: GcsFaults | undefined;
   readonly #sessions = new Map<string, Session>();
+  readonly #counts = new Map<string, UploadCounts>();
+  /** Data requests (1-based, per object name) to answer 503 after persisting half of their new bytes. */
+  readonly #failing = new Map<string, Set<number>>();
+
+  /** failPuts makes the listed data requests of uploads of `name` fail with 503 (a lab fault). */
+  failPuts(name: string, puts: number[]): void {
+    this.#failing.set(name, new Set(puts));
+    this.#counts.delete(name);
+  }
+
+  /** counts answers the UploadCounts of uploads of `name` since its last failPuts (or start). */
+  counts(name: string): UploadCounts {
+    return (
+      this.#counts.get(name) ?? {
+        puts: 0,
+        statusQueries: 0,
+        receivedBytes: 0,
+        resentBytes: 0,
+        faults: 0,
+      }
+    );
+  }
 
   /** faults: armed corruption (faults.ts), applied to data requests. */
   constructor(store: GcsStore, faults?: GcsFaults) {
@@ -160,9 +199,24 @@ export class ResumableSessions {
       throw invalid(errorText(err));
     }
     const received = s.hasher.size;
+    const counts = this.counts(s.name);
+    this.#counts.set(s.name, counts);
     if (range.first === undefined) {
+      counts.statusQueries++;
       req.resume();
     } else {
+      counts.puts++;
+      if (this.#failing.get(s.name)?.has(counts.puts)) {
+        // A lab fault: persist about half of the new bytes (whole 256 KiB units), then answer 503.
+        const fresh = range.last === undefined ? 0 : range.last + 1 - received;
+        const keep = Math.floor(fresh / 2 / GCS_GRANULE) * GCS_GRANULE;
+        const skip = received - range.first;
+        const carried = await appendData(req, s.tempPath, s.hasher, skip, undefined, keep);
+        counts.receivedBytes += carried;
+        counts.resentBytes += Math.min(carried, skip);
+        counts.faults++;
+        throw gcsError(503, 'backendError', 'Backend Error (a lab fault: POST /_lab/gcs/faults)');
+      }
       if (range.first > received) {
         req.resume();
         throw invalid(
@@ -171,6 +225,8 @@ export class ResumableSessions {
       }
       const corrupt = this.#faults?.take(s.bucket, s.name) ? flipOne() : undefined;
       const carried = await appendData(req, s.tempPath, s.hasher, received - range.first, corrupt);
+      counts.receivedBytes += carried;
+      counts.resentBytes += Math.min(carried, received - range.first);
       if (range.last !== undefined && carried !== range.last - range.first + 1) {
         throw invalid(
           `Content-Range ${header ?? ''} announces ${range.last - range.first + 1} bytes but the body had ${carried}.`,

@@ -17,7 +17,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import tar from 'tar-stream';
 import { createCrc32c } from '../gcs/crc32c.ts';
-import type { KubeApi } from '../kube/api.ts';
+import { runRetrying, type KubeApi } from '../kube/api.ts';
 import type { ObjectStore, UploadResult } from '../gcs/storage.ts';
 import { checkTarEntry } from './tarpath.ts';
 import { objectName } from '../inputs/destination.ts';
@@ -85,14 +85,19 @@ async function digest(body: Readable): Promise<{ size: number; crc32c: string; s
 /**
  * collectArtifacts copies every file below artifactsPath out of the pod and
  * uploads it (or only hashes it, without a store), then releases the
- * collector container. Throws when the exec or an upload fails.
+ * collector container. Throws when the exec or an upload fails (after the
+ * retries of KubeApi.retrying for a cut session).
  */
 export async function collectArtifacts(o: CollectOptions): Promise<CollectResult> {
   try {
-    return await copyOut(o);
+    // A copy cut by a transient failure starts again from the beginning (KubeApi.retrying);
+    // objects already uploaded are overwritten with the same bytes.
+    return await runRetrying(o.kube, `copy the artifacts out of pod ${o.pod}`, () => copyOut(o));
   } finally {
     // The pod (and the Job) ends only when the collector does, whatever happened to the copy.
-    await release(o).catch((err: Error) => o.onWarning?.(err.message));
+    await runRetrying(o.kube, `release the collector of pod ${o.pod}`, () => release(o)).catch(
+      (err: Error) => o.onWarning?.(err.message),
+    );
   }
 }
 

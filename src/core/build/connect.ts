@@ -13,6 +13,9 @@ import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../google/gke.ts'
 import { ClientNodeKubeApi } from '../kube/client.ts';
 import type { KubeApi } from '../kube/api.ts';
 import { GcsObjectStore, type ObjectStore } from '../gcs/storage.ts';
+import { Reachability } from '../kube/reachability.ts';
+import type { RetryEvent } from '../base/retry.ts';
+import { systemClock } from '../base/report.ts';
 
 /** ConnectOptions: how to reach Google, and the two capabilities of the runner. */
 export interface ConnectOptions {
@@ -22,6 +25,14 @@ export interface ConnectOptions {
   mask: MaskFn;
   /** The bucket of the build; absent: no object store. */
   bucket?: string;
+  /**
+   * Hears each retry of a remote call (base/retry.ts: its `line` is what a user sees) and the
+   * control plane's outage lines; absent: retries are silent.
+   */
+  onRetry?: (event: RetryEvent) => void;
+  notify?: (line: string) => void;
+  /** Plain Kubernetes calls are retried (default); the dispatcher's fan-out retries per item itself. */
+  kubeRetries?: boolean;
 }
 
 /** ACCESS_NAMES: how messages name a control-plane endpoint other than the public one. */
@@ -44,6 +55,8 @@ export interface Clients {
   clusterName: string;
   /** autopilot: the GKE lookup says the cluster is an Autopilot cluster. */
   autopilot?: boolean;
+  /** Whether the API server answers; a running build rides out outages with it (kube/reachability.ts). */
+  reachability: Reachability;
 }
 
 /**
@@ -66,6 +79,7 @@ export function tokenSourceFor(auth: AuthConfig, o: ConnectOptions): TokenSource
       ...(auth.audience ? { audience: auth.audience } : {}),
       endpoints: { sts: o.endpoints.sts, iamcredentials: o.endpoints.iamcredentials },
       mask: o.mask,
+      ...(o.onRetry ? { retry: { onRetry: o.onRetry } } : {}),
     });
   }
   return new AdcTokenSource({ mask: o.mask });
@@ -99,7 +113,7 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
       tokenSource,
       o.endpoints.container,
       undefined,
-      undefined,
+      o.onRetry ? { onRetry: o.onRetry } : undefined,
       {
         access: auth.controlPlane ?? 'public',
         connectGateway: o.endpoints.connectgateway,
@@ -117,10 +131,20 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
         bucket: o.bucket,
         apiEndpoint: o.endpoints.storage,
         ...(tokenSource ? { tokenSource } : {}),
+        ...(o.onRetry ? { retry: { onRetry: o.onRetry } } : {}),
       })
     : undefined;
+  const reachability = new Reachability({
+    clock: systemClock,
+    notify: o.notify ?? (() => undefined),
+  });
   return {
-    kube: new ClientNodeKubeApi(kubeConfig),
+    reachability,
+    kube: new ClientNodeKubeApi(kubeConfig, {
+      reachability,
+      ...(o.onRetry ? { onRetry: o.onRetry } : {}),
+      ...(o.kubeRetries === false ? { policy: { attempts: 1 } } : {}),
+    }),
     kubeConfig,
     ...(store ? { store } : {}),
     ...(tokenSource ? { tokenSource } : {}),

@@ -8,13 +8,13 @@
  */
 import { execFile } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { lstat, opendir, readlink, stat } from 'node:fs/promises';
-import { join, posix, relative, sep } from 'node:path';
+import { lstat, opendir, readlink, realpath, stat } from 'node:fs/promises';
+import { isAbsolute, join, posix, relative, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import tar from 'tar-stream';
 import { invalid } from '../base/errors.ts';
-import type { KubeApi } from '../kube/api.ts';
+import { runRetrying, type KubeApi } from '../kube/api.ts';
 import { CONTAINER, STAGED_MARKER, WORKSPACE_DIR } from '../manifest/podspec.ts';
 import type { Reporter } from '../base/report.ts';
 
@@ -34,16 +34,34 @@ function git(dir: string, args: string[]): Promise<string | undefined> {
 }
 
 /**
+ * checkInside throws an InputError for input "context" when dir, symbolic links resolved, is not
+ * the workspace or below it (`../../../` would stage the runner's whole filesystem).
+ */
+export async function checkInside(dir: string, workspace: string): Promise<void> {
+  const [real, root] = await Promise.all([realpath(dir), realpath(workspace)]);
+  const rel = relative(root, real);
+  if (rel === '' || (!isAbsolute(rel) && rel !== '..' && !rel.startsWith(`..${sep}`))) return;
+  throw invalid(
+    'context',
+    `path (it resolves to ${real}, outside the workspace ${root})`,
+    dir,
+    'give a directory inside the workspace (relative to it, e.g. . or src/pkg), or an empty value to stage nothing',
+  );
+}
+
+/**
  * listContext lists the files of dir: in a git checkout, the tracked files
  * below dir (`git ls-files -z`, so untracked build outputs and secrets that are
  * git-ignored stay on the runner); elsewhere every file and symlink below dir.
- * Throws an InputError for input "context" when dir is missing or not a directory.
+ * Throws an InputError for input "context" when dir is missing or not a directory, or, with
+ * `workspace`, when it resolves outside it (checkInside).
  */
-export async function listContext(dir: string): Promise<ContextListing> {
+export async function listContext(dir: string, workspace?: string): Promise<ContextListing> {
   const st = await stat(dir).catch(() => undefined);
   const fix = 'give an existing directory, or an empty value to stage nothing';
   if (!st) throw invalid('context', 'path (it does not exist)', dir, fix);
   if (!st.isDirectory()) throw invalid('context', 'path (not a directory)', dir, fix);
+  if (workspace !== undefined) await checkInside(dir, workspace);
   const inside = await git(dir, ['rev-parse', '--is-inside-work-tree']);
   if (inside?.trim() === 'true') {
     const out = (await git(dir, ['ls-files', '-z', '--cached', '--full-name', '--', '.'])) ?? '';
@@ -148,16 +166,24 @@ export interface StageRequest {
  * Throws when the exec fails or tar exits non-zero.
  */
 export async function stageContext(r: StageRequest): Promise<void> {
-  const { stream, stats } = packContext(r.dir, r.files);
-  const res = await r.kube.exec({
-    namespace: r.namespace,
-    pod: r.pod,
-    container: CONTAINER.stage,
-    command: STAGE_COMMAND,
-    stdin: stream,
-    signal: r.signal,
+  // A cut session starts again from the beginning with a fresh tar stream (kube.retrying).
+  const { res, st } = await runRetrying(r.kube, `stage ${r.dir} into pod ${r.pod}`, async () => {
+    const { stream, stats } = packContext(r.dir, r.files);
+    stats.catch(() => undefined);
+    try {
+      const res = await r.kube.exec({
+        namespace: r.namespace,
+        pod: r.pod,
+        container: CONTAINER.stage,
+        command: STAGE_COMMAND,
+        stdin: stream,
+        signal: r.signal,
+      });
+      return { res, st: await stats };
+    } finally {
+      stream.destroy();
+    }
   });
-  const st = await stats;
   if (res.exitCode !== 0) throw new Error(`tar exited with code ${res.exitCode}: ${res.message}`);
   const who = r.label ? `${r.label}: ` : '';
   r.reporter.info(

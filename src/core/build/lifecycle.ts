@@ -38,6 +38,7 @@ import type { ObjectStore } from '../gcs/storage.ts';
 import type { Verdict } from './verdict.ts';
 import { createObjects, deleteBuild } from './create.ts';
 import { checkPermissions } from './permissions.ts';
+import { OutageError, type Reachability } from '../kube/reachability.ts';
 
 /** BuildDeps: the clients and sinks of a build. */
 export interface BuildDeps {
@@ -54,7 +55,15 @@ export interface BuildDeps {
   podProgram?: string;
   /** Google endpoints as the pod reaches them (the lab's; absent on GKE). */
   podEndpoints?: PodEndpoints;
+  /**
+   * Whether the API server answers (kube/reachability.ts); once the build exists, outages of up
+   * to spec.apiOutageBudgetSeconds are ridden out, a longer one ends the build with an error.
+   */
+  reachability?: Reachability;
 }
+
+/** OUTAGE_CLEANUP_MS: after an outage outlasted its budget, how long the Job's deletion is tried. */
+const OUTAGE_CLEANUP_MS = 20_000;
 
 const LAST_LINES = 20;
 
@@ -109,14 +118,21 @@ export async function runBuild(
     return r;
   }
 
+  // The build runs on its node whether or not the API server answers: ride out its outages up to
+  // the budget; a longer one aborts every wait of the build (`live`) with an OutageError.
+  const reach = deps.reachability;
+  reach?.ride(spec.apiOutageBudgetSeconds * 1000);
+  const live = reach ? AbortSignal.any([signal, reach.signal]) : signal;
   const watcher = new BuildWatcher(kube, ns, buildSelector(spec.buildId), {
     clock,
     watchJob: spec.kind === 'job',
   });
   const work = await mkdtemp(join(deps.tempDir, 'kbuild-'));
   const logPath = join(work, 'build.log');
+  let outage: OutageError | undefined;
+  let cleanup = '';
   try {
-    let final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
+    let final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, live);
     if (final.retryable && spec.spot && spec.kind === 'job' && !signal.aborted) {
       // A Spot VM was reclaimed under the build: retry once on another node (docs/design.md, "The action's inputs", `spot`).
       reporter.warning(`${final.message}; retrying the build once`);
@@ -126,7 +142,7 @@ export async function runBuild(
         AbortSignal.any([signal, AbortSignal.timeout(120_000)]),
       );
       await createObjects(kube, ns, manifests);
-      final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, signal);
+      final = await runAttempt(spec, deps, watcher, r, listing?.files, logPath, live);
     }
     if (final.state !== 'succeeded') final = await withEvents(kube, ns, watcher.state, final);
     r.status = final.state === 'succeeded' || final.state === 'timed_out' ? final.state : 'failed';
@@ -137,20 +153,26 @@ export async function runBuild(
     r.finishedAt = (build?.finishedAt ?? new Date(clock.now())).toString();
     if (build?.finishedAt && r.startedAt)
       r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
-    await collect(spec, deps, watcher, r, signal);
+    await collect(spec, deps, watcher, r, live);
+    if (reach?.signal.aborted) throw reach.signal.reason;
     if (spec.bucket && deps.store)
       await uploadBuildRecords(
         { store: deps.store, spec, logPath, withLog: Boolean(r.startedAt) },
         r,
       );
   } catch (err) {
-    if (!signal.aborted) throw err;
-    r.status = 'cancelled';
-    r.reason = 'Cancelled';
-    r.message = `build ${spec.jobName} was cancelled`;
+    if (reach?.signal.reason instanceof OutageError && !signal.aborted)
+      outage = reach.signal.reason;
+    else if (!signal.aborted) throw err;
+    else {
+      r.status = 'cancelled';
+      r.reason = 'Cancelled';
+      r.message = `build ${spec.jobName} was cancelled`;
+    }
   } finally {
     watcher.stop();
-    if (!spec.keep || signal.aborted) {
+    if (outage) cleanup = await cleanUpAfterOutage(spec, deps, spec.keep);
+    else if (!spec.keep || signal.aborted) {
       const gone = await deleteBuild(kube, ns, spec.jobName, spec.kind).catch((err: Error) => {
         reporter.warning(`could not delete ${spec.jobName}: ${err.message}`);
         return false;
@@ -161,7 +183,39 @@ export async function runBuild(
     await rm(work, { recursive: true, force: true });
     if (staged && deps.store) await removeContext(deps.store, staged, reporter);
   }
+  // After an outage longer than its budget the step fails, saying what became of the build.
+  if (outage) throw new Error(`${(outage as OutageError).message}; ${cleanup}`);
   return r;
+}
+
+/**
+ * cleanUpAfterOutage tries to delete the build for OUTAGE_CLEANUP_MS once an outage outlasted its
+ * budget (unless keep), and answers what happened, for the step's error message.
+ */
+async function cleanUpAfterOutage(
+  spec: BuildSpec,
+  deps: BuildDeps,
+  keep: boolean,
+): Promise<string> {
+  const what = `${spec.kind === 'job' ? 'Job' : 'Pod'} ${spec.namespace}/${spec.jobName}`;
+  if (keep) return `${what} was kept (keep: true)`;
+  const deadline = deps.clock.now() + OUTAGE_CLEANUP_MS;
+  let last: string;
+  for (;;) {
+    try {
+      const existed = await deleteBuild(deps.kube, spec.namespace, spec.jobName, spec.kind);
+      return existed ? `${what} was deleted` : `${what} was already gone`;
+    } catch (err) {
+      last = err instanceof Error ? err.message : String(err);
+    }
+    if (deps.clock.now() + 2000 > deadline) break;
+    await deps.clock.sleep(2000);
+  }
+  return (
+    `${what} could not be deleted (${last}); it ends by itself at its deadline (input "timeout") ` +
+    `and is removed after it ends (ttlSecondsAfterFinished), or delete it with ` +
+    `kubectl delete ${spec.kind} -n ${spec.namespace} ${spec.jobName}`
+  );
 }
 
 /**

@@ -10,10 +10,13 @@
  * lines carrying exactly the last timestamp, as many as were already delivered.
  * An incomplete last line of a dropped stream is discarded; it comes again.
  * Lines are handed over one at a time and awaited, so memory stays flat
- * whatever the log size.
+ * whatever the log size. What reconnects re-read and drop is counted
+ * (FollowResult.skippedBytes): at most one second of log per reconnect.
  */
 import type { Readable } from 'node:stream';
 import { StringDecoder } from 'node:string_decoder';
+import { kubeTransient } from '../kube/api.ts';
+import { networkCode } from '../base/retry.ts';
 
 /** LogLine: one line of a container's output, without its newline. */
 export interface LogLine {
@@ -29,6 +32,7 @@ export interface FollowOptions {
   onLine: (line: LogLine) => void | Promise<void>;
   /** Resolves when the container has terminated (from the pod watch). */
   terminated: Promise<void>;
+  /** Ends the follow (cancellation, or an outage longer than its budget). */
   signal: AbortSignal;
   /**
    * After `terminated`, how long the stream may stay silent (no bytes read, no
@@ -37,16 +41,35 @@ export interface FollowOptions {
    * never cut.
    */
   drainTimeoutMs?: number;
-  /** Failed reconnects allowed in a row before giving up (default 20). */
+  /**
+   * Failed reconnects allowed in a row before giving up (default 20). Only refusals count
+   * (e.g. 400 "container is waiting to start", 404): a stream that delivered new lines before it
+   * was cut resets the count, and transient failures (`transient`: connection refused, 429,
+   * 5xx) are waited out with backoff until `signal` ends the follow.
+   */
   maxFailures?: number;
+  /** transient tells a failure worth waiting out (default: kube/api.ts kubeTransient). */
+  transient?: (err: unknown) => boolean;
+  /**
+   * Reconnects in a row cut before they even re-read the lines already delivered (the stream is
+   * cut within one second of log) before following stops as hopeless (default 5).
+   */
+  stuckLimit?: number;
   onReconnect?: (attempt: number, reason: string) => void;
+  /** Told once when following stops because cuts come faster than one second of log. */
+  onStuck?: (line: string) => void;
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** FollowResult: what was delivered. */
+/** FollowResult: what was delivered, and what the reconnects cost. */
 export interface FollowResult {
   lines: number;
   reconnects: number;
+  /** Lines and bytes read again after reconnects and dropped (sinceTime's one-second resolution). */
+  skippedLines: number;
+  skippedBytes: number;
+  /** Set when following stopped before the end (cuts faster than one second of log): why. */
+  incomplete?: string;
 }
 
 /** LogStreamError: the log could not be followed (too many failed reconnects). */
@@ -95,6 +118,11 @@ export class LineCursor {
     this.skipAtLast = this.atLast;
   }
 
+  /** caughtUp: since the last rewind, the stream re-read every line already delivered. */
+  get caughtUp(): boolean {
+    return this.skipAtLast === 0;
+  }
+
   /** accept tells whether a line with this timestamp is new, and records it when it is. */
   accept(time: string): boolean {
     const key = timeKey(time);
@@ -127,19 +155,30 @@ export function splitTimestamp(raw: string): LogLine {
 
 /**
  * followLogs delivers every line of the container's log once, in order, until
- * the container has terminated and its stream has ended. Throws LogStreamError
- * after `maxFailures` failed reconnects in a row.
+ * the container has terminated and its stream has ended. A stream cut after it
+ * delivered new lines is opened again at once (no failure counted); transient
+ * failures are retried with capped exponential backoff and full jitter until
+ * `signal` aborts; refusals throw LogStreamError after `maxFailures` in a row.
+ * When `stuckLimit` reconnects in a row only re-read the current second, no
+ * reader of this API can get further (sinceTime has one-second resolution):
+ * onStuck is told, and following stops once the container ends, the result
+ * marked `incomplete`.
  */
 export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
   const cursor = new LineCursor();
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const drainMs = opts.drainTimeoutMs ?? 10_000;
   const maxFailures = opts.maxFailures ?? 20;
+  const stuckLimit = opts.stuckLimit ?? 5;
+  const transient =
+    opts.transient ??
+    ((err: unknown) => kubeTransient(err) !== undefined || networkCode(err) !== undefined);
   let terminated = false;
   void opts.terminated.then(() => (terminated = true));
-  let lines = 0;
-  let reconnects = 0;
+  const result: FollowResult = { lines: 0, reconnects: 0, skippedLines: 0, skippedBytes: 0 };
   let failures = 0;
+  let waits = 0;
+  let stuck = 0;
   let finalRead = false;
 
   while (!opts.signal.aborted) {
@@ -168,14 +207,22 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     });
     let endedCleanly = false;
     let reason = '';
+    let fresh = 0;
+    let reread = 0;
+    let failure: unknown;
     try {
       const stream = await opts.open(cursor.lastTime, attempt.signal);
       const decoder = new StringDecoder('utf8');
       let pending = '';
       const deliver = async (raw: string) => {
         const line = splitTimestamp(raw);
-        if (!cursor.accept(line.time)) return;
-        lines++;
+        if (!cursor.accept(line.time)) {
+          reread++;
+          result.skippedBytes += Buffer.byteLength(raw) + 1;
+          return;
+        }
+        fresh++;
+        result.lines++;
         await opts.onLine(line);
         lastProgress = Date.now();
       };
@@ -197,28 +244,63 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
       endedCleanly = true;
       // A clean end while the container is done: a last line without newline is real.
       if (pending && terminated) await deliver(pending);
-      failures = 0;
     } catch (err) {
+      failure = err;
       reason = err instanceof Error ? err.message : String(err);
-      if (!attempt.signal.aborted || !finalRead) failures++;
     } finally {
       active = false;
       clearTimeout(drainTimer);
       opts.signal.removeEventListener('abort', stop);
     }
+    result.skippedLines += reread;
     if (opts.signal.aborted) break;
     if (endedCleanly && terminated) break;
+    // What this attempt tells: progress (new lines), a stream that only re-read the current
+    // second, a transient failure to wait out, or a refusal.
+    const cut = failure !== undefined && !(attempt.signal.aborted && finalRead);
+    if (fresh > 0 || endedCleanly) {
+      failures = 0;
+      waits = 0;
+      stuck = 0;
+    } else if (cut && reread > 0 && !cursor.caughtUp) {
+      // Cut again before it even got back to the last line delivered.
+      stuck++;
+    } else if (cut && transient(failure)) {
+      waits++;
+    } else if (cut) {
+      failures++;
+    }
     if (failures > maxFailures) {
       throw new LogStreamError(
         `log stream failed ${failures} times in a row; last error: ${reason}`,
       );
     }
-    reconnects++;
+    if (stuck >= stuckLimit) {
+      result.incomplete =
+        `the log stream was cut ${stuck} times in a row before it got past second ${cursor.lastTime ?? '?'} ` +
+        `(sinceTime has one-second resolution, so no reader of this API can get further); last error: ${reason}`;
+      opts.onStuck?.(
+        `The build's log stops here: its stream is cut faster than one second of log can be read (${result.incomplete}). ` +
+          'The build goes on; its status and artifacts are not affected.',
+      );
+      await Promise.race([
+        opts.terminated,
+        new Promise((r) => opts.signal.addEventListener('abort', r, { once: true })),
+      ]);
+      break;
+    }
+    result.reconnects++;
     cursor.rewind();
-    opts.onReconnect?.(reconnects, reason || 'stream ended while the container runs');
-    if (failures > 0) await sleep(Math.min(5_000, 200 * 2 ** Math.min(failures, 5)));
+    // During an outage only the first failed reconnect of the row is told (the outage has its own lines).
+    if (waits <= 1)
+      opts.onReconnect?.(result.reconnects, reason || 'stream ended while the container runs');
+    const backoff = failures + waits + stuck;
+    if (backoff > 0)
+      await sleep(
+        Math.floor(Math.random() * Math.min(5_000, 200 * 2 ** Math.min(backoff, 5))) + 50,
+      );
     // Ended before the pod watch saw the container end: give the watch a moment.
     else if (endedCleanly) await Promise.race([opts.terminated, sleep(1_000)]);
   }
-  return { lines, reconnects };
+  return result;
 }

@@ -11,7 +11,7 @@ import { Readable } from 'node:stream';
 import { collectArtifacts } from './artifacts.ts';
 import { gcsUri, objectName } from '../inputs/destination.ts';
 import type { KubeApi } from '../kube/api.ts';
-import { followLogs } from './logs.ts';
+import { followLogs, type FollowResult } from './logs.ts';
 import { CONTAINER } from '../manifest/podspec.ts';
 import { kbuildRecord, type BuildResult } from './record.ts';
 import type { Reporter } from '../base/report.ts';
@@ -51,6 +51,7 @@ export interface StreamLogOptions {
  */
 export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promise<void> {
   const file = createWriteStream(o.logPath, { flags: o.append ? 'a' : 'w' });
+  let reread: FollowResult | undefined;
   o.reporter.startGroup(o.title);
   try {
     const res = await followLogs({
@@ -75,14 +76,21 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
       terminated: o.terminated,
       signal: o.signal,
       ...(o.onReconnect ? { onReconnect: o.onReconnect } : {}),
+      onStuck: (line) => o.reporter.warning(line),
     });
     r.logLines = res.lines;
     r.logReconnects = res.reconnects;
+    reread = res;
   } finally {
     o.reporter.endGroup();
     file.end();
     await once(file, 'close');
   }
+  if (reread?.reconnects)
+    o.reporter.info(
+      `Log stream: ${reread.reconnects} reconnects re-read ${(reread.skippedBytes / 1024).toFixed(1)} KiB ` +
+        `(${reread.skippedLines} lines) already shown, and dropped them`,
+    );
 }
 
 /** artifactsUriOf is `gs://BUCKET/DESTINATION/`, the `artifacts_uri` output. */

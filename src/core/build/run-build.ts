@@ -64,6 +64,13 @@ async function connectAndRun(
   const clients = await connect(o.auth, {
     ...o.connect,
     ...(spec.bucket ? { bucket: spec.bucket } : {}),
+    onRetry: (e) => {
+      o.reporter.info(e.line);
+      o.reporter.debug?.(
+        `retry of ${e.what}: ${e.error instanceof Error ? e.error.message : String(e.error)}`,
+      );
+    },
+    notify: (line) => o.reporter.warning(line),
   });
   if (clients.autopilot) {
     const issues = autopilotIssues(spec, clients.clusterName);
@@ -77,6 +84,7 @@ async function connectAndRun(
     spec,
     {
       kube: clients.kube,
+      reachability: clients.reachability,
       ...(clients.store ? { store: clients.store } : {}),
       reporter: o.reporter,
       clock: systemClock,
@@ -86,5 +94,5 @@ async function connectAndRun(
       podEndpoints: podEndpointsOf(o.connect.endpoints),
     },
     signal,
-  );
+  ).finally(() => clients.reachability.close());
 }

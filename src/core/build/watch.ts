@@ -41,6 +41,8 @@ export class BuildWatcher {
   readonly state: BuildObjects = { pods: new Map(), podDeleted: false };
   private readonly stopper = new AbortController();
   private readonly listeners = new Set<() => void>();
+  /** Each pending until's way to end when the watcher stops (no timer outlives the build). */
+  private readonly stops = new Set<() => void>();
   private readonly clock: Clock;
   private readonly tickMs: number;
   /** The first error of a watch that could not continue (e.g. 403 on list). */
@@ -97,15 +99,21 @@ export class BuildWatcher {
 
   /**
    * until resolves with the first non-undefined answer of fn. It rejects when
-   * `signal` aborts (with signal.reason) or a watch failed for good.
+   * `signal` aborts (with signal.reason), a watch failed for good, or the
+   * watcher is stopped.
    */
   until<T>(fn: (s: BuildObjects) => T | undefined, signal: AbortSignal): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const timer = setInterval(() => check(), this.tickMs);
       const cleanup = () => {
         this.listeners.delete(check);
+        this.stops.delete(onStop);
         clearInterval(timer);
         signal.removeEventListener('abort', onAbort);
+      };
+      const onStop = () => {
+        cleanup();
+        reject(new Error('the build watcher stopped'));
       };
       const onAbort = () => {
         cleanup();
@@ -131,7 +139,9 @@ export class BuildWatcher {
         }
       };
       if (signal.aborted) return onAbort();
+      if (this.stopper.signal.aborted) return onStop();
       signal.addEventListener('abort', onAbort, { once: true });
+      this.stops.add(onStop);
       this.listeners.add(check);
       check();
     });
@@ -142,8 +152,10 @@ export class BuildWatcher {
     return this.clock.now();
   }
 
+  /** stop ends the watches and rejects every pending until (its timer stops with it). */
   stop(): void {
     this.stopper.abort();
     this.listeners.clear();
+    for (const s of [...this.stops]) s();
   }
 }

@@ -1,7 +1,14 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { createCrc32c } from './crc32c.ts';
-import { exchange, GoogleApiError, googleErrorText, redact, withRetry } from '../google/http.ts';
+import {
+  exchange,
+  GoogleApiError,
+  googleErrorText,
+  redact,
+  withRetry,
+  withRetryAfter,
+} from '../google/http.ts';
 import {
   ChecksumMismatchError,
   gcsHint,
@@ -183,28 +190,37 @@ async function startSession(o: ResumableUploadOptions, uri: string): Promise<str
     `${o.apiEndpoint}/upload/storage/v1/${objectPath(o.bucket)}` +
     `?uploadType=resumable&name=${encodeURIComponent(o.name)}`;
   const step = `GCS resumable upload start for ${uri}`;
-  return withRetry(async () => {
-    const extra: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
-    if (o.contentType) extra['x-upload-content-type'] = o.contentType;
-    if (o.size !== undefined) extra['x-upload-content-length'] = String(o.size);
-    const headers = await headersWith(o, extra);
-    const body = JSON.stringify(
-      o.contentType ? { name: o.name, contentType: o.contentType } : { name: o.name },
-    );
-    const secrets = secretsOf(headers.authorization);
-    const init = { method: 'POST', headers, body };
-    const { response, text } = await exchange(o.fetch ?? fetch, url, init, step, secrets);
-    const location = response.headers.get('location');
-    if (!response.ok || !location) {
-      throw new GoogleApiError(
-        step,
-        response.status,
-        response.ok ? 'no Location header in the response' : redact(googleErrorText(text), secrets),
-        gcsHint(o.bucket, 'storage.objects.create')(response.status),
+  return withRetry(
+    async () => {
+      const extra: Record<string, string> = { 'content-type': 'application/json; charset=UTF-8' };
+      if (o.contentType) extra['x-upload-content-type'] = o.contentType;
+      if (o.size !== undefined) extra['x-upload-content-length'] = String(o.size);
+      const headers = await headersWith(o, extra);
+      const body = JSON.stringify(
+        o.contentType ? { name: o.name, contentType: o.contentType } : { name: o.name },
       );
-    }
-    return new URL(location, url).toString();
-  }, o.retry);
+      const secrets = secretsOf(headers.authorization);
+      const init = { method: 'POST', headers, body };
+      const { response, text } = await exchange(o.fetch ?? fetch, url, init, step, secrets);
+      const location = response.headers.get('location');
+      if (!response.ok || !location) {
+        throw withRetryAfter(
+          new GoogleApiError(
+            step,
+            response.status,
+            response.ok
+              ? 'no Location header in the response'
+              : redact(googleErrorText(text), secrets),
+            gcsHint(o.bucket, 'storage.objects.create')(response.status),
+          ),
+          response,
+        );
+      }
+      return new URL(location, url).toString();
+    },
+    o.retry,
+    step,
+  );
 }
 
 /**

@@ -5,6 +5,7 @@ import {
   isRetryableStatus,
   redact,
   withRetry,
+  withRetryAfter,
 } from '../google/http.ts';
 import type { FetchLike, RetryOptions } from '../google/http.ts';
 
@@ -124,31 +125,35 @@ export class UploadSession {
     const end = start + data.length;
     let needStatus = false;
     let stalls = 0;
-    return withRetry(async () => {
-      for (;;) {
-        if (needStatus) {
-          const done = await this.#put(Buffer.alloc(0), undefined, undefined);
-          if (done) return done;
+    return withRetry(
+      async () => {
+        for (;;) {
+          if (needStatus) {
+            const done = await this.#put(Buffer.alloc(0), undefined, undefined);
+            if (done) return done;
+            needStatus = false;
+          }
+          if (this.#confirmed >= end && total === undefined) return undefined;
+          if (this.#confirmed < start) {
+            throw new UploadSessionLostError(
+              `upload of ${this.#uri} failed: GCS lost bytes it had confirmed`,
+            );
+          }
+          const before = this.#confirmed;
+          needStatus = true;
+          const done = await this.#put(data.subarray(before - start), total ?? '*', hash);
           needStatus = false;
+          if (done) return done;
+          stalls = this.#confirmed > before ? 0 : stalls + 1;
+          if (stalls >= 3) {
+            const detail = 'GCS persisted no new bytes after 3 requests';
+            throw new GoogleApiError(`GCS upload of ${this.#uri}`, 308, detail);
+          }
         }
-        if (this.#confirmed >= end && total === undefined) return undefined;
-        if (this.#confirmed < start) {
-          throw new UploadSessionLostError(
-            `upload of ${this.#uri} failed: GCS lost bytes it had confirmed`,
-          );
-        }
-        const before = this.#confirmed;
-        needStatus = true;
-        const done = await this.#put(data.subarray(before - start), total ?? '*', hash);
-        needStatus = false;
-        if (done) return done;
-        stalls = this.#confirmed > before ? 0 : stalls + 1;
-        if (stalls >= 3) {
-          const detail = 'GCS persisted no new bytes after 3 requests';
-          throw new GoogleApiError(`GCS upload of ${this.#uri}`, 308, detail);
-        }
-      }
-    }, this.#o.retry);
+      },
+      this.#o.retry,
+      `GCS upload of ${this.#uri}`,
+    );
   }
 
   /**
@@ -200,6 +205,6 @@ export class UploadSession {
     const hint = isRetryableStatus(response.status)
       ? undefined
       : gcsHint(this.#o.bucket, 'storage.objects.create')(response.status);
-    throw new GoogleApiError(step, response.status, detail, hint);
+    throw withRetryAfter(new GoogleApiError(step, response.status, detail, hint), response);
   }
 }

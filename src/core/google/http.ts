@@ -1,19 +1,28 @@
-import pRetry, { AbortError } from 'p-retry';
+import {
+  networkCode,
+  retryAfterMs,
+  retrying,
+  TRANSIENT_STATUS,
+  type RetryEvent,
+  type RetryPolicy,
+  type Transient,
+} from '../base/retry.ts';
+import type { Clock } from '../base/report.ts';
 
 /** FetchLike is the WHATWG fetch signature (Node 24's global `fetch`), injectable for tests. */
 export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
 
 /**
- * RetryOptions tune the exponential backoff on network errors, HTTP 408, 429
- * and 5xx: `retries` extra attempts, the first after `minTimeoutMs` ms, each
- * next one twice as long (randomised), at most `maxTimeoutMs` ms.
+ * RetryOptions: the retry policy of Google API calls (base/retry.ts: capped exponential backoff
+ * with full jitter, Retry-After honoured, 2 min per call), where each retry is told, and the
+ * clock (tests).
  */
 export interface RetryOptions {
-  retries?: number;
-  minTimeoutMs?: number;
-  maxTimeoutMs?: number;
+  policy?: Partial<RetryPolicy>;
+  onRetry?: (event: RetryEvent) => void;
+  clock?: Clock;
+  random?: () => number;
 }
-
 /**
  * GoogleApiError is a failed call to a Google API. `step` names the protocol
  * step (`STS token exchange`, `GKE clusters.get`, ...), `status` is the HTTP
@@ -25,6 +34,10 @@ export class GoogleApiError extends Error {
   readonly step: string;
   readonly status: number;
   readonly detail: string;
+  /** The server's Retry-After, in ms, when it sent one (429, 503). */
+  retryAfterMs?: number;
+  /** For a network error (status 0): the transient code (base/retry.ts networkCode), if any. */
+  code?: string;
   constructor(step: string, status: number, detail: string, hint?: string) {
     const where = status ? `HTTP ${status}` : 'network error';
     super(`${step} failed: ${where}: ${detail}${hint ? `; ${hint}` : ''}`);
@@ -73,40 +86,44 @@ export function redact(text: string, secrets: ReadonlyArray<string | undefined>)
   return out;
 }
 
-/** isRetryableStatus is true for HTTP 408, 429 and 5xx, which Google asks clients to retry with backoff. */
+/** isRetryableStatus is true for HTTP 408, 429, 500, 502, 503 and 504, which Google asks clients to retry with backoff. */
 export function isRetryableStatus(status: number): boolean {
-  return status === 408 || status === 429 || status >= 500;
+  return TRANSIENT_STATUS.has(status);
+}
+
+/** googleTransient classifies a GoogleApiError for the retry policy: network errors and retryable statuses. */
+export function googleTransient(err: unknown): Transient | undefined {
+  if (!(err instanceof GoogleApiError)) return undefined;
+  if (err.status === 0) return { code: err.code ?? 'network error' };
+  if (!isRetryableStatus(err.status)) return undefined;
+  return err.retryAfterMs !== undefined
+    ? { status: err.status, retryAfterMs: err.retryAfterMs }
+    : { status: err.status };
+}
+
+/** whoOf names the service of a step for retry lines: `STS token exchange` -> `STS`. */
+function whoOf(step: string): string {
+  return /^(STS|GCS|GKE|IAM Credentials)/.exec(step)?.[1] ?? 'Google API';
 }
 
 /**
- * withRetry runs `attempt` and retries it with exponential backoff (p-retry)
- * while it throws a GoogleApiError whose status is 0 (network error) or
- * retryable; any other error is thrown at once.
+ * withRetry runs `attempt` under the one retry policy (base/retry.ts) while it throws a
+ * GoogleApiError with status 0 (network error) or a retryable status; any other error is thrown
+ * at once. `step` names the call in the retry line.
  */
 export async function withRetry<T>(
   attempt: () => Promise<T>,
   retry: RetryOptions = {},
+  step = 'Google API call',
 ): Promise<T> {
-  return pRetry(
-    async () => {
-      try {
-        return await attempt();
-      } catch (error) {
-        if (
-          error instanceof GoogleApiError &&
-          (error.status === 0 || isRetryableStatus(error.status))
-        )
-          throw error;
-        throw new AbortError(error instanceof Error ? error : new Error(String(error)));
-      }
-    },
-    {
-      retries: retry.retries ?? 4,
-      minTimeout: retry.minTimeoutMs ?? 500,
-      maxTimeout: retry.maxTimeoutMs ?? 16_000,
-      randomize: true,
-    },
-  );
+  return retrying(step, attempt, {
+    who: whoOf(step),
+    classify: googleTransient,
+    ...(retry.policy ? { policy: retry.policy } : {}),
+    ...(retry.onRetry ? { onRetry: retry.onRetry } : {}),
+    ...(retry.clock ? { clock: retry.clock } : {}),
+    ...(retry.random ? { random: retry.random } : {}),
+  });
 }
 
 /** JsonRequest describes one JSON API call for requestJson. */
@@ -150,11 +167,14 @@ export async function exchange(
   } catch (error) {
     const cause =
       error instanceof Error ? (error.cause instanceof Error ? error.cause : error) : undefined;
-    throw new GoogleApiError(
+    const e = new GoogleApiError(
       step,
       0,
       redact(`${cause?.message ?? String(error)} (${url})`, secrets),
     );
+    const code = networkCode(error);
+    if (code) e.code = code;
+    throw e;
   }
 }
 
@@ -165,23 +185,37 @@ export async function exchange(
  */
 export async function requestJson<T>(req: JsonRequest): Promise<T> {
   const secrets = req.secrets ?? [];
-  return withRetry(async () => {
-    const { response, text } = await exchange(
-      req.fetch ?? fetch,
-      req.url,
-      { method: req.method, headers: req.headers, body: req.body },
-      req.step,
-      secrets,
-    );
-    if (!response.ok) {
-      const detail = redact(googleErrorText(text), secrets);
-      throw new GoogleApiError(req.step, response.status, detail, req.hint?.(response.status));
-    }
-    try {
-      return JSON.parse(text) as T;
-    } catch {
-      const detail = `response is not JSON: ${redact(googleErrorText(text), secrets)}`;
-      throw new GoogleApiError(req.step, response.status, detail);
-    }
-  }, req.retry);
+  return withRetry(
+    async () => {
+      const { response, text } = await exchange(
+        req.fetch ?? fetch,
+        req.url,
+        { method: req.method, headers: req.headers, body: req.body },
+        req.step,
+        secrets,
+      );
+      if (!response.ok) {
+        const detail = redact(googleErrorText(text), secrets);
+        throw withRetryAfter(
+          new GoogleApiError(req.step, response.status, detail, req.hint?.(response.status)),
+          response,
+        );
+      }
+      try {
+        return JSON.parse(text) as T;
+      } catch {
+        const detail = `response is not JSON: ${redact(googleErrorText(text), secrets)}`;
+        throw new GoogleApiError(req.step, response.status, detail);
+      }
+    },
+    req.retry,
+    req.step,
+  );
+}
+
+/** withRetryAfter copies a response's Retry-After (base/retry.ts retryAfterMs) onto the error. */
+export function withRetryAfter(e: GoogleApiError, response: Response): GoogleApiError {
+  const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
+  if (after !== undefined) e.retryAfterMs = after;
+  return e;
 }

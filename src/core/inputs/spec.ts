@@ -73,6 +73,8 @@ export interface BuildSpec {
   kind: 'job' | 'pod';
   timeoutSeconds: number;
   pendingTimeoutSeconds: number;
+  /** apiOutageBudgetSeconds: how long a running build rides out an unreachable API server (`api_outage_budget`). */
+  apiOutageBudgetSeconds: number;
   ttlSecondsAfterFinished: number;
   /** artifactsPath is relative to /workspace, normalized, without `..`; `.` is the workspace. */
   artifactsPath: string;
@@ -182,6 +184,7 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   }
   const timeoutSeconds = positiveDuration('timeout');
   const pendingTimeoutSeconds = positiveDuration('pending_timeout');
+  const apiOutageBudgetSeconds = positiveDuration('api_outage_budget');
   const queueName = optional('queue_name', (v) =>
     kubeName('queue_name', v, isDns1123Label, LABEL_FIX),
   );
@@ -245,6 +248,7 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     kind,
     timeoutSeconds,
     pendingTimeoutSeconds,
+    apiOutageBudgetSeconds,
     ttlSecondsAfterFinished: keep ? TTL_SECONDS.keep : TTL_SECONDS.cleanup,
     artifactsPath,
     destination: destination!,

@@ -14,6 +14,7 @@ import type {
   V1Secret,
   V1Status,
 } from '@kubernetes/client-node';
+import { TRANSIENT_STATUS, type Transient } from '../base/retry.ts';
 
 /** Propagation policy of a delete (Kubernetes DeleteOptions.propagationPolicy). */
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';
@@ -122,12 +123,41 @@ export interface KubeApi {
   exec(req: ExecRequest): Promise<ExecResult>;
   /** canI answers the checks that are denied (SelfSubjectAccessReview), in order. */
   canI?(checks: AccessCheck[]): Promise<AccessCheck[]>;
+  /**
+   * retrying runs a whole session (an exec with its stdin and stdout, started again from the
+   * beginning) under the client's retry policy: retried while it throws a transient KubeApiError
+   * (kubeTransient), other errors pass through unchanged. Absent: fn runs once.
+   */
+  retrying?<T>(what: string, fn: () => Promise<T>): Promise<T>;
+}
+
+/** runRetrying runs fn through kube.retrying when the client has one, else once. */
+export function runRetrying<T>(kube: KubeApi, what: string, fn: () => Promise<T>): Promise<T> {
+  return kube.retrying ? kube.retrying(what, fn) : fn();
+}
+
+/**
+ * kubeTransient classifies a failure for the retry policy (base/retry.ts): a KubeApiError with
+ * status 408, 429, 500, 502, 503 or 504 (with its Retry-After), or a connection failure (status 0
+ * with a code); everything else (400, 401, 403, 404, 409, 422 ...) fails at once.
+ */
+export function kubeTransient(err: unknown): Transient | undefined {
+  if (!(err instanceof KubeApiError)) return undefined;
+  if (err.status === 0) return err.code ? { code: err.code } : undefined;
+  if (!TRANSIENT_STATUS.has(err.status)) return undefined;
+  return err.retryAfterMs !== undefined
+    ? { status: err.status, retryAfterMs: err.retryAfterMs }
+    : { status: err.status };
 }
 
 /** KubeApiError: a failed API call, with the HTTP status and the server's reason and message. */
 export class KubeApiError extends Error {
   readonly status: number;
   readonly reason: string;
+  /** The server's Retry-After in ms (API Priority and Fairness sends it with 429), when given. */
+  retryAfterMs?: number;
+  /** For a connection failure (status 0): its code (base/retry.ts networkCode), e.g. ECONNREFUSED. */
+  code?: string;
   constructor(status: number, reason: string, message: string) {
     super(message);
     this.name = 'KubeApiError';

@@ -22,6 +22,7 @@ import {
 import type { Readable } from 'node:stream';
 import {
   KubeApiError,
+  kubeTransient,
   type AccessCheck,
   type ExecRequest,
   type ExecResult,
@@ -30,17 +31,34 @@ import {
   type Propagation,
   type WatchEventType,
 } from './api.ts';
-import { watchLoop } from './watch.ts';
+import { watchLoop, type WatchLoopOptions } from './watch.ts';
 import { execInPod, openLogStream } from './stream.ts';
+import {
+  networkCode,
+  retryAfterMs,
+  retrying,
+  type RetryEvent,
+  type RetryPolicy,
+} from '../base/retry.ts';
+import type { Clock } from '../base/report.ts';
+import type { Reachability } from './reachability.ts';
+
+/** headerOf reads a header from client-node's ApiException headers (a plain object, any case). */
+function headerOf(headers: unknown, name: string): string | undefined {
+  if (!headers || typeof headers !== 'object') return undefined;
+  for (const [k, v] of Object.entries(headers as Record<string, unknown>))
+    if (k.toLowerCase() === name) return Array.isArray(v) ? String(v[0]) : String(v);
+  return undefined;
+}
 
 /**
- * toKubeApiError maps a client-node `ApiException` (fields `code` and `body`,
- * the body a JSON `Status`) to a KubeApiError; anything else is wrapped with
- * status 0 (a network failure).
+ * toKubeApiError maps a client-node `ApiException` (fields `code`, `body` and `headers`, the body
+ * a JSON `Status`) to a KubeApiError with the server's Retry-After; anything else is wrapped with
+ * status 0 (a network failure) and its transient code, if any.
  */
 export function toKubeApiError(err: unknown, what: string): KubeApiError {
   if (err instanceof KubeApiError) return err;
-  const e = err as { code?: unknown; body?: unknown; message?: unknown };
+  const e = err as { code?: unknown; body?: unknown; message?: unknown; headers?: unknown };
   if (typeof e?.code === 'number') {
     let reason = '';
     let message: string;
@@ -51,31 +69,34 @@ export function toKubeApiError(err: unknown, what: string): KubeApiError {
     } catch {
       message = String(e.body ?? '');
     }
-    return new KubeApiError(e.code, reason, `${what}: ${message || reason || `HTTP ${e.code}`}`);
+    const out = new KubeApiError(
+      e.code,
+      reason,
+      `${what}: ${message || reason || `HTTP ${e.code}`}`,
+    );
+    const after = retryAfterMs(headerOf(e.headers, 'retry-after'), Date.now());
+    if (after !== undefined) out.retryAfterMs = after;
+    return out;
   }
   const msg = err instanceof Error ? err.message : String(err);
   // fetch's "fetch failed" keeps the reason (TLS, DNS, refused) in its cause.
   const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-  return new KubeApiError(0, 'NetworkError', `${what}: ${msg}${cause}`);
+  const out = new KubeApiError(0, 'NetworkError', `${what}: ${msg}${cause}`);
+  const code = networkCode(err);
+  if (code) out.code = code;
+  return out;
 }
 
-async function call<T>(what: string, fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toKubeApiError(err, what);
-  }
-}
-
-async function deleted(what: string, fn: () => Promise<unknown>): Promise<boolean> {
-  try {
-    await fn();
-    return true;
-  } catch (err) {
-    const e = toKubeApiError(err, what);
-    if (e.status === 404) return false;
-    throw e;
-  }
+/** KubeClientOptions: the retry policy of plain calls and where retries and outages are told. */
+export interface KubeClientOptions {
+  /** Retry policy of each plain call (default base/retry.ts DEFAULT_RETRY_POLICY); `attempts: 1` disables retries. */
+  policy?: Partial<RetryPolicy>;
+  /** Hears every retry (its `line` is the one line a user sees). */
+  onRetry?: (event: RetryEvent) => void;
+  /** Told about every answer and failed connection; while it rides an outage, calls wait for it. */
+  reachability?: Reachability;
+  clock?: Clock;
+  random?: () => number;
 }
 
 /** ClientNodeKubeApi: KubeApi over a KubeConfig (in memory, with a refreshed token, or from a file). */
@@ -83,33 +104,102 @@ export class ClientNodeKubeApi implements KubeApi {
   private readonly kc: KubeConfig;
   private readonly core: CoreV1Api;
   private readonly batch: BatchV1Api;
+  readonly #o: KubeClientOptions;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConfig, options: KubeClientOptions = {}) {
     this.kc = kc;
     this.core = kc.makeApiClient(CoreV1Api);
     this.batch = kc.makeApiClient(BatchV1Api);
+    this.#o = options;
+  }
+
+  /**
+   * call runs one plain API call under the retry policy (errors mapped by toKubeApiError): every call of this class goes through
+   * here, so every one is retried the same way (kubeTransient) and tells `reachability` whether
+   * the server answered. While an outage is being ridden out, a call waits for the server up to
+   * the outage budget instead of the policy's budget.
+   */
+  call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    return this.retrying(what, async () => {
+      try {
+        return await fn();
+      } catch (err) {
+        throw toKubeApiError(err, what);
+      }
+    });
+  }
+
+  /** retrying: KubeApi.retrying; call without the error mapping (fn throws KubeApiError itself). */
+  retrying<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    const reach = this.#o.reachability;
+    const policy = { ...this.#o.policy };
+    if (reach && reach.budgetMs > 0)
+      policy.budgetMs = Math.max(policy.budgetMs ?? 120_000, reach.budgetMs);
+    return retrying(
+      what,
+      async () => {
+        try {
+          const value = await fn();
+          reach?.reached();
+          return value;
+        } catch (err) {
+          if (err instanceof KubeApiError && err.status === 0 && err.code)
+            reach?.unreachable(err.message);
+          else if (err instanceof KubeApiError && err.status > 0) reach?.reached();
+          throw err;
+        }
+      },
+      {
+        who: 'API server',
+        classify: kubeTransient,
+        policy,
+        ...(this.#o.onRetry ? { onRetry: this.#o.onRetry } : {}),
+        ...(reach ? { signal: reach.signal } : {}),
+        ...(this.#o.clock ? { clock: this.#o.clock } : {}),
+        ...(this.#o.random ? { random: this.#o.random } : {}),
+      },
+    );
+  }
+
+  /** orMissing runs call and answers undefined for the listed statuses (404: gone). */
+  async orMissing<T>(
+    what: string,
+    fn: () => Promise<T>,
+    missing: readonly number[] = [404],
+  ): Promise<T | undefined> {
+    try {
+      return await this.call(what, fn);
+    } catch (err) {
+      if (err instanceof KubeApiError && missing.includes(err.status)) return undefined;
+      throw err;
+    }
+  }
+
+  /** deleted runs a delete through call: true when it deleted, false when the object was gone (404). */
+  async deleted(what: string, fn: () => Promise<unknown>): Promise<boolean> {
+    return (await this.orMissing(what, async () => (await fn(), true))) ?? false;
   }
 
   createJob(namespace: string, body: V1Job): Promise<V1Job> {
-    return call(`create Job ${namespace}/${body.metadata?.name}`, () =>
+    return this.call(`create Job ${namespace}/${body.metadata?.name}`, () =>
       this.batch.createNamespacedJob({ namespace, body }),
     );
   }
 
   createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
-    return call(`create Pod ${namespace}/${body.metadata?.name}`, () =>
+    return this.call(`create Pod ${namespace}/${body.metadata?.name}`, () =>
       this.core.createNamespacedPod({ namespace, body }),
     );
   }
 
   createSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
-    return call(`create Secret ${namespace}/${body.metadata?.name}`, () =>
+    return this.call(`create Secret ${namespace}/${body.metadata?.name}`, () =>
       this.core.createNamespacedSecret({ namespace, body }),
     );
   }
 
   async setSecretOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
-    await call(`set the owner of Secret ${namespace}/${name}`, () =>
+    await this.call(`set the owner of Secret ${namespace}/${name}`, () =>
       this.core.patchNamespacedSecret(
         { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -118,13 +208,13 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
-    return call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () =>
+    return this.call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () =>
       this.core.createNamespacedConfigMap({ namespace, body }),
     );
   }
 
   async setConfigMapOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
-    await call(`set the owner of ConfigMap ${namespace}/${name}`, () =>
+    await this.call(`set the owner of ConfigMap ${namespace}/${name}`, () =>
       this.core.patchNamespacedConfigMap(
         { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
         setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
@@ -133,75 +223,61 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   deleteConfigMap(namespace: string, name: string) {
-    return deleted(`delete ConfigMap ${namespace}/${name}`, () =>
+    return this.deleted(`delete ConfigMap ${namespace}/${name}`, () =>
       this.core.deleteNamespacedConfigMap({ namespace, name }),
     );
   }
 
-  async readJob(namespace: string, name: string): Promise<V1Job | undefined> {
-    try {
-      return await this.batch.readNamespacedJob({ namespace, name });
-    } catch (err) {
-      const e = toKubeApiError(err, `read Job ${namespace}/${name}`);
-      if (e.status === 404) return undefined;
-      throw e;
-    }
+  readJob(namespace: string, name: string): Promise<V1Job | undefined> {
+    return this.orMissing(`read Job ${namespace}/${name}`, () =>
+      this.batch.readNamespacedJob({ namespace, name }),
+    );
   }
 
-  async readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    try {
-      return await this.core.readNamespacedPod({ namespace, name });
-    } catch (err) {
-      const e = toKubeApiError(err, `read Pod ${namespace}/${name}`);
-      if (e.status === 404) return undefined;
-      throw e;
-    }
+  readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
+    return this.orMissing(`read Pod ${namespace}/${name}`, () =>
+      this.core.readNamespacedPod({ namespace, name }),
+    );
   }
 
-  async readNode(name: string): Promise<V1Node | undefined> {
-    try {
-      return await this.core.readNode({ name });
-    } catch (err) {
-      const e = toKubeApiError(err, `read Node ${name}`);
-      if (e.status === 404 || e.status === 403) return undefined;
-      throw e;
-    }
+  readNode(name: string): Promise<V1Node | undefined> {
+    return this.orMissing(`read Node ${name}`, () => this.core.readNode({ name }), [403, 404]);
   }
 
   deleteJob(namespace: string, name: string, propagation: Propagation = 'Background') {
-    return deleted(`delete Job ${namespace}/${name}`, () =>
+    return this.deleted(`delete Job ${namespace}/${name}`, () =>
       this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: propagation }),
     );
   }
 
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number) {
-    return deleted(`delete Pod ${namespace}/${name}`, () =>
+    return this.deleted(`delete Pod ${namespace}/${name}`, () =>
       this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds }),
     );
   }
 
   deleteSecret(namespace: string, name: string) {
-    return deleted(`delete Secret ${namespace}/${name}`, () =>
+    return this.deleted(`delete Secret ${namespace}/${name}`, () =>
       this.core.deleteNamespacedSecret({ namespace, name }),
     );
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    const list = await call(`list Pods in ${namespace}`, () =>
+    const list = await this.call(`list Pods in ${namespace}`, () =>
       this.core.listNamespacedPod({ namespace, labelSelector }),
     );
     return list.items;
   }
 
   async listJobs(namespace: string, labelSelector: string): Promise<V1Job[]> {
-    const list = await call(`list Jobs in ${namespace}`, () =>
+    const list = await this.call(`list Jobs in ${namespace}`, () =>
       this.batch.listNamespacedJob({ namespace, labelSelector }),
     );
     return list.items;
   }
 
   async listEvents(namespace: string, involvedObjectName: string): Promise<CoreV1Event[]> {
-    const list = await call(`list Events of ${namespace}/${involvedObjectName}`, () =>
+    const list = await this.call(`list Events of ${namespace}/${involvedObjectName}`, () =>
       this.core.listNamespacedEvent({
         namespace,
         fieldSelector: `involvedObject.name=${involvedObjectName}`,
@@ -222,11 +298,14 @@ export class ClientNodeKubeApi implements KubeApi {
       path: `/api/v1/namespaces/${namespace}/pods`,
       labelSelector,
       list: async () => {
-        const l = await this.core.listNamespacedPod({ namespace, labelSelector });
+        const l = await this.call(`list Pods in ${namespace}`, () =>
+          this.core.listNamespacedPod({ namespace, labelSelector }),
+        );
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
       },
       onEvent,
       signal,
+      ...this.#watchHooks(),
     });
   }
 
@@ -240,12 +319,28 @@ export class ClientNodeKubeApi implements KubeApi {
       path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
       labelSelector,
       list: async () => {
-        const l = await this.batch.listNamespacedJob({ namespace, labelSelector });
+        const l = await this.call(`list Jobs in ${namespace}`, () =>
+          this.batch.listNamespacedJob({ namespace, labelSelector }),
+        );
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
       },
       onEvent,
       signal,
+      ...this.#watchHooks(),
     });
+  }
+
+  /** #watchHooks: a watch's events and failures tell reachability whether the server answers. */
+  #watchHooks(): Partial<Pick<WatchLoopOptions<never>, 'onAnswer' | 'onRetry'>> {
+    const reach = this.#o.reachability;
+    if (!reach) return {};
+    return {
+      onAnswer: () => reach.reached(),
+      onRetry: (err) => {
+        const code = networkCode(err);
+        if (code) reach.unreachable(`watch: ${err instanceof Error ? err.message : String(err)}`);
+      },
+    };
   }
 
   openLog(req: LogRequest, signal: AbortSignal): Promise<Readable> {
@@ -260,7 +355,7 @@ export class ClientNodeKubeApi implements KubeApi {
     const authz = this.kc.makeApiClient(AuthorizationV1Api);
     const allowed = await Promise.all(
       checks.map(async (c) => {
-        const review = await call('SelfSubjectAccessReview', () =>
+        const review = await this.call('SelfSubjectAccessReview', () =>
           authz.createSelfSubjectAccessReview({
             body: {
               apiVersion: 'authorization.k8s.io/v1',

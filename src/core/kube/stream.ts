@@ -18,6 +18,15 @@ import type { Readable } from 'node:stream';
 import WebSocket from 'ws';
 import type { KubeConfig, V1Status } from '@kubernetes/client-node';
 import { KubeApiError, type ExecRequest, type ExecResult, type LogRequest } from './api.ts';
+import { networkCode, retryAfterMs } from '../base/retry.ts';
+
+/** networkError wraps a connection failure as KubeApiError status 0 with its transient code. */
+export function networkError(what: string, err: Error): KubeApiError {
+  const e = new KubeApiError(0, 'NetworkError', `${what}: ${err.message}`);
+  const code = networkCode(err);
+  if (code) e.code = code;
+  return e;
+}
 
 function serverOf(kc: KubeConfig): string {
   const cluster = kc.getCurrentCluster();
@@ -65,24 +74,19 @@ export async function openLogStream(
         } catch {
           // not a Status: keep the raw body
         }
-        reject(
-          new KubeApiError(
-            res.statusCode ?? 0,
-            reason,
-            `log of ${req.pod}/${req.container}: ${message}`,
-          ),
+        const e = new KubeApiError(
+          res.statusCode ?? 0,
+          reason,
+          `log of ${req.pod}/${req.container}: ${message}`,
         );
+        const after = retryAfterMs(res.headers['retry-after'], Date.now());
+        if (after !== undefined) e.retryAfterMs = after;
+        reject(e);
       });
     });
     r.on('error', (err) =>
       reject(
-        err instanceof KubeApiError
-          ? err
-          : new KubeApiError(
-              0,
-              'NetworkError',
-              `log of ${req.pod}/${req.container}: ${err.message}`,
-            ),
+        err instanceof KubeApiError ? err : networkError(`log of ${req.pod}/${req.container}`, err),
       ),
     );
     r.end();
@@ -108,7 +112,8 @@ export function exitCodeOf(status: V1Status | undefined): number {
  * execInPod runs `req.command` in the container and resolves when the remote
  * command has ended, with its exit code (-1 when the API reported an error
  * without one, e.g. the container is not running). stdout/stderr are ended
- * when the command ends. Rejects on connection failures and refusals
+ * when the command ends. Rejects on connection failures, a connection closed
+ * before the command's Status (status 0, code ECONNRESET), and refusals
  * (KubeApiError with the HTTP status of the upgrade, e.g. 403).
  */
 export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecResult> {
@@ -159,13 +164,26 @@ export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecR
         } catch {
           // keep the raw body
         }
-        settle(new KubeApiError(res.statusCode ?? 0, 'UpgradeFailed', `${what}: ${message}`));
+        const e = new KubeApiError(res.statusCode ?? 0, 'UpgradeFailed', `${what}: ${message}`);
+        const after = retryAfterMs(res.headers['retry-after'], Date.now());
+        if (after !== undefined) e.retryAfterMs = after;
+        settle(e);
       });
     });
-    ws.on('error', (err) => settle(new KubeApiError(0, 'NetworkError', `${what}: ${err.message}`)));
+    ws.on('error', (err) => settle(networkError(what, err)));
     ws.on('close', () => {
       if (req.signal?.aborted) settle(new KubeApiError(0, 'Aborted', `${what}: aborted`));
-      else settle();
+      else if (!status) {
+        // The API server always ends a finished command with a Status on channel 3: a close
+        // without one is a cut connection, and the session may be started again.
+        const e = new KubeApiError(
+          0,
+          'NetworkError',
+          `${what}: connection closed without a status`,
+        );
+        e.code = 'ECONNRESET';
+        settle(e);
+      } else settle();
     });
     ws.on('message', (data: Buffer) => {
       const channel = data[0];

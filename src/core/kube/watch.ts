@@ -10,6 +10,7 @@
  */
 import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
 import type { WatchEventType } from './api.ts';
+import { backoffMs, DEFAULT_RETRY_POLICY } from '../base/retry.ts';
 
 /** WatchLoopOptions: what to list and watch, and where events go. */
 export interface WatchLoopOptions<T extends KubernetesObject> {
@@ -25,8 +26,10 @@ export interface WatchLoopOptions<T extends KubernetesObject> {
    * side and is renewed from its resourceVersion.
    */
   timeoutSeconds?: number;
-  /** Called with each failure before a retry (for diagnostics). */
+  /** Called with each failure before a retry (for diagnostics and reachability). */
   onRetry?: (err: unknown, attempt: number) => void;
+  /** Called when the API server answered (a list, a watch event, a watch's clean end). */
+  onAnswer?: () => void;
 }
 
 /** sleep resolves after ms, or at once when the signal aborts. */
@@ -44,9 +47,10 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 
 /**
  * watchLoop lists, then watches, until `signal` aborts; it never throws for
- * transient failures (network errors and 5xx are retried with capped
- * exponential backoff, 0.5 s to 10 s). It throws when the list itself is
- * refused (401/403/404), since retrying cannot help.
+ * transient failures (network errors, 429 and 5xx are retried with capped
+ * exponential backoff and full jitter, up to 10 s). It throws when the list
+ * itself is refused (401/403/404), since retrying cannot help; a list that
+ * `list` gave up on (its own retry budget) is tried again.
  */
 export async function watchLoop<T extends KubernetesObject>(
   kc: KubeConfig,
@@ -72,8 +76,13 @@ export async function watchLoop<T extends KubernetesObject>(
         }
         resourceVersion = rv;
         needList = false;
+        opts.onAnswer?.();
       }
       const result = await watchOnce(kc, opts, resourceVersion, (type, obj) => {
+        if (attempt > 0) {
+          attempt = 0;
+          opts.onAnswer?.();
+        }
         const name = obj.metadata?.name ?? '';
         if (type === 'DELETED') known.delete(name);
         else known.add(name);
@@ -81,15 +90,19 @@ export async function watchLoop<T extends KubernetesObject>(
       });
       resourceVersion = result.resourceVersion || resourceVersion;
       if (result.gone) needList = true;
+      if (attempt > 0) opts.onAnswer?.();
       attempt = 0;
     } catch (err) {
-      const code =
-        (err as { code?: number; statusCode?: number }).code ??
-        (err as { statusCode?: number }).statusCode;
+      const e = err as { code?: unknown; statusCode?: unknown; status?: unknown };
+      const code = [e.code, e.statusCode, e.status].find((c) => typeof c === 'number');
       if (needList && (code === 401 || code === 403 || code === 404)) throw err;
       attempt++;
       opts.onRetry?.(err, attempt);
-      await sleep(Math.min(10_000, 500 * 2 ** Math.min(attempt, 5)), signal);
+      // Capped exponential backoff with full jitter (base/retry.ts), at least 100 ms.
+      await sleep(
+        100 + backoffMs(attempt, { ...DEFAULT_RETRY_POLICY, capMs: 10_000 }, Math.random),
+        signal,
+      );
     }
   }
 }
