@@ -10,6 +10,9 @@ import { workloadOf } from './kueue.ts';
 import { getJson, uniqueName, waitFor } from './lab-kube.ts';
 import { kubectl } from './lab.ts';
 
+/** NS is the build namespace of deploy/kubernetes/lab, where the builder's Role applies. */
+const NS = 'kbuild';
+
 const BUILD = {
   image: 'debian:bookworm',
   context: '',
@@ -21,12 +24,12 @@ const BUILD = {
 test('a build through deploy/kubernetes/kueue: admitted on the arm64 flavor, ephemeral_storage covered', async () => {
   kubectl(['apply', '-k', 'deploy/kubernetes/lab']);
   kubectl(['apply', '-k', 'deploy/kubernetes/kueue']);
-  kubectl(['wait', '--for=condition=Active', '--timeout=60s', '-n', 'kbuild', 'localqueue/builds']);
+  kubectl(['wait', '--for=condition=Active', '--timeout=60s', '-n', NS, 'localqueue/builds']);
   const run = await runStep({
     inputs: {
       ...labInputs(),
       ...BUILD,
-      namespace: 'kbuild',
+      namespace: NS,
       queue_name: 'builds',
       arch: 'arm64',
       cpu: '250m',
@@ -38,7 +41,7 @@ test('a build through deploy/kubernetes/kueue: admitted on the arm64 flavor, eph
   try {
     assert.equal(run.code, 0, `${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
     assert.equal(run.outputs['status'], 'succeeded');
-    const w = workloadOf('kbuild', job);
+    const w = workloadOf(NS, job);
     assert.ok(w?.status?.admission, `Kueue admitted ${job}`);
     assert.equal(w.status.admission.clusterQueue, 'kbuild');
     assert.deepEqual(w.status.admission.podSetAssignments[0]?.flavors, {
@@ -47,13 +50,14 @@ test('a build through deploy/kubernetes/kueue: admitted on the arm64 flavor, eph
       memory: 'kbuild-arm64',
     });
   } finally {
-    if (job) kubectl(['delete', 'job', '-n', 'kbuild', job, '--ignore-not-found', '--wait=false']);
+    if (job) kubectl(['delete', 'job', '-n', NS, job, '--ignore-not-found', '--wait=false']);
   }
 });
 
 test('time queued in Kueue does not count against pending_timeout', async (t) => {
-  // A ClusterQueue for the lab's default namespace with room for one 500m build, held by a
-  // blocker Job for longer than the build's pending_timeout.
+  // A ClusterQueue for the build namespace with room for one 500m build, held by a blocker Job
+  // for longer than the build's pending_timeout.
+  kubectl(['apply', '-k', 'deploy/kubernetes/lab']);
   const name = uniqueName('kb-one-build');
   const objects = [
     `resourceflavor/${name}`,
@@ -61,9 +65,7 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
     `localqueue/${name}`,
     `job/${name}-blocker`,
   ];
-  t.after(() =>
-    kubectl(['delete', '-n', 'default', ...objects, '--ignore-not-found', '--wait=false']),
-  );
+  t.after(() => kubectl(['delete', '-n', NS, ...objects, '--ignore-not-found', '--wait=false']));
   kubectl(
     ['apply', '-f', '-'],
     JSON.stringify({
@@ -81,7 +83,7 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
           kind: 'ClusterQueue',
           metadata: { name },
           spec: {
-            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'default' } },
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': NS } },
             resourceGroups: [
               {
                 coveredResources: ['cpu', 'memory'],
@@ -101,22 +103,15 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
         {
           apiVersion: 'kueue.x-k8s.io/v1beta2',
           kind: 'LocalQueue',
-          metadata: { name, namespace: 'default' },
+          metadata: { name, namespace: NS },
           spec: { clusterQueue: name },
         },
       ],
     }),
   );
-  kubectl([
-    'wait',
-    '--for=condition=Active',
-    '--timeout=60s',
-    '-n',
-    'default',
-    `localqueue/${name}`,
-  ]);
+  kubectl(['wait', '--for=condition=Active', '--timeout=60s', '-n', NS, `localqueue/${name}`]);
   kubectl(
-    ['create', '-n', 'default', '-f', '-'],
+    ['create', '-n', NS, '-f', '-'],
     JSON.stringify({
       apiVersion: 'batch/v1',
       kind: 'Job',
@@ -141,8 +136,8 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
     }),
   );
   await waitFor('the blocker admitted', 60_000, () =>
-    getJson<{ spec: { suspend?: boolean } }>(['job', '-n', 'default', `${name}-blocker`]).spec
-      .suspend === false
+    getJson<{ spec: { suspend?: boolean } }>(['job', '-n', NS, `${name}-blocker`]).spec.suspend ===
+    false
       ? true
       : undefined,
   );
@@ -151,6 +146,7 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
     inputs: {
       ...labInputs(),
       ...BUILD,
+      namespace: NS,
       queue_name: name,
       cpu: '500m',
       pending_timeout: '10s',
@@ -166,7 +162,7 @@ test('time queued in Kueue does not count against pending_timeout', async (t) =>
   // It did wait in the queue for longer than pending_timeout: from its creation until Kueue
   // unsuspended it (the Job's startTime), while the blocker held the quota.
   const built = getJson<{ metadata: { creationTimestamp: string }; status: { startTime: string } }>(
-    ['job', '-n', 'default', job],
+    ['job', '-n', NS, job],
   );
   const queued =
     (Date.parse(built.status.startTime) - Date.parse(built.metadata.creationTimestamp)) / 1000;

@@ -147,7 +147,8 @@ test('a private lab starts from the cache, and npm run lab:down leaves nothing r
 
     const status = npm('lab:status');
     assert.equal(status.status, 0, status.stdout + status.stderr);
-    assert.equal(status.stdout.match(/\bReady\b/g)?.length, 5, status.stdout);
+    // The five pool nodes and the Autopilot stand-in's node (lab/config/autopilot.yaml).
+    assert.equal(status.stdout.match(/\bReady\b/g)?.length, 6, status.stdout);
     const privateEnv = readFileSync(join(dir, 'env'), 'utf8');
     assert.match(privateEnv, new RegExp(`KBUILD_LAB_API_SERVER='https://127.0.0.1:${BASE + 43}'`));
 
