@@ -277,3 +277,72 @@ test('the whole Role is enough: a Job and a bare Pod build succeed with it', asy
     });
   }
 });
+
+/** noExecRules answers the rules of Role kbuild-builder as deploy/kubernetes/no-exec renders it. */
+function noExecRules(): Rule[] {
+  const docs = parseAllDocuments(kubectl(['kustomize', 'deploy/kubernetes/no-exec'])).map(
+    (d) => d.toJSON() as { kind: string; metadata: { name: string }; rules?: Rule[] },
+  );
+  const role = docs.find((d) => d.kind === 'Role' && d.metadata.name === 'kbuild-builder');
+  assert.ok(role?.rules, 'deploy/kubernetes/no-exec renders Role kbuild-builder');
+  return role.rules;
+}
+
+test('without pods/exec: upload: cluster and staging: bucket build under the no-exec Role', async () => {
+  const perms = expand(noExecRules());
+  assert.deepEqual(
+    perms.filter((p) => p.resource === 'pods/exec'),
+    [],
+    'the overlay grants no exec',
+  );
+  assert.deepEqual(
+    expand(builderRules())
+      .filter((p) => p.resource !== 'pods/exec')
+      .map(name)
+      .sort(),
+    perms.map(name).sort(),
+    'the overlay is the base Role minus pods/exec',
+  );
+  const asked = requiredPermissions({
+    namespace: 'n',
+    kind: 'job',
+    watch: true,
+    secretEnv: {},
+    context: '.',
+    bucket: 'b',
+    upload: 'cluster',
+    staging: 'bucket',
+  }).map(describeCheck);
+  assert.ok(!asked.some((a) => a.includes('pods/exec')), asked.join(', '));
+  const ns = await scratchNamespace('noexec', perms);
+  // The pod's own identity: a KSA in the scratch namespace (the lab's bucket is open to it).
+  kubectl(['create', 'serviceaccount', 'kbuild-uploader', '-n', ns]);
+  const ws = mkdtempSync(join(tmpdir(), 'kbuild-perm-'));
+  writeFileSync(join(ws, 'input.txt'), 'staged through the bucket\n');
+  try {
+    const run = await step(
+      {
+        ...baseInputs(ns),
+        bucket: labEnv()['KBUILD_LAB_BUCKET'] ?? '',
+        upload: 'cluster',
+        staging: 'bucket',
+        service_account_name: 'kbuild-uploader',
+        memory: '256Mi',
+        command: `sh -c 'mkdir -p packages && cp input.txt packages/'`,
+      },
+      ws,
+    );
+    assert.equal(run.code, 0, show(run));
+    const artifacts = JSON.parse(run.outputs['artifacts'] ?? '[]') as {
+      name: string;
+      size: number;
+    }[];
+    assert.deepEqual(
+      artifacts.map((a) => [a.name, a.size]),
+      [['input.txt', 26]],
+    );
+    assert.match(run.stdout, /Staged 1 files .* as gs:\/\/.*\/kbuild-staging\//);
+  } finally {
+    rmSync(ws, { recursive: true, force: true });
+  }
+});

@@ -18,6 +18,7 @@ import type { Artifact } from './artifacts.ts';
 import type { BuildResult } from './record.ts';
 import type { BuildWatcher } from './watch.ts';
 import { containerStatus } from './watch.ts';
+import { FATAL_WAITING_REASONS } from './verdict.ts';
 import { artifactsUriOf } from './output.ts';
 
 /** REPORT_LIMIT bounds the uploader log the runner reads (64 MiB: about 200 000 files). */
@@ -100,12 +101,23 @@ export async function verifyClusterUpload(
 ): Promise<{ missing: boolean }> {
   const bucket = o.spec.bucket ?? '';
   r.artifactsUri = artifactsUriOf(bucket, o.spec.destination);
+  // The uploader may still be starting when the build ends; wait for its end, or for a pod
+  // that can no longer run it (deleted, ended, or the uploader's image cannot be pulled).
   const status = await o.watcher.until((s) => {
     const c = containerStatus(s.pod, CONTAINER.uploader);
     if (c?.state?.terminated) return c.state.terminated;
-    return s.podDeleted ? null : undefined;
+    const waiting = c?.state?.waiting?.reason;
+    if (waiting && FATAL_WAITING_REASONS.has(waiting)) return `its uploader is ${waiting}`;
+    const phase = s.pod?.status?.phase;
+    if (s.podDeleted || phase === 'Succeeded' || phase === 'Failed')
+      return `it ended (${phase ?? 'deleted'})`;
+    return undefined;
   }, o.signal);
-  if (!status) throw new Error(`pod ${o.pod} was deleted before its uploader ended`);
+  if (typeof status === 'string') {
+    throw new Error(
+      `the artifacts of pod ${o.pod} were not uploaded: ${status} before its uploader ran`,
+    );
+  }
   const log = await readAll(
     await o.kube.openLog(
       {

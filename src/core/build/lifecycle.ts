@@ -337,13 +337,9 @@ async function verifyUpload(
   r: BuildResult,
   signal: AbortSignal,
 ): Promise<void> {
-  const uploader = containerStatus(watcher.state.pod, CONTAINER.uploader);
-  if (!r.podName || !r.startedAt || !(uploader?.state?.running || uploader?.state?.terminated)) {
+  if (!r.podName || !r.startedAt) {
+    // The build never ran (the preflight, an image or the schedule failed): nothing to upload.
     r.artifactsUri = artifactsUriOf(spec.bucket ?? '', spec.destination);
-    if (r.startedAt)
-      deps.reporter.warning(
-        `artifacts of ${spec.jobName} were not uploaded: the uploader container is not running`,
-      );
     return;
   }
   const { missing } = await verifyClusterUpload(

@@ -294,6 +294,9 @@ export function renderPodSpec(
       name: CONTAINER.preflight,
       image: POD_PROGRAM_IMAGE,
       command: ['node', POD_PROGRAM_PATH, 'check'],
+      // The pod program writes its failure to the termination log and to stderr; the log is the
+      // fallback where the termination log cannot be written.
+      terminationMessagePolicy: 'FallbackToLogsOnError',
       env: [
         ...gcsEnv(),
         { name: POD_ENV.permissions, value: podGcsPermissions(spec).join(',') },
@@ -312,6 +315,7 @@ export function renderPodSpec(
       name: CONTAINER.fetch,
       image: POD_PROGRAM_IMAGE,
       command: ['node', POD_PROGRAM_PATH, 'stage'],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
       env: [
         ...gcsEnv(),
         {
@@ -393,6 +397,7 @@ export function renderPodSpec(
       name: CONTAINER.uploader,
       image: POD_PROGRAM_IMAGE,
       command: ['node', POD_PROGRAM_PATH, 'upload'],
+      terminationMessagePolicy: 'FallbackToLogsOnError',
       workingDir: WORKSPACE_DIR,
       env: [
         ...gcsEnv(),
