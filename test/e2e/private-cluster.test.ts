@@ -71,6 +71,7 @@ for (const p of PATHS) {
     assert.deepEqual(
       artifacts.map((a) => a.name),
       ['input.txt'],
+      run.stdout.slice(-3000),
     );
     if (p.input === 'use_internal_ip') {
       // The private endpoint is another address than the public one.

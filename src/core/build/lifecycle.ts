@@ -291,6 +291,9 @@ async function streamLog(
   );
 }
 
+/** COLLECTOR_START_MS bounds the wait for a collector container that has not started yet. */
+const COLLECTOR_START_MS = 30_000;
+
 /** collect copies the artifacts out through the collector container, when there is a bucket. */
 async function collect(
   spec: BuildSpec,
@@ -301,7 +304,20 @@ async function collect(
 ): Promise<void> {
   if (!spec.bucket || !deps.store) return;
   if (uploadsInCluster(spec)) return verifyUpload(spec, deps, watcher, r, signal);
-  const collector = containerStatus(watcher.state.pod, CONTAINER.collector);
+  // The build can end before the pod's status shows the collector running (the kubelet starts
+  // containers one after the other, and the watch event may lag): wait a little for it.
+  const collector = await watcher
+    .until(
+      (state) => {
+        const c = containerStatus(state.pod, CONTAINER.collector);
+        return (!c || c.state?.waiting) && !state.podDeleted ? undefined : { status: c };
+      },
+      AbortSignal.any([signal, AbortSignal.timeout(COLLECTOR_START_MS)]),
+    )
+    .then(
+      (v) => v.status,
+      () => containerStatus(watcher.state.pod, CONTAINER.collector),
+    );
   if (!collector?.state?.running || !r.podName) {
     r.artifactsUri = artifactsUriOf(spec.bucket, spec.destination);
     if (r.startedAt)
