@@ -306,18 +306,23 @@ async function collect(
   if (uploadsInCluster(spec)) return verifyUpload(spec, deps, watcher, r, signal);
   // The build can end before the pod's status shows the collector running (the kubelet starts
   // containers one after the other, and the watch event may lag): wait a little for it.
+  // The bound runs on the injected clock, so a test's clock ends it at once.
+  const bound = new AbortController();
+  const waiting = AbortSignal.any([signal, bound.signal]);
+  void deps.clock.sleep(COLLECTOR_START_MS, waiting).then(
+    () => bound.abort(),
+    () => bound.abort(),
+  );
   const collector = await watcher
-    .until(
-      (state) => {
-        const c = containerStatus(state.pod, CONTAINER.collector);
-        return (!c || c.state?.waiting) && !state.podDeleted ? undefined : { status: c };
-      },
-      AbortSignal.any([signal, AbortSignal.timeout(COLLECTOR_START_MS)]),
-    )
+    .until((state) => {
+      const c = containerStatus(state.pod, CONTAINER.collector);
+      return (!c || c.state?.waiting) && !state.podDeleted ? undefined : { status: c };
+    }, waiting)
     .then(
       (v) => v.status,
       () => containerStatus(watcher.state.pod, CONTAINER.collector),
-    );
+    )
+    .finally(() => bound.abort());
   if (!collector?.state?.running || !r.podName) {
     r.artifactsUri = artifactsUriOf(spec.bucket, spec.destination);
     if (r.startedAt)
