@@ -59,6 +59,7 @@ test('deploy/kubernetes/lab applies: server-side dry run, then for real', () => 
     'RoleBinding/kbuild-builder',
     'RoleBinding/kbuild-dispatcher',
     'RoleBinding/kbuild-release',
+    'ServiceAccount/kbuild-uploader',
     'ValidatingAdmissionPolicy/kbuild-build-secrets',
     'ValidatingAdmissionPolicyBinding/kbuild-build-secrets',
   ]);
@@ -130,6 +131,10 @@ const ACCESS: [string, boolean, string][] = [
   [BUILDER, true, 'patch secrets -n kbuild'],
   [BUILDER, true, 'delete secrets -n kbuild'],
   [BUILDER, true, 'list events -n kbuild'],
+  // upload: cluster: the ConfigMap carrying kbuild's pod program (no read back).
+  [BUILDER, true, 'create configmaps -n kbuild'],
+  [BUILDER, true, 'patch configmaps -n kbuild'],
+  [BUILDER, true, 'delete configmaps -n kbuild'],
   // ...and nothing else.
   [BUILDER, false, 'get secrets -n kbuild'],
   [BUILDER, false, 'list secrets -n kbuild'],
@@ -147,7 +152,9 @@ const ACCESS: [string, boolean, string][] = [
   [BUILDER, false, 'create pods --subresource=portforward -n kbuild'],
   [BUILDER, false, 'create serviceaccounts --subresource=token -n kbuild'],
   [BUILDER, false, 'create deployments.apps -n kbuild'],
-  [BUILDER, false, 'create configmaps -n kbuild'],
+  [BUILDER, false, 'get configmaps -n kbuild'],
+  [BUILDER, false, 'list configmaps -n kbuild'],
+  [BUILDER, false, 'update configmaps -n kbuild'],
   [BUILDER, false, 'create roles.rbac.authorization.k8s.io -n kbuild'],
   [BUILDER, false, 'create rolebindings.rbac.authorization.k8s.io -n kbuild'],
   [BUILDER, false, 'create clusterroles.rbac.authorization.k8s.io'],
