@@ -233,7 +233,9 @@ export function labEnv(
       provider: wi.provider,
     }),
     KBUILD_LAB_SERVICE_ACCOUNT: config.serviceAccounts[0]?.email ?? '',
-    KBUILD_LAB_DISPATCHER_SERVICE_ACCOUNT: config.serviceAccounts[1]?.email ?? '',
+    // By name: the list also holds the release account (deploy/gcp/setup.sh --release-service-account).
+    KBUILD_LAB_DISPATCHER_SERVICE_ACCOUNT:
+      config.serviceAccounts.find((a) => a.email.startsWith('kbuild-dispatcher@'))?.email ?? '',
     KBUILD_LAB_PROJECT_ID: config.projectId,
     KBUILD_LAB_CLUSTER: config.cluster.name,
     KBUILD_LAB_LOCATION: config.cluster.location,
