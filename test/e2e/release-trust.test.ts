@@ -135,6 +135,10 @@ after(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
+/** UPLOADER is the uploader KSA's principal in the lab's workload pool (setup.sh's own form). */
+const UPLOADER =
+  'principal://iam.googleapis.com/projects/123456789012/locations/global/workloadIdentityPools/kbuild-lab.svc.id.goog/subject/ns/kbuild/sa/kbuild-uploader';
+
 test('setup.sh binds by repository id and conditions both accounts on releases/', () => {
   assert.deepEqual(
     policy.serviceAccounts.map((s) => [s.email, s.members[0]?.replace(/^.*\/attribute\./, '')]),
@@ -153,6 +157,15 @@ test('setup.sh binds by repository id and conditions both accounts on releases/'
         `!resource.name.startsWith("${prefix}")`,
       ],
       [`serviceAccount:${BUILDER}`, 'roles/storage.objectViewer', undefined],
+      // upload: cluster: the uploader's Kubernetes service account, outside releases/ too.
+      [UPLOADER, 'roles/storage.objectCreator', `!resource.name.startsWith("${prefix}")`],
+      [UPLOADER, 'roles/storage.objectViewer', undefined],
+      // staging: bucket: the builder may also delete its staging objects, and only those.
+      [
+        `serviceAccount:${BUILDER}`,
+        'roles/storage.objectUser',
+        `resource.name.startsWith("projects/_/buckets/${BUCKET}/objects/kbuild-staging/")`,
+      ],
       [
         `serviceAccount:${RELEASE}`,
         'roles/storage.objectCreator',
