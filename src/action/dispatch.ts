@@ -15,7 +15,12 @@ import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import { listContext } from '../core/build/context.ts';
 import { InputError } from '../core/base/errors.ts';
 import { followPermissions, PermissionError } from '../core/build/permissions.ts';
-import { inputValue, type InputName, type RawInputs } from '../core/inputs/schema.ts';
+import {
+  INPUT_DEFAULTS,
+  inputValue,
+  type InputName,
+  type RawInputs,
+} from '../core/inputs/schema.ts';
 import { parseBoolean, parseKeyValueLines, parseList, requireValue } from '../core/inputs/parse.ts';
 import { parseNodeSelector } from '../core/inputs/scheduling.ts';
 import { systemClock } from '../core/base/report.ts';
@@ -41,6 +46,8 @@ export interface DispatchInputs {
   bucket?: string;
   /** context: the directory this step stages into every build (wait: true and a cluster to reach). */
   context?: string;
+  /** upload: who stores the artifacts, `runner` (this step collects them) or `cluster` (the pods). */
+  upload: 'runner' | 'cluster';
 }
 
 /** tolerationLines: the meaningful lines of input tolerations (the dispatcher parses each). */
@@ -50,6 +57,9 @@ function tolerationLines(text: string): string[] {
     .map((l) => l.trim())
     .filter((l) => l !== '' && !l.startsWith('#'));
 }
+
+/** DEFAULT_DESTINATION: input destination's default, the only one with upload: cluster in mode dispatch. */
+const DEFAULT_DESTINATION = INPUT_DEFAULTS.destination;
 
 /** POLL_MS: how often the dispatcher is asked (each GET also releases builds whose dependencies ended). */
 const POLL_MS = 3000;
@@ -76,6 +86,7 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
   }
   const wait = parseBoolean('wait', value('wait'));
   const bucket = value('bucket') || undefined;
+  const upload = dispatchUploadOf(raw);
   const auth = validateAuthConfig(raw, { create: false });
   const reach = wait && Boolean(auth.cluster || auth.kubeconfig);
   // Only a step that follows the builds in the cluster can stage into them.
@@ -103,9 +114,14 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     ...(value('tolerations') ? { tolerations: tolerationLines(value('tolerations')) } : {}),
     ...(dependencies ? { dependencies } : {}),
     // Pods wait for a collector only when this step collects (wait) and uploads (bucket), and
-    // for their source only when this step stages it.
-    ...(wait && bucket ? { bucket } : {}),
+    // for their source only when this step stages it. With upload: cluster the pods upload
+    // themselves, so they get the bucket whether or not this step waits.
+    ...((wait || upload === 'cluster') && bucket ? { bucket } : {}),
     ...(context ? { stage: true } : {}),
+    ...(upload === 'cluster' ? { upload } : {}),
+    ...(value('service_account_name') !== 'default'
+      ? { service_account_name: value('service_account_name') }
+      : {}),
   };
   const specs = new Map<string, BuildSpec>();
   try {
@@ -124,11 +140,40 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     if (!(err instanceof RequestError)) throw err;
     throw new InputError(err.field, err.message.replace(/\bfield "/g, 'input "'));
   }
-  const out: DispatchInputs = { url, body, wait, specs };
+  const out: DispatchInputs = { url, body, wait, specs, upload };
   if (reach) out.auth = auth;
   if (bucket) out.bucket = bucket;
   if (context) out.context = context;
   return out;
+}
+
+/**
+ * dispatchUploadOf reads inputs upload and staging for mode dispatch. `upload: cluster` is sent
+ * to the dispatcher, whose pods then store their artifacts under the default `destination` (the
+ * only one: the dispatcher expands it from the caller's verified token, so no caller can write
+ * under another repository's prefix with the pods' shared identity). `staging: bucket` is
+ * refused (docs/dispatcher.md, "Data paths"). Throws InputError before anything is sent.
+ */
+export function dispatchUploadOf(raw: RawInputs): 'runner' | 'cluster' {
+  const value = (n: InputName) => inputValue(raw, n);
+  if (value('staging') === 'bucket')
+    throw new InputError(
+      'staging',
+      'input "staging: bucket" is not available in mode dispatch: use "exec" (the step streams "context" into each pod), or a command that fetches its own source (docs/dispatcher.md, "Data paths")',
+    );
+  const upload = value('upload');
+  if (upload !== 'cluster') return 'runner';
+  if (value('bucket') === '')
+    throw new InputError(
+      'upload',
+      'input "upload: cluster" needs a "bucket": each build\'s pod uploads its artifacts to it',
+    );
+  if (value('destination') !== DEFAULT_DESTINATION)
+    throw new InputError(
+      'destination',
+      `input "destination" cannot be changed with "upload: cluster" in mode dispatch: the dispatcher's pods store every build under the default ${DEFAULT_DESTINATION}, expanded from the caller's own token (docs/dispatcher.md, "Data paths")`,
+    );
+  return 'cluster';
 }
 
 /**
@@ -213,7 +258,7 @@ async function dispatchWith(
     ? await clients.kube.canI(
         followPermissions(created.namespace, {
           stage: input.context !== undefined,
-          collect: input.bucket !== undefined,
+          collect: input.bucket !== undefined && input.upload === 'runner',
         }),
       )
     : [];

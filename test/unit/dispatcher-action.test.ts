@@ -105,6 +105,26 @@ test('validateDispatchInputs: with wait the context is staged into every build (
   }
 });
 
+test('validateDispatchInputs: upload: cluster goes to the dispatcher with the bucket and the service account, even without wait', () => {
+  for (const wait of ['true', 'false']) {
+    const d = validateDispatchInputs(
+      { ...RAW, upload: 'cluster', service_account_name: 'kbuild-uploader', wait, context: '' },
+      CTX,
+    );
+    assert.equal(d.upload, 'cluster');
+    assert.equal(d.body.upload, 'cluster');
+    assert.equal(d.body.bucket, 'kbuild-lab-artifacts', `wait: ${wait}`);
+    assert.equal(d.body.service_account_name, 'kbuild-uploader');
+    const spec = d.specs.get('zlib/amd64');
+    assert.equal(spec?.upload, 'cluster');
+    assert.equal(spec?.serviceAccountName, 'kbuild-uploader');
+  }
+  const runner = validateDispatchInputs(RAW, CTX);
+  assert.equal(runner.upload, 'runner');
+  assert.equal(runner.body.upload, undefined);
+  assert.equal(runner.body.service_account_name, undefined);
+});
+
 test("validateDispatchInputs: dependencies (plan mode's output) go into the body", () => {
   const d = validateDispatchInputs(
     { ...RAW, packages: 'zlib libpng hello', dependencies: '{"libpng": ["zlib"]}' },
@@ -186,6 +206,24 @@ test('validateDispatchInputs: every bad input is named before anything is sent',
       raw: { secret_env: 'T=x' },
       input: 'secret_env',
       message: /not available in mode dispatch/,
+    },
+    {
+      name: 'staging: bucket',
+      raw: { staging: 'bucket', upload: 'cluster' },
+      input: 'staging',
+      message: /input "staging: bucket" is not available in mode dispatch: use "exec"/,
+    },
+    {
+      name: 'upload: cluster without a bucket',
+      raw: { upload: 'cluster', bucket: '' },
+      input: 'upload',
+      message: /input "upload: cluster" needs a "bucket"/,
+    },
+    {
+      name: 'upload: cluster with another destination',
+      raw: { upload: 'cluster', destination: 'builds/{arch}' },
+      input: 'destination',
+      message: /input "destination" cannot be changed with "upload: cluster" in mode dispatch/,
     },
   ];
   for (const c of cases) {

@@ -368,3 +368,98 @@ test('compute_class, node_selector and tolerations reach every Job; bad ones are
     );
   }
 });
+
+test('parseDispatchRequest: data paths: upload, staging and the service account', () => {
+  const bucket = { ...BODY, bucket: 'my-artifacts' };
+  const r = parseDispatchRequest({ ...bucket, upload: 'cluster', service_account_name: 'up' });
+  assert.equal(r.upload, 'cluster');
+  assert.equal(r.serviceAccountName, 'up');
+  // Defaults are left out, so requests without the fields keep their request hash.
+  const plain = parseDispatchRequest({
+    ...bucket,
+    upload: 'runner',
+    staging: 'exec',
+    service_account_name: 'default',
+  });
+  assert.equal(plain.upload, undefined);
+  assert.equal(plain.serviceAccountName, undefined);
+  assert.deepEqual(plain, parseDispatchRequest(bucket));
+  const cases: { name: string; body: unknown; field: string; message: RegExp }[] = [
+    {
+      name: 'upload: cluster without a bucket',
+      body: { ...BODY, upload: 'cluster' },
+      field: 'upload',
+      message: /"cluster" needs a "bucket"/,
+    },
+    {
+      name: 'unknown upload',
+      body: { ...bucket, upload: 'pod' },
+      field: 'upload',
+      message: /invalid value "pod" for field "upload": use runner or cluster/,
+    },
+    {
+      name: 'staging: bucket',
+      body: { ...bucket, upload: 'cluster', staging: 'bucket' },
+      field: 'staging',
+      message: /"bucket" is not supported by the dispatcher yet: use "exec"/,
+    },
+    {
+      name: 'unknown staging',
+      body: { ...bucket, staging: 'rsync' },
+      field: 'staging',
+      message: /invalid value "rsync" for field "staging"/,
+    },
+    {
+      name: 'service account not a string',
+      body: { ...bucket, service_account_name: 7 },
+      field: 'service_account_name',
+      message: /must be a string/,
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => parseDispatchRequest(c.body),
+      (err: unknown) => {
+        assert.ok(err instanceof RequestError, c.name);
+        assert.equal(err.field, c.field, c.name);
+        assert.match(err.message, c.message, c.name);
+        return true;
+      },
+    );
+  }
+});
+
+test('planDispatch: upload: cluster gives each Job an uploader, no collector, and its ConfigMap', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    bucket: 'my-artifacts',
+    upload: 'cluster',
+    service_account_name: 'kbuild-uploader',
+  });
+  const plan = planDispatch(req, CLAIMS, {
+    ...OPTS,
+    podProgram: '// the pod program\n',
+    podEndpoints: { storage: 'http://127.0.0.1:9' },
+  });
+  assert.equal(plan.builds.length, 6);
+  for (const b of plan.builds) {
+    const pod = b.job.spec!.template.spec!;
+    assert.deepEqual(
+      pod.containers.map((c) => c.name),
+      ['build', 'uploader'],
+    );
+    assert.equal(pod.serviceAccountName, 'kbuild-uploader');
+    const uploader = pod.containers[1]!;
+    const env = Object.fromEntries((uploader.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env['KBUILD_BUCKET'], 'my-artifacts');
+    assert.equal(env['KBUILD_GCS_ENDPOINT'], 'http://127.0.0.1:9');
+    // The default destination, expanded from the verified token's run.
+    assert.equal(env['KBUILD_PREFIX'], `kbuild-lab/demo/77-1/${b.entry.arch}/${b.entry.package}`);
+    assert.equal(b.configMap?.metadata?.name, b.entry.job_name);
+    assert.equal(b.configMap?.metadata?.labels?.[DISPATCH_LABEL], plan.dispatchId);
+    assert.equal(Object.values(b.configMap?.data ?? {})[0], '// the pod program\n');
+  }
+  // Without upload: cluster, no ConfigMap.
+  const runner = planDispatch(parseDispatchRequest({ ...BODY, bucket: 'b-1' }), CLAIMS, OPTS);
+  assert.ok(runner.builds.every((b) => b.configMap === undefined));
+});

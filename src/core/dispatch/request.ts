@@ -33,6 +33,18 @@ export interface DispatchRequest {
    * that waits for it, as in mode `build`). Only set when true.
    */
   stage?: true;
+  /**
+   * upload `cluster`: each build's pod uploads its own artifacts to `bucket` through its Workload
+   * Identity (the pods get the `uploader` container and the pod program's ConfigMap instead of a
+   * collector); the caller only checks the objects' metadata. Only set when `cluster`.
+   */
+  upload?: 'cluster';
+  /**
+   * serviceAccountName: the Kubernetes service account of the pods (its Workload Identity is
+   * what uploads with `upload: cluster`), allowed by the policy's `service_accounts`. Only set
+   * when it is not `default`.
+   */
+  serviceAccountName?: string;
   /** computeClass, nodeSelector and tolerations: as the build inputs (docs/autopilot.md); only set when given. */
   computeClass?: string;
   nodeSelector?: Record<string, string>;
@@ -59,6 +71,9 @@ export interface DispatchBody {
   bucket?: string;
   artifacts_path?: string;
   stage?: boolean;
+  upload?: string;
+  staging?: string;
+  service_account_name?: string;
   compute_class?: string;
   node_selector?: Record<string, string>;
   tolerations?: string[];
@@ -93,6 +108,9 @@ export const REQUEST_FIELDS = [
   'bucket',
   'artifacts_path',
   'stage',
+  'upload',
+  'staging',
+  'service_account_name',
   'compute_class',
   'node_selector',
   'tolerations',
@@ -262,6 +280,7 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
+  Object.assign(req, dataPathsOf(b, req.bucket));
   const computeClass = optionalString(b, 'compute_class');
   if (computeClass)
     req.computeClass = wrap('compute_class', () =>
@@ -273,6 +292,50 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (tolerations) req.tolerations = tolerations;
   levelsOf(req.packages, req.dependencies);
   return req;
+}
+
+/**
+ * STAGING_BUCKET_REFUSED says why `staging: bucket` is refused: each caller stages its checkout
+ * into the pods itself, and through the dispatcher the pods would fetch an archive whose name
+ * and CRC32C the dispatcher would have to take from the caller (docs/dispatcher.md, "Data paths").
+ */
+export const STAGING_BUCKET_REFUSED =
+  'field "staging": "bucket" is not supported by the dispatcher yet: use "exec" (the caller streams its checkout into each pod, field "stage"), or a command that fetches its own source at "sha"';
+
+/**
+ * dataPathsOf reads fields upload, staging and service_account_name: upload `runner` (default)
+ * or `cluster` (needs a bucket), staging `exec` only (STAGING_BUCKET_REFUSED), and the pods'
+ * Kubernetes service account (its format is checked with the build spec). Throws RequestError.
+ */
+function dataPathsOf(
+  b: Record<string, unknown>,
+  bucket: string | undefined,
+): Pick<DispatchRequest, 'upload' | 'serviceAccountName'> {
+  const out: Pick<DispatchRequest, 'upload' | 'serviceAccountName'> = {};
+  const upload = optionalString(b, 'upload');
+  if (upload !== undefined && upload !== 'runner' && upload !== 'cluster')
+    throw new RequestError(
+      'upload',
+      `invalid value ${JSON.stringify(upload)} for field "upload": use runner or cluster`,
+    );
+  if (upload === 'cluster') {
+    if (!bucket)
+      throw new RequestError(
+        'upload',
+        'field "upload": "cluster" needs a "bucket": each build\'s pod uploads its artifacts to it',
+      );
+    out.upload = 'cluster';
+  }
+  const staging = optionalString(b, 'staging');
+  if (staging !== undefined && staging !== 'exec' && staging !== 'bucket')
+    throw new RequestError(
+      'staging',
+      `invalid value ${JSON.stringify(staging)} for field "staging": use exec`,
+    );
+  if (staging === 'bucket') throw new RequestError('staging', STAGING_BUCKET_REFUSED);
+  const ksa = optionalString(b, 'service_account_name');
+  if (ksa !== undefined && ksa !== '' && ksa !== 'default') out.serviceAccountName = ksa;
+  return out;
 }
 
 /** nodeSelectorOf reads field node_selector: an object of label: value strings (sorted). */
