@@ -10,16 +10,14 @@ import { collectBuildArtifacts, streamBuildLog, uploadBuildRecords } from '../co
 import { stageContext } from '../core/build/context.ts';
 import type { Clients } from '../core/build/connect.ts';
 import { deleteBuild } from '../core/build/create.ts';
-import { LABEL } from '../core/inputs/names.ts';
+import { buildSelector, LABEL } from '../core/inputs/names.ts';
 import { CONTAINER, NODE_POOL_LABEL, uploadsInCluster } from '../core/manifest/podspec.ts';
 import { verifyClusterUpload } from '../core/build/cluster-upload.ts';
 import { BuildWatcher, containerStatus } from '../core/build/watch.ts';
-import { buildSelector } from '../core/inputs/names.ts';
-import { systemClock } from '../core/base/report.ts';
 import type { KubeApi } from '../core/kube/api.ts';
 import type { ObjectStore } from '../core/gcs/storage.ts';
 import { newBuildResult, type BuildResult } from '../core/build/record.ts';
-import type { Reporter } from '../core/base/report.ts';
+import { systemClock, type Reporter } from '../core/base/report.ts';
 import type { BuildSpec } from '../core/inputs/spec.ts';
 import { podVerdict } from '../core/build/verdict.ts';
 import {

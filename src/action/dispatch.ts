@@ -150,8 +150,8 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
 /**
  * dispatchUploadOf reads inputs upload and staging for mode dispatch. `upload: cluster` is sent
  * to the dispatcher, whose pods then store their artifacts under the default `destination` (the
- * only one: the dispatcher expands it from the caller's verified token, so no caller can write
- * under another repository's prefix with the pods' shared identity). `staging: bucket` is
+ * only one: the dispatcher expands it from the caller's verified token, so a request cannot steer
+ * the pods' shared identity to another repository's prefix). `staging: bucket` is
  * refused (docs/dispatcher.md, "Data paths"). Throws InputError before anything is sent.
  */
 export function dispatchUploadOf(raw: RawInputs): 'runner' | 'cluster' {
