@@ -164,15 +164,17 @@ export function createApp(deps: AppDeps): App {
       const refusal = checkRequest(config.policy, ask, identityOf(claims));
       if (refusal)
         throw new Refused(403, { error: 'forbidden', rule: refusal.rule, reason: refusal.reason });
-      // Read only for requests that need it (upload: cluster); missing, nothing is created.
-      const podProgram = request.upload === 'cluster' ? await deps.podProgram?.() : undefined;
-      if (request.upload === 'cluster' && podProgram === undefined)
+      // Read only for requests that need it (upload: cluster, staging: bucket); missing,
+      // nothing is created.
+      const needsProgram = request.upload === 'cluster' || request.stagingCrc32c !== undefined;
+      const podProgram = needsProgram ? await deps.podProgram?.() : undefined;
+      if (needsProgram && podProgram === undefined)
         throw new Refused(
           500,
           {
             error: 'misconfigured',
             reason:
-              'upload "cluster" needs the pod program beside the dispatcher (pod/index.js in build/dispatcher, from npm run build); deploy the whole build/dispatcher directory',
+              'upload "cluster" and staging "bucket" need the pod program beside the dispatcher (pod/index.js in build/dispatcher, from npm run build); deploy the whole build/dispatcher directory',
           },
           'CRITICAL',
         );

@@ -16,8 +16,12 @@ import {
 import {
   DISPATCH_ANNOTATION,
   DISPATCH_LABEL,
+  dispatchIdOf,
   GATE_DEPENDENCIES,
 } from '../../src/core/dispatch/protocol.ts';
+import { stagingObjectName } from '../../src/core/manifest/pod-program.ts';
+
+export { dispatchIdOf };
 import { levelsOf, RequestError, type DispatchRequest } from '../../src/core/dispatch/request.ts';
 import { rawInputsOf } from '../../src/core/dispatch/spec.ts';
 import type { GitHubClaims } from './tokens.ts';
@@ -69,23 +73,6 @@ function sha256(parts: unknown): string {
 /** isDispatchId: 32 lowercase hex chars. */
 export function isDispatchId(s: string): boolean {
   return /^[0-9a-f]{32}$/.test(s);
-}
-
-/**
- * dispatchIdOf is 32 hex chars of SHA-256 over the repository, run id, run attempt and the sorted
- * build ids: the same run asking for the same builds gets the same dispatch.
- */
-export function dispatchIdOf(
-  claims: Pick<GitHubClaims, 'repository' | 'runId' | 'runAttempt'>,
-  buildIds: readonly string[],
-): string {
-  return sha256([
-    'kbuild/dispatch/v1',
-    claims.repository,
-    claims.runId,
-    claims.runAttempt,
-    ...[...buildIds].sort(),
-  ]).slice(0, 32);
 }
 
 /** contextOf is the GitHubContext of a dispatch: the run from the token, ref and sha from the body. */
@@ -159,6 +146,11 @@ export function planDispatch(
     const manifests = renderManifests(spec, {
       ...(o.podProgram !== undefined ? { podProgram: o.podProgram } : {}),
       ...(o.podEndpoints ? { endpoints: o.podEndpoints } : {}),
+      // staging: bucket: one archive per dispatch, named by the dispatch id (so by the caller's
+      // verified run), never by the caller.
+      ...(req.stagingCrc32c !== undefined
+        ? { staged: { object: stagingObjectName(dispatchId), crc32c: req.stagingCrc32c } }
+        : {}),
     });
     const job = manifests.job!;
     const meta = job.metadata!;

@@ -28,6 +28,7 @@ import { validateBuildSpec, type BuildSpec, type GitHubContext } from '../core/i
 import { DispatcherClient } from '../core/dispatch/client.ts';
 import { parseDispatchRequest, RequestError, type DispatchBody } from '../core/dispatch/request.ts';
 import { rawInputsOf } from '../core/dispatch/spec.ts';
+import { dispatchIdOf } from '../core/dispatch/protocol.ts';
 import { finishDispatch } from './dispatch-summary.ts';
 import { buildKey, isTerminalBuildState } from '../core/dispatch/protocol.ts';
 import { ActionsReporter } from './reporter.ts';
@@ -48,7 +49,14 @@ export interface DispatchInputs {
   context?: string;
   /** upload: who stores the artifacts, `runner` (this step collects them) or `cluster` (the pods). */
   upload: 'runner' | 'cluster';
+  /** staging: how `context` reaches the pods: over exec into each, or one archive in the bucket. */
+  staging: 'exec' | 'bucket';
+  /** dispatchId: the id the dispatcher gives this dispatch (names the staging archive). */
+  dispatchId: string;
 }
+
+/** PENDING_CRC32C stands in for the archive's CRC32C while the inputs are checked (not yet packed). */
+const PENDING_CRC32C = 'AAAAAA==';
 
 /** tolerationLines: the meaningful lines of input tolerations (the dispatcher parses each). */
 function tolerationLines(text: string): string[] {
@@ -86,11 +94,11 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
   }
   const wait = parseBoolean('wait', value('wait'));
   const bucket = value('bucket') || undefined;
-  const upload = dispatchUploadOf(raw);
   const auth = validateAuthConfig(raw, { create: false });
   const reach = wait && Boolean(auth.cluster || auth.kubeconfig);
   // Only a step that follows the builds in the cluster can stage into them.
   const context = reach && value('context') !== '' ? value('context') : undefined;
+  const { upload, staging } = dispatchDataPathsOf(raw, context !== undefined);
   const dependencies = parseDependencies(value('dependencies'));
   const body: DispatchBody = {
     packages: parseList(value('packages')),
@@ -118,6 +126,8 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     // themselves, so they get the bucket whether or not this step waits.
     ...((wait || upload === 'cluster') && bucket ? { bucket } : {}),
     ...(context ? { stage: true } : {}),
+    // The archive's CRC32C is known once it is packed, just before the request is sent.
+    ...(staging === 'bucket' ? { staging, staging_crc32c: PENDING_CRC32C } : {}),
     ...(upload === 'cluster' ? { upload } : {}),
     ...(value('service_account_name') !== 'default'
       ? { service_account_name: value('service_account_name') }
@@ -140,7 +150,11 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     if (!(err instanceof RequestError)) throw err;
     throw new InputError(err.field, err.message.replace(/\bfield "/g, 'input "'));
   }
-  const out: DispatchInputs = { url, body, wait, specs, upload };
+  const dispatchId = dispatchIdOf(
+    ctx,
+    [...specs.values()].map((sp) => sp.buildId),
+  );
+  const out: DispatchInputs = { url, body, wait, specs, upload, staging, dispatchId };
   if (reach) out.auth = auth;
   if (bucket) out.bucket = bucket;
   if (context) out.context = context;
@@ -148,21 +162,25 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
 }
 
 /**
- * dispatchUploadOf reads inputs upload and staging for mode dispatch. `upload: cluster` is sent
- * to the dispatcher, whose pods then store their artifacts under the default `destination` (the
- * only one: the dispatcher expands it from the caller's verified token, so a request cannot steer
- * the pods' shared identity to another repository's prefix). `staging: bucket` is
- * refused (docs/dispatcher.md, "Data paths"). Throws InputError before anything is sent.
+ * dispatchDataPathsOf reads inputs upload and staging for mode dispatch. `upload: cluster` is
+ * sent to the dispatcher, whose pods then store their artifacts under the default `destination`
+ * (the only one: the dispatcher expands it from the caller's verified token, so a request cannot
+ * steer the pods' shared identity to another repository's prefix). `staging: bucket` (when this
+ * step stages a context at all) uploads the context once, as the dispatch's archive, which every
+ * pod fetches. Throws InputError before anything is sent.
  */
-export function dispatchUploadOf(raw: RawInputs): 'runner' | 'cluster' {
+export function dispatchDataPathsOf(
+  raw: RawInputs,
+  stages: boolean,
+): { upload: 'runner' | 'cluster'; staging: 'exec' | 'bucket' } {
   const value = (n: InputName) => inputValue(raw, n);
-  if (value('staging') === 'bucket')
+  const staging = value('staging') === 'bucket' && stages ? 'bucket' : 'exec';
+  if (staging === 'bucket' && value('bucket') === '')
     throw new InputError(
       'staging',
-      'input "staging: bucket" is not available in mode dispatch: use "exec" (the step streams "context" into each pod), or a command that fetches its own source (docs/dispatcher.md, "Data paths")',
+      'input "staging: bucket" needs a "bucket": the context goes through it',
     );
-  const upload = value('upload');
-  if (upload !== 'cluster') return 'runner';
+  if (value('upload') !== 'cluster') return { upload: 'runner', staging };
   if (value('bucket') === '')
     throw new InputError(
       'upload',
@@ -173,7 +191,7 @@ export function dispatchUploadOf(raw: RawInputs): 'runner' | 'cluster' {
       'destination',
       `input "destination" cannot be changed with "upload: cluster" in mode dispatch: the dispatcher's pods store every build under the default ${DEFAULT_DESTINATION}, expanded from the caller's own token (docs/dispatcher.md, "Data paths")`,
     );
-  return 'cluster';
+  return { upload: 'cluster', staging };
 }
 
 /**
@@ -229,9 +247,10 @@ async function dispatchWith(
     ? (await listContext(input.context, env['GITHUB_WORKSPACE'] || process.cwd())).files
     : undefined;
   // The Kubernetes and Google clients are most of the bundle: loaded once the inputs are valid.
-  const [{ connect }, { DispatchFollower }] = await Promise.all([
+  const [{ connect }, { DispatchFollower }, staging] = await Promise.all([
     import('../core/build/connect.ts'),
     import('./dispatch-follow.ts'),
+    import('../core/build/bucket-staging.ts'),
   ]);
   const clients = input.auth
     ? await connect(input.auth, {
@@ -244,8 +263,29 @@ async function dispatchWith(
       })
     : undefined;
   const client = new DispatcherClient({ url: input.url, token: (aud) => core.getIDToken(aud) });
-  const created = await client.create(input.body);
+  // staging: bucket: the context goes up once, as the dispatch's archive, before the pods exist.
+  const store = clients?.store;
+  const staged =
+    input.staging === 'bucket' && input.context && files && store
+      ? await staging.uploadContext(store, input.dispatchId, input.context, files, reporter)
+      : undefined;
+  const unstage = async () => {
+    if (staged && store) await staging.removeContext(store, staged, reporter);
+  };
+  const body = staged ? { ...input.body, staging_crc32c: staged.crc32c } : input.body;
+  const created = await client.create(body).catch(async (err: unknown) => {
+    await unstage();
+    throw err;
+  });
   const id = created.dispatch_id;
+  if (staged && id !== input.dispatchId) {
+    await client.cancel(id).catch(() => undefined);
+    await unstage();
+    core.saveState(STATE.finished, 'true');
+    throw new Error(
+      `the dispatcher named the dispatch ${id}, this step expected ${input.dispatchId}: the pods would not find the context archive ${staged.object} (does the token's run differ from GITHUB_REPOSITORY, GITHUB_RUN_ID and GITHUB_RUN_ATTEMPT?)`,
+    );
+  }
   // The post step cancels a followed dispatch that this step leaves running (killed, timed out).
   if (input.wait) core.saveState(STATE.dispatch, JSON.stringify({ url: input.url, id }));
   reporter.info(
@@ -257,13 +297,14 @@ async function dispatchWith(
   const missing = clients?.kube.canI
     ? await clients.kube.canI(
         followPermissions(created.namespace, {
-          stage: input.context !== undefined,
+          stage: input.context !== undefined && input.staging === 'exec',
           collect: input.bucket !== undefined && input.upload === 'runner',
         }),
       )
     : [];
   if (missing.length > 0) {
     await client.cancel(id).catch(() => undefined);
+    await unstage();
     core.saveState(STATE.finished, 'true');
     throw new PermissionError(missing, created.namespace);
   }
@@ -275,7 +316,9 @@ async function dispatchWith(
     reporter,
     work,
     signal,
-    ...(input.context && files ? { stage: { dir: input.context, files } } : {}),
+    ...(input.context && files && input.staging === 'exec'
+      ? { stage: { dir: input.context, files } }
+      : {}),
   });
   const tracked = () => [...follower.tracked.values()];
   follower.update(created);
@@ -313,6 +356,9 @@ async function dispatchWith(
     await finishDispatch(id, tracked(), reporter, true);
     return 1;
   } finally {
+    // Staging needs wait (a context is only staged by a step that follows): every pod has
+    // fetched the archive or ended by now.
+    await unstage();
     reporter.close();
     await rm(work, { recursive: true, force: true });
   }

@@ -4,9 +4,13 @@
 // each build's pod (KSA kbuild-uploader, Workload Identity through the lab's metadata server)
 // stores its own artifacts from the pod program the dispatcher put in a ConfigMap, and the step
 // only compares object metadata. The objects are then read back with gcloud: size, CRC32C and
-// bytes match the step's `builds` output. Refusals of unsupported combinations create nothing.
+// bytes match the step's `builds` output. With `staging: bucket` the step uploads its checkout
+// once, as the dispatch's archive, and every pod fetches it (no exec). Refusals of unsupported
+// combinations create nothing.
 import { createHash } from 'node:crypto';
-import { rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { LAB_POLICY, startLabDispatcher } from '../../lab/dispatcher.ts';
@@ -59,6 +63,25 @@ interface Built {
   artifacts: { name: string; size: number; crc32c: string; sha256: string; uri: string }[];
 }
 
+/** inputs: mode dispatch to the dispatcher above, amd64 builds in debian, `upload: cluster` as KSA. */
+function inputs(extra: Record<string, string>): Record<string, string> {
+  return {
+    ...labInputs(),
+    mode: 'dispatch',
+    dispatcher_url: server.url,
+    namespace: NS,
+    archs: 'amd64',
+    image: 'debian:bookworm',
+    package_target: '',
+    cpu: '200m',
+    memory: '256Mi',
+    bucket: labEnv()['KBUILD_LAB_BUCKET'] ?? '',
+    upload: 'cluster',
+    service_account_name: KSA,
+    ...extra,
+  };
+}
+
 test('dispatch mode with upload: cluster: each pod stores its artifacts, gcloud reads them back', async () => {
   const id = newRunId();
   // 3 MB of random bytes and a small text per build: per-package content, so a mix-up shows.
@@ -66,23 +89,7 @@ test('dispatch mode with upload: cluster: each pod stores its artifacts, gcloud 
   const run = await runStep({
     runId: id,
     env: await tokenEnv(id),
-    inputs: {
-      ...labInputs(),
-      mode: 'dispatch',
-      dispatcher_url: server.url,
-      namespace: NS,
-      packages: 'upa upb',
-      archs: 'amd64',
-      image: 'debian:bookworm',
-      command,
-      package_target: '',
-      cpu: '200m',
-      memory: '256Mi',
-      context: '',
-      bucket: labEnv()['KBUILD_LAB_BUCKET'] ?? '',
-      upload: 'cluster',
-      service_account_name: KSA,
-    },
+    inputs: inputs({ packages: 'upa upb', command, context: '' }),
   });
   rmSync(run.runDir, { recursive: true, force: true });
   const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
@@ -144,6 +151,54 @@ test('dispatch mode with upload: cluster: each pod stores its artifacts, gcloud 
   assert.equal(owner, `Job/${one!.job_name}`);
 });
 
+test('dispatch mode with staging: bucket and upload: cluster: one archive for every build, no exec', async () => {
+  const id = newRunId();
+  const workspace = mkdtempSync(join(tmpdir(), 'kbuild-dispatch-ws-'));
+  mkdirSync(join(workspace, 'src'));
+  writeFileSync(join(workspace, 'src', 'greeting.txt'), `hello from run ${id}\n`);
+  const run = await runStep({
+    runId: id,
+    workspace,
+    env: await tokenEnv(id),
+    inputs: inputs({
+      packages: 'sta stb',
+      // The staged checkout is the only source of the artifact.
+      command: `sh -c 'mkdir -p packages && cp src/greeting.txt packages/$KBUILD_PACKAGES.txt'`,
+      staging: 'bucket',
+    }),
+  });
+  rmSync(run.runDir, { recursive: true, force: true });
+  rmSync(workspace, { recursive: true, force: true });
+  const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+  for (const b of builds) dispatches.add(b.dispatch_id);
+  assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  assert.equal(builds.length, 2);
+  const archive = /as (gs:\/\/\S+kbuild-staging\/[0-9a-f]{32}\.tar\.gz)/.exec(run.stdout)?.[1];
+  assert.ok(archive, 'one archive, named by the dispatch id');
+  assert.equal(run.stdout.match(/Staged \d+ files/g)?.length, 1, 'staged once for both builds');
+  assert.doesNotMatch(run.stdout, /: staged \d+ files .* into \/workspace/, 'nothing over exec');
+  for (const b of builds) {
+    assert.equal(b.status, 'succeeded', JSON.stringify(b));
+    const [a] = b.artifacts;
+    assert.equal(gcloud(['storage', 'cat', a!.uri]).toString(), `hello from run ${id}\n`);
+  }
+  const init = kubectl([
+    'get',
+    'job',
+    '-n',
+    NS,
+    builds[0]!.job_name,
+    '-o',
+    'jsonpath={.spec.template.spec.initContainers[*].name}',
+  ]);
+  assert.equal(init, 'preflight fetch');
+  // The archive is deleted once every build ended.
+  assert.throws(
+    () => gcloud(['storage', 'objects', 'describe', archive!]),
+    /not found|404|No URLs matched/i,
+  );
+});
+
 test('unsupported combinations are refused before anything is created', async () => {
   const token = await d.mint({ claims: { run_id: runId() } });
   const body = {
@@ -155,8 +210,8 @@ test('unsupported combinations are refused before anything is created', async ()
   };
   const cases: { name: string; body: Record<string, unknown>; status: number; key: RegExp }[] = [
     {
-      name: 'staging: bucket',
-      body: { ...body, upload: 'cluster', staging: 'bucket' },
+      name: 'staging: bucket without stage',
+      body: { ...body, upload: 'cluster', staging: 'bucket', staging_crc32c: 'AAAAAA==' },
       status: 400,
       key: /"field":"staging"/,
     },

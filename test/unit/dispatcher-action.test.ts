@@ -125,6 +125,24 @@ test('validateDispatchInputs: upload: cluster goes to the dispatcher with the bu
   assert.equal(runner.body.service_account_name, undefined);
 });
 
+test('validateDispatchInputs: staging: bucket sends the archive in place of exec, under the id the dispatcher will give', () => {
+  const d = validateDispatchInputs({ ...RAW, staging: 'bucket', upload: 'cluster' }, CTX);
+  assert.equal(d.staging, 'bucket');
+  assert.equal(d.body.staging, 'bucket');
+  assert.equal(d.body.stage, true);
+  const req = parseDispatchRequest({ ...d.body, staging_crc32c: 'q83vEg==' });
+  const plan = planDispatch(req, CLAIMS, {
+    namespace: 'kbuild',
+    serverUrl: 'https://github.com',
+    podProgram: '// p\n',
+  });
+  assert.equal(d.dispatchId, plan.dispatchId);
+  // Without a context to stage (or without following the builds) staging is moot, as context is.
+  const none = validateDispatchInputs({ ...RAW, staging: 'bucket', context: '' }, CTX);
+  assert.equal(none.staging, 'exec');
+  assert.equal(none.body.staging, undefined);
+});
+
 test("validateDispatchInputs: dependencies (plan mode's output) go into the body", () => {
   const d = validateDispatchInputs(
     { ...RAW, packages: 'zlib libpng hello', dependencies: '{"libpng": ["zlib"]}' },
@@ -208,10 +226,10 @@ test('validateDispatchInputs: every bad input is named before anything is sent',
       message: /not available in mode dispatch/,
     },
     {
-      name: 'staging: bucket',
-      raw: { staging: 'bucket', upload: 'cluster' },
+      name: 'staging: bucket without a bucket',
+      raw: { staging: 'bucket', bucket: '' },
       input: 'staging',
-      message: /input "staging: bucket" is not available in mode dispatch: use "exec"/,
+      message: /input "staging: bucket" needs a "bucket"/,
     },
     {
       name: 'upload: cluster without a bucket',

@@ -402,6 +402,6 @@ test('POST upload: cluster: each Job gets its pod program ConfigMap; without the
   const m = await missing.call('POST', '/v1/dispatches', { body });
   assert.equal(m.status, 500);
   assert.equal(m.body.error, 'misconfigured');
-  assert.match(String(m.body.reason), /needs the pod program beside the dispatcher/);
+  assert.match(String(m.body.reason), /need the pod program beside the dispatcher/);
   assert.equal(missing.api.jobs.size + missing.api.configMaps.size, 0);
 });

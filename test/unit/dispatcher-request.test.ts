@@ -398,16 +398,40 @@ test('parseDispatchRequest: data paths: upload, staging and the service account'
       message: /invalid value "pod" for field "upload": use runner or cluster/,
     },
     {
-      name: 'staging: bucket',
-      body: { ...bucket, upload: 'cluster', staging: 'bucket' },
+      name: 'staging: bucket without stage',
+      body: { ...bucket, staging: 'bucket', staging_crc32c: 'AAAAAA==' },
       field: 'staging',
-      message: /"bucket" is not supported by the dispatcher yet: use "exec"/,
+      message: /"bucket" needs a "bucket" and "stage": true/,
+    },
+    {
+      name: 'staging: bucket without a bucket',
+      body: { ...BODY, stage: true, staging: 'bucket', staging_crc32c: 'AAAAAA==' },
+      field: 'staging',
+      message: /needs a "bucket"/,
+    },
+    {
+      name: 'staging: bucket without the CRC32C',
+      body: { ...bucket, stage: true, staging: 'bucket' },
+      field: 'staging_crc32c',
+      message: /field "staging_crc32c" is required with "staging": "bucket"/,
+    },
+    {
+      name: 'a CRC32C that is not 4 bytes in base64',
+      body: { ...bucket, stage: true, staging: 'bucket', staging_crc32c: 'abc' },
+      field: 'staging_crc32c',
+      message: /base64 as GCS gives it/,
+    },
+    {
+      name: 'a CRC32C without staging: bucket',
+      body: { ...bucket, stage: true, staging_crc32c: 'AAAAAA==' },
+      field: 'staging_crc32c',
+      message: /needs "staging": "bucket"/,
     },
     {
       name: 'unknown staging',
       body: { ...bucket, staging: 'rsync' },
       field: 'staging',
-      message: /invalid value "rsync" for field "staging"/,
+      message: /invalid value "rsync" for field "staging": use exec or bucket/,
     },
     {
       name: 'service account not a string',
@@ -462,4 +486,26 @@ test('planDispatch: upload: cluster gives each Job an uploader, no collector, an
   // Without upload: cluster, no ConfigMap.
   const runner = planDispatch(parseDispatchRequest({ ...BODY, bucket: 'b-1' }), CLAIMS, OPTS);
   assert.ok(runner.builds.every((b) => b.configMap === undefined));
+});
+
+test('planDispatch: staging: bucket gives every pod the fetch of the dispatch archive, named by the dispatch id', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    bucket: 'my-artifacts',
+    stage: true,
+    staging: 'bucket',
+    staging_crc32c: 'q83vEg==',
+  });
+  assert.equal(req.stagingCrc32c, 'q83vEg==');
+  const plan = planDispatch(req, CLAIMS, { ...OPTS, podProgram: '// p\n' });
+  for (const b of plan.builds) {
+    const pod = b.job.spec!.template.spec!;
+    const init = (pod.initContainers ?? []).map((c) => c.name);
+    assert.deepEqual(init, ['preflight', 'fetch'], 'no exec-fed stage container');
+    const fetch = pod.initContainers!.find((c) => c.name === 'fetch')!;
+    const env = Object.fromEntries((fetch.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env['KBUILD_STAGING_OBJECT'], `kbuild-staging/${plan.dispatchId}.tar.gz`);
+    assert.equal(env['KBUILD_STAGING_CRC32C'], 'q83vEg==');
+    assert.ok(b.configMap, 'the fetch runs the pod program');
+  }
 });

@@ -30,7 +30,8 @@ export interface DispatchRequest {
   artifactsPath?: string;
   /**
    * stage: the caller stages its checkout into each pod (the pods get a `stage` init container
-   * that waits for it, as in mode `build`). Only set when true.
+   * that waits for it, as in mode `build`, or with stagingCrc32c the `fetch` of its archive).
+   * Only set when true.
    */
   stage?: true;
   /**
@@ -45,6 +46,12 @@ export interface DispatchRequest {
    * when it is not `default`.
    */
   serviceAccountName?: string;
+  /**
+   * stagingCrc32c: with `staging: bucket`, the CRC32C (base64) of the caller's context archive,
+   * `kbuild-staging/<dispatch id>.tar.gz` in `bucket`, which every pod's `fetch` init container
+   * downloads and checks instead of waiting for the checkout over exec. Only set then.
+   */
+  stagingCrc32c?: string;
   /** computeClass, nodeSelector and tolerations: as the build inputs (docs/autopilot.md); only set when given. */
   computeClass?: string;
   nodeSelector?: Record<string, string>;
@@ -73,6 +80,7 @@ export interface DispatchBody {
   stage?: boolean;
   upload?: string;
   staging?: string;
+  staging_crc32c?: string;
   service_account_name?: string;
   compute_class?: string;
   node_selector?: Record<string, string>;
@@ -110,6 +118,7 @@ export const REQUEST_FIELDS = [
   'stage',
   'upload',
   'staging',
+  'staging_crc32c',
   'service_account_name',
   'compute_class',
   'node_selector',
@@ -280,7 +289,7 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
-  Object.assign(req, dataPathsOf(b, req.bucket));
+  Object.assign(req, dataPathsOf(b, req));
   const computeClass = optionalString(b, 'compute_class');
   if (computeClass)
     req.computeClass = wrap('compute_class', () =>
@@ -294,24 +303,20 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   return req;
 }
 
-/**
- * STAGING_BUCKET_REFUSED says why `staging: bucket` is refused: each caller stages its checkout
- * into the pods itself, and through the dispatcher the pods would fetch an archive whose name
- * and CRC32C the dispatcher would have to take from the caller (docs/dispatcher.md, "Data paths").
- */
-export const STAGING_BUCKET_REFUSED =
-  'field "staging": "bucket" is not supported by the dispatcher yet: use "exec" (the caller streams its checkout into each pod, field "stage"), or a command that fetches its own source at "sha"';
+/** CRC32C_BASE64: a CRC32C as GCS writes it, 4 bytes in base64. */
+const CRC32C_BASE64 = /^[A-Za-z0-9+/]{6}==$/;
 
 /**
- * dataPathsOf reads fields upload, staging and service_account_name: upload `runner` (default)
- * or `cluster` (needs a bucket), staging `exec` only (STAGING_BUCKET_REFUSED), and the pods'
- * Kubernetes service account (its format is checked with the build spec). Throws RequestError.
+ * dataPathsOf reads fields upload, staging, staging_crc32c and service_account_name: upload
+ * `runner` (default) or `cluster` (needs a bucket); staging `exec` (default) or `bucket` (needs a
+ * bucket, `stage: true` and the archive's `staging_crc32c`); the pods' Kubernetes service account
+ * (its format is checked with the build spec). Throws RequestError.
  */
 function dataPathsOf(
   b: Record<string, unknown>,
-  bucket: string | undefined,
-): Pick<DispatchRequest, 'upload' | 'serviceAccountName'> {
-  const out: Pick<DispatchRequest, 'upload' | 'serviceAccountName'> = {};
+  req: Pick<DispatchRequest, 'bucket' | 'stage'>,
+): Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> {
+  const out: Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> = {};
   const upload = optionalString(b, 'upload');
   if (upload !== undefined && upload !== 'runner' && upload !== 'cluster')
     throw new RequestError(
@@ -319,7 +324,7 @@ function dataPathsOf(
       `invalid value ${JSON.stringify(upload)} for field "upload": use runner or cluster`,
     );
   if (upload === 'cluster') {
-    if (!bucket)
+    if (!req.bucket)
       throw new RequestError(
         'upload',
         'field "upload": "cluster" needs a "bucket": each build\'s pod uploads its artifacts to it',
@@ -330,9 +335,23 @@ function dataPathsOf(
   if (staging !== undefined && staging !== 'exec' && staging !== 'bucket')
     throw new RequestError(
       'staging',
-      `invalid value ${JSON.stringify(staging)} for field "staging": use exec`,
+      `invalid value ${JSON.stringify(staging)} for field "staging": use exec or bucket`,
     );
-  if (staging === 'bucket') throw new RequestError('staging', STAGING_BUCKET_REFUSED);
+  const crc32c = optionalString(b, 'staging_crc32c');
+  if (staging === 'bucket') {
+    if (!req.bucket || !req.stage)
+      throw new RequestError(
+        'staging',
+        'field "staging": "bucket" needs a "bucket" and "stage": true: the pods fetch the caller\'s checkout from the bucket',
+      );
+    if (crc32c === undefined || !CRC32C_BASE64.test(crc32c))
+      throw new RequestError(
+        'staging_crc32c',
+        'field "staging_crc32c" is required with "staging": "bucket": the CRC32C of the context archive, base64 as GCS gives it (e.g. "AAAAAA==")',
+      );
+    out.stagingCrc32c = crc32c;
+  } else if (crc32c !== undefined)
+    throw new RequestError('staging_crc32c', 'field "staging_crc32c" needs "staging": "bucket"');
   const ksa = optionalString(b, 'service_account_name');
   if (ksa !== undefined && ksa !== '' && ksa !== 'default') out.serviceAccountName = ksa;
   return out;
