@@ -212,7 +212,13 @@ async function restoreArchive(
     suffix === '.tar.zst'
       ? (zlib as unknown as { createZstdDecompress: () => Transform }).createZstdDecompress()
       : zlib.createGunzip();
-  const tar = runTar(['-x', '-f', '-', '-C', c.dir, '--no-same-owner'], 'pipe', 'ignore');
+  const tar = runTar(
+    // Existing directories keep their metadata (--no-overwrite-dir); files keep their modes and
+    // mtimes (make relies on them).
+    ['-x', '-f', '-', '-C', c.dir, '--no-same-owner', '--no-overwrite-dir'],
+    'pipe',
+    'ignore',
+  );
   const [streamed, unpacked] = await Promise.allSettled([
     pipeline(
       Readable.fromWeb(res.body as import('node:stream/web').ReadableStream<Uint8Array>),
@@ -293,12 +299,18 @@ export async function runCacheRestore(c: CacheEnv, log: (line: string) => void):
 }
 
 /**
- * archiveStream answers a fresh compressed tar stream of dir: `tar -c` piped through zstd (or
+ * archiveStream answers a fresh compressed tar stream of `entries` of dir: `tar -c` piped through zstd (or
  * gzip). The stream fails when tar fails (exit 2 or more), so a partial archive is never stored;
  * destroying it ends tar.
  */
-export function archiveStream(dir: string, zstd = zstdAvailable()): Readable {
-  const tar = runTar(['-c', '-f', '-', '-C', dir, '.'], 'ignore', 'pipe');
+export function archiveStream(
+  dir: string,
+  entries: readonly string[],
+  zstd = zstdAvailable(),
+): Readable {
+  // The directory's entries, not `.`: the directory is a volume's mount point, which the
+  // restoring container may not chmod or utime (it is root's).
+  const tar = runTar(['-c', '-f', '-', '-C', dir, '--', ...entries], 'ignore', 'pipe');
   const gate = new Transform({
     transform: (chunk: Buffer, _enc, done) => done(null, chunk),
     // GNU tar exits 1 when a file changed while it was read (still a whole archive), 2 on a fatal error.
@@ -334,8 +346,8 @@ export async function runCacheSave(c: CacheEnv, log: (line: string) => void): Pr
     .then((t) => JSON.parse(t) as CacheRestore)
     .catch(() => undefined);
   if (restored?.hit === 'exact') return skip(`key ${c.key} was restored exactly; nothing to save`);
-  if ((await readdir(c.dir).catch(() => [])).length === 0)
-    return skip(`the cache directory is empty`);
+  const entries = (await readdir(c.dir).catch(() => [] as string[])).sort();
+  if (entries.length === 0) return skip(`the cache directory is empty`);
   const zstd = zstdAvailable();
   const object = `${c.write}/${c.key}${zstd ? '.tar.zst' : '.tar.gz'}`;
   const md = new MetadataServer(c.metadataHost);
@@ -349,7 +361,7 @@ export async function runCacheSave(c: CacheEnv, log: (line: string) => void): Pr
         contentType: zstd ? 'application/zstd' : 'application/gzip',
         authorization: () => md.authorization(),
       },
-      () => archiveStream(c.dir, zstd),
+      () => archiveStream(c.dir, entries, zstd),
       ATTEMPTS,
       (attempt, err) =>
         log(`kbuild: ${err.message}; saving the cache again (attempt ${attempt} of ${ATTEMPTS})`),
