@@ -105,6 +105,44 @@ test('validateDispatchInputs: with wait the context is staged into every build (
   }
 });
 
+test('validateDispatchInputs: upload: cluster goes to the dispatcher with the bucket and the service account, even without wait', () => {
+  for (const wait of ['true', 'false']) {
+    const d = validateDispatchInputs(
+      { ...RAW, upload: 'cluster', service_account_name: 'kbuild-uploader', wait, context: '' },
+      CTX,
+    );
+    assert.equal(d.upload, 'cluster');
+    assert.equal(d.body.upload, 'cluster');
+    assert.equal(d.body.bucket, 'kbuild-lab-artifacts', `wait: ${wait}`);
+    assert.equal(d.body.service_account_name, 'kbuild-uploader');
+    const spec = d.specs.get('zlib/amd64');
+    assert.equal(spec?.upload, 'cluster');
+    assert.equal(spec?.serviceAccountName, 'kbuild-uploader');
+  }
+  const runner = validateDispatchInputs(RAW, CTX);
+  assert.equal(runner.upload, 'runner');
+  assert.equal(runner.body.upload, undefined);
+  assert.equal(runner.body.service_account_name, undefined);
+});
+
+test('validateDispatchInputs: staging: bucket sends the archive in place of exec, under the id the dispatcher will give', () => {
+  const d = validateDispatchInputs({ ...RAW, staging: 'bucket', upload: 'cluster' }, CTX);
+  assert.equal(d.staging, 'bucket');
+  assert.equal(d.body.staging, 'bucket');
+  assert.equal(d.body.stage, true);
+  const req = parseDispatchRequest({ ...d.body, staging_crc32c: 'q83vEg==' });
+  const plan = planDispatch(req, CLAIMS, {
+    namespace: 'kbuild',
+    serverUrl: 'https://github.com',
+    podProgram: '// p\n',
+  });
+  assert.equal(d.dispatchId, plan.dispatchId);
+  // Without a context to stage (or without following the builds) staging is moot, as context is.
+  const none = validateDispatchInputs({ ...RAW, staging: 'bucket', context: '' }, CTX);
+  assert.equal(none.staging, 'exec');
+  assert.equal(none.body.staging, undefined);
+});
+
 test("validateDispatchInputs: dependencies (plan mode's output) go into the body", () => {
   const d = validateDispatchInputs(
     { ...RAW, packages: 'zlib libpng hello', dependencies: '{"libpng": ["zlib"]}' },
@@ -186,6 +224,24 @@ test('validateDispatchInputs: every bad input is named before anything is sent',
       raw: { secret_env: 'T=x' },
       input: 'secret_env',
       message: /not available in mode dispatch/,
+    },
+    {
+      name: 'staging: bucket without a bucket',
+      raw: { staging: 'bucket', bucket: '' },
+      input: 'staging',
+      message: /input "staging: bucket" needs a "bucket"/,
+    },
+    {
+      name: 'upload: cluster without a bucket',
+      raw: { upload: 'cluster', bucket: '' },
+      input: 'upload',
+      message: /input "upload: cluster" needs a "bucket"/,
+    },
+    {
+      name: 'upload: cluster with another destination',
+      raw: { upload: 'cluster', destination: 'builds/{arch}' },
+      input: 'destination',
+      message: /input "destination" cannot be changed with "upload: cluster" in mode dispatch/,
     },
   ];
   for (const c of cases) {

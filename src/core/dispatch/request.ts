@@ -30,9 +30,28 @@ export interface DispatchRequest {
   artifactsPath?: string;
   /**
    * stage: the caller stages its checkout into each pod (the pods get a `stage` init container
-   * that waits for it, as in mode `build`). Only set when true.
+   * that waits for it, as in mode `build`, or with stagingCrc32c the `fetch` of its archive).
+   * Only set when true.
    */
   stage?: true;
+  /**
+   * upload `cluster`: each build's pod uploads its own artifacts to `bucket` through its Workload
+   * Identity (the pods get the `uploader` container and the pod program's ConfigMap instead of a
+   * collector); the caller only checks the objects' metadata. Only set when `cluster`.
+   */
+  upload?: 'cluster';
+  /**
+   * serviceAccountName: the Kubernetes service account of the pods (its Workload Identity is
+   * what uploads with `upload: cluster`), allowed by the policy's `service_accounts`. Only set
+   * when it is not `default`.
+   */
+  serviceAccountName?: string;
+  /**
+   * stagingCrc32c: with `staging: bucket`, the CRC32C (base64) of the caller's context archive,
+   * `kbuild-staging/<dispatch id>.tar.gz` in `bucket`, which every pod's `fetch` init container
+   * downloads and checks instead of waiting for the checkout over exec. Only set then.
+   */
+  stagingCrc32c?: string;
   /** computeClass, nodeSelector and tolerations: as the build inputs (docs/autopilot.md); only set when given. */
   computeClass?: string;
   nodeSelector?: Record<string, string>;
@@ -59,6 +78,10 @@ export interface DispatchBody {
   bucket?: string;
   artifacts_path?: string;
   stage?: boolean;
+  upload?: string;
+  staging?: string;
+  staging_crc32c?: string;
+  service_account_name?: string;
   compute_class?: string;
   node_selector?: Record<string, string>;
   tolerations?: string[];
@@ -93,6 +116,10 @@ export const REQUEST_FIELDS = [
   'bucket',
   'artifacts_path',
   'stage',
+  'upload',
+  'staging',
+  'staging_crc32c',
+  'service_account_name',
   'compute_class',
   'node_selector',
   'tolerations',
@@ -262,6 +289,7 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
+  Object.assign(req, dataPathsOf(b, req));
   const computeClass = optionalString(b, 'compute_class');
   if (computeClass)
     req.computeClass = wrap('compute_class', () =>
@@ -273,6 +301,60 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (tolerations) req.tolerations = tolerations;
   levelsOf(req.packages, req.dependencies);
   return req;
+}
+
+/** CRC32C_BASE64: a CRC32C as GCS writes it, 4 bytes in base64. */
+const CRC32C_BASE64 = /^[A-Za-z0-9+/]{6}==$/;
+
+/**
+ * dataPathsOf reads fields upload, staging, staging_crc32c and service_account_name: upload
+ * `runner` (default) or `cluster` (needs a bucket); staging `exec` (default) or `bucket` (needs a
+ * bucket, `stage: true` and the archive's `staging_crc32c`); the pods' Kubernetes service account
+ * (its format is checked with the build spec). Throws RequestError.
+ */
+function dataPathsOf(
+  b: Record<string, unknown>,
+  req: Pick<DispatchRequest, 'bucket' | 'stage'>,
+): Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> {
+  const out: Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> = {};
+  const upload = optionalString(b, 'upload');
+  if (upload !== undefined && upload !== 'runner' && upload !== 'cluster')
+    throw new RequestError(
+      'upload',
+      `invalid value ${JSON.stringify(upload)} for field "upload": use runner or cluster`,
+    );
+  if (upload === 'cluster') {
+    if (!req.bucket)
+      throw new RequestError(
+        'upload',
+        'field "upload": "cluster" needs a "bucket": each build\'s pod uploads its artifacts to it',
+      );
+    out.upload = 'cluster';
+  }
+  const staging = optionalString(b, 'staging');
+  if (staging !== undefined && staging !== 'exec' && staging !== 'bucket')
+    throw new RequestError(
+      'staging',
+      `invalid value ${JSON.stringify(staging)} for field "staging": use exec or bucket`,
+    );
+  const crc32c = optionalString(b, 'staging_crc32c');
+  if (staging === 'bucket') {
+    if (!req.bucket || !req.stage)
+      throw new RequestError(
+        'staging',
+        'field "staging": "bucket" needs a "bucket" and "stage": true: the pods fetch the caller\'s checkout from the bucket',
+      );
+    if (crc32c === undefined || !CRC32C_BASE64.test(crc32c))
+      throw new RequestError(
+        'staging_crc32c',
+        'field "staging_crc32c" is required with "staging": "bucket": the CRC32C of the context archive, base64 as GCS gives it (e.g. "AAAAAA==")',
+      );
+    out.stagingCrc32c = crc32c;
+  } else if (crc32c !== undefined)
+    throw new RequestError('staging_crc32c', 'field "staging_crc32c" needs "staging": "bucket"');
+  const ksa = optionalString(b, 'service_account_name');
+  if (ksa !== undefined && ksa !== '' && ksa !== 'default') out.serviceAccountName = ksa;
+  return out;
 }
 
 /** nodeSelectorOf reads field node_selector: an object of label: value strings (sorted). */

@@ -35,6 +35,9 @@ export function rawInputsOf(
   if (req.queueName !== undefined) raw.queue_name = req.queueName;
   if (req.bucket !== undefined) raw.bucket = req.bucket;
   if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
+  if (req.upload !== undefined) raw.upload = req.upload;
+  if (req.stagingCrc32c !== undefined) raw.staging = 'bucket';
+  if (req.serviceAccountName !== undefined) raw.service_account_name = req.serviceAccountName;
   if (req.computeClass !== undefined) raw.compute_class = req.computeClass;
   if (req.nodeSelector !== undefined)
     raw.node_selector = Object.entries(req.nodeSelector)
