@@ -50,7 +50,9 @@ export function cacheScope(repository: string, ref: string): string {
  * the default branch never restores what a pull request saved. Without a ref (a terminal) the
  * scope is `local`.
  */
-export function cacheScopes(ctx: GitHubContext): { read: string[]; write: string } {
+export function cacheScopes(
+  ctx: Pick<GitHubContext, 'repository' | 'repositoryId' | 'ref' | 'baseRef' | 'defaultBranch'>,
+): { read: string[]; write: string } {
   const repository = ctx.repositoryId ?? ctx.repository;
   const ref = ctx.ref || 'local';
   const refs = [ref];
