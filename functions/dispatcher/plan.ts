@@ -24,6 +24,7 @@ import { stagingObjectName } from '../../src/core/manifest/pod-program.ts';
 export { dispatchIdOf };
 import { levelsOf, RequestError, type DispatchRequest } from '../../src/core/dispatch/request.ts';
 import { rawInputsOf } from '../../src/core/dispatch/spec.ts';
+import { cacheScopes } from '../../src/core/inputs/cache.ts';
 import type { GitHubClaims } from './tokens.ts';
 
 /** PlanEntry is one build of a dispatch, as stored in the plan annotation. */
@@ -99,6 +100,16 @@ export function contextOf(
   return ctx;
 }
 
+/** cacheScopesOf: the build cache's scopes of the caller's verified run (inputs/cache.ts). */
+export function cacheScopesOf(claims: GitHubClaims): { read: string[]; write: string } {
+  return cacheScopes({
+    repository: claims.repository,
+    repositoryId: claims.repositoryId,
+    ref: claims.ref,
+    ...(claims.baseRef ? { baseRef: claims.baseRef } : {}),
+  });
+}
+
 /**
  * planDispatch validates every build of the request with the core's validateBuildSpec (a bad
  * value is a RequestError naming the field) and renders its Job. A build with dependencies is
@@ -118,6 +129,9 @@ export function planDispatch(
       try {
         const spec = validateBuildSpec(rawInputsOf(req, pkg, arch, o.namespace), ctx);
         spec.env = { ...req.env };
+        // The cache's scopes follow the caller's verified run (its ref and a PR's base branch),
+        // never the body's ref: a pull request cannot write where its base branch reads.
+        if (spec.cache) Object.assign(spec.cache, cacheScopesOf(claims));
         specs.push(spec);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;

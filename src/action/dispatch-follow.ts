@@ -11,7 +11,13 @@ import { stageContext } from '../core/build/context.ts';
 import type { Clients } from '../core/build/connect.ts';
 import { deleteBuild } from '../core/build/create.ts';
 import { buildSelector, LABEL } from '../core/inputs/names.ts';
-import { CONTAINER, NODE_POOL_LABEL, uploadsInCluster } from '../core/manifest/podspec.ts';
+import {
+  CONTAINER,
+  NODE_POOL_LABEL,
+  uploadsInCluster,
+  usesCache,
+} from '../core/manifest/podspec.ts';
+import { readCacheOutcome } from '../core/build/cache.ts';
 import { verifyClusterUpload } from '../core/build/cluster-upload.ts';
 import { BuildWatcher, containerStatus } from '../core/build/watch.ts';
 import type { KubeApi } from '../core/kube/api.ts';
@@ -193,6 +199,8 @@ export class DispatchFollower {
     );
     const spec = t.spec;
     const store = clients.store;
+    if (spec && usesCache(spec))
+      await readCache(t, spec, clients.kube, { reporter, signal, pod: name });
     if (spec?.bucket && store && uploadsInCluster(spec))
       return verifyUploaded(
         t,
@@ -257,6 +265,30 @@ async function verifyUploaded(
     watcher.stop();
   }
   await uploadBuildRecords({ store: c.store, spec, logPath: o.logPath, withLog: true }, r);
+}
+
+/**
+ * readCache reads what a build's cache containers reported (src/core/build/cache.ts), waiting for
+ * the save of a successful build, so its outcome is in kbuild.json and the `builds` output.
+ */
+async function readCache(
+  t: Tracked,
+  spec: BuildSpec,
+  kube: KubeApi,
+  o: { reporter: Reporter; signal: AbortSignal; pod: string },
+): Promise<void> {
+  const watcher = new BuildWatcher(kube, t.result.namespace, buildSelector(t.report.build_id), {
+    clock: systemClock,
+    watchJob: true,
+  });
+  try {
+    await readCacheOutcome(
+      { kube, spec, pod: o.pod, watcher, reporter: o.reporter, signal: o.signal },
+      t.result,
+    );
+  } finally {
+    watcher.stop();
+  }
 }
 
 /** settle fills a build's result from its pod (verdict, exit code, node, times), else from its report. */

@@ -13,6 +13,7 @@ import * as core from '@actions/core';
 import { validateAuthConfig, type AuthConfig } from '../core/inputs/auth-config.ts';
 import { endpointsFromEnv } from '../core/google/endpoints.ts';
 import { listContext } from '../core/build/context.ts';
+import { DEFAULT_CACHE_PATH } from '../core/inputs/cache.ts';
 import { InputError } from '../core/base/errors.ts';
 import { followPermissions, PermissionError } from '../core/build/permissions.ts';
 import {
@@ -100,6 +101,7 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
   const context = reach && value('context') !== '' ? value('context') : undefined;
   const { upload, staging } = dispatchDataPathsOf(raw, context !== undefined);
   const dependencies = parseDependencies(value('dependencies'));
+  const cache = dispatchCacheOf(raw, wait, upload);
   const body: DispatchBody = {
     packages: parseList(value('packages')),
     archs: parseList(value('archs')),
@@ -124,7 +126,7 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     // Pods wait for a collector only when this step collects (wait) and uploads (bucket), and
     // for their source only when this step stages it. With upload: cluster the pods upload
     // themselves, so they get the bucket whether or not this step waits.
-    ...((wait || upload === 'cluster') && bucket ? { bucket } : {}),
+    ...((wait || upload === 'cluster' || cache) && bucket ? { bucket } : {}),
     ...(context ? { stage: true } : {}),
     // The archive's CRC32C is known once it is packed, just before the request is sent.
     ...(staging === 'bucket' ? { staging, staging_crc32c: PENDING_CRC32C } : {}),
@@ -132,6 +134,7 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
     ...(value('service_account_name') !== 'default'
       ? { service_account_name: value('service_account_name') }
       : {}),
+    ...(cache ?? {}),
   };
   const specs = new Map<string, BuildSpec>();
   try {
@@ -159,6 +162,37 @@ export function validateDispatchInputs(raw: RawInputs, ctx: GitHubContext): Disp
   if (bucket) out.bucket = bucket;
   if (context) out.context = context;
   return out;
+}
+
+/**
+ * dispatchCacheOf reads inputs cache_key, cache_restore_keys and cache_path for mode dispatch
+ * (the fields of the same names; `{package}` and `{arch}` in the keys are each build's). Without
+ * `wait` the pods must upload themselves (`upload: cluster`): a pod that got the bucket would
+ * otherwise wait for a collector that never comes. Throws InputError.
+ */
+function dispatchCacheOf(
+  raw: RawInputs,
+  wait: boolean,
+  upload: 'runner' | 'cluster',
+): Pick<DispatchBody, 'cache_key' | 'cache_restore_keys' | 'cache_path'> | undefined {
+  const value = (n: InputName) => inputValue(raw, n);
+  const key = value('cache_key');
+  if (key === '') return undefined;
+  if (!wait && upload !== 'cluster')
+    throw new InputError(
+      'cache_key',
+      'input "cache_key" in mode dispatch with "wait: false" needs "upload: cluster": nobody would collect the artifacts of pods that wait for it',
+    );
+  const restore = value('cache_restore_keys')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
+  const path = value('cache_path');
+  return {
+    cache_key: key,
+    ...(restore.length ? { cache_restore_keys: restore } : {}),
+    ...(path !== DEFAULT_CACHE_PATH ? { cache_path: path } : {}),
+  };
 }
 
 /**

@@ -7,7 +7,8 @@
 // bytes match the step's `builds` output. With `staging: bucket` the step uploads its checkout
 // once, as the dispatch's archive, and every pod fetches it (no exec): with both, a dispatch
 // builds where the builder's Role is deploy/kubernetes/no-exec. Refusals of unsupported
-// combinations create nothing.
+// combinations create nothing. A build cache through the dispatcher: each build restores and
+// saves its own key (`{package}`, `{arch}`), and the second dispatch restores it exactly.
 import { createHash } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -63,6 +64,8 @@ interface Built {
   artifacts_uri: string;
   log_uri: string;
   artifacts: { name: string; size: number; crc32c: string; sha256: string; uri: string }[];
+  cache_hit?: string;
+  cache_key?: string;
 }
 
 /** inputs: mode dispatch to the dispatcher above, amd64 builds in debian, `upload: cluster` as KSA. */
@@ -306,4 +309,42 @@ test('unsupported combinations are refused before anything is created', async ()
   }
   const jobs = kubectl(['get', 'jobs', '-n', NS, '-l', 'kbuild.dev/package=upx', '-o', 'name']);
   assert.equal(jobs.trim(), '');
+});
+
+test('dispatch mode with a cache: each build saves its own key; the next dispatch restores it exactly', async () => {
+  const key = `dc-{package}-{arch}-${newRunId()}`;
+  // The build prints what the cache held, then leaves its own stamp there.
+  const command = `sh -c 'cat /var/cache/kbuild/stamp 2>/dev/null || echo cold; echo "$KBUILD_PACKAGES" > /var/cache/kbuild/stamp; mkdir -p packages && echo x > packages/x'`;
+  const dispatch = async (): Promise<{ builds: Built[]; stdout: string }> => {
+    const id = newRunId();
+    const run = await runStep({
+      runId: id,
+      env: await tokenEnv(id),
+      inputs: inputs({ packages: 'cca ccb', command, context: '', cache_key: key }),
+    });
+    rmSync(run.runDir, { recursive: true, force: true });
+    const builds = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+    for (const b of builds) dispatches.add(b.dispatch_id);
+    assert.equal(
+      run.code,
+      0,
+      `step failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`,
+    );
+    return { builds, stdout: run.stdout };
+  };
+  const first = await dispatch();
+  assert.deepEqual(first.builds.map((b) => [b.package, b.cache_hit]).sort(), [
+    ['cca', 'none'],
+    ['ccb', 'none'],
+  ]);
+  for (const p of ['cca', 'ccb'])
+    assert.match(first.stdout, new RegExp(`Cache: saved key dc-${p}-amd64-\\d+`));
+  const second = await dispatch();
+  for (const b of second.builds) {
+    assert.equal(b.cache_hit, 'exact', JSON.stringify(b));
+    assert.equal(b.cache_key, key.replace('{package}', b.package).replace('{arch}', 'amd64'));
+  }
+  // Each build got its own archive back.
+  assert.match(second.stdout, /^cca$/m);
+  assert.match(second.stdout, /^ccb$/m);
 });

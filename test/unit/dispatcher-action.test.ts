@@ -338,3 +338,52 @@ test('dispatchSummary: one row per build, details for the ones that did not succ
   assert.equal(rows[0], '| zlib | arm64 | succeeded | arm64-pool | 12s | 1 (2.0 KiB) |  |');
   assert.equal(rows[1], '| zlib | arm64 | skipped | - | - | - | R: dispatcher says |');
 });
+
+test('cache through the dispatcher: keys per package and arch, scopes from the verified token, never the body', () => {
+  const raw = {
+    ...RAW,
+    cache_key: 'deps-{package}-{arch}-v1',
+    cache_restore_keys: 'deps-{package}-{arch}-',
+    service_account_name: 'kbuild-uploader',
+  };
+  const d = validateDispatchInputs(raw, CTX);
+  assert.equal(d.body.cache_key, 'deps-{package}-{arch}-v1');
+  assert.deepEqual(d.body.cache_restore_keys, ['deps-{package}-{arch}-']);
+  assert.equal(d.body.cache_path, undefined, 'the default path is not sent');
+  assert.equal(d.specs.get('zlib/arm64')?.cache?.key, 'deps-zlib-arm64-v1');
+  // A pull request's token: the body claims refs/heads/main, the token says refs/pull/3/merge.
+  const pr = { ...CLAIMS, ref: 'refs/pull/3/merge', baseRef: 'main', eventName: 'pull_request' };
+  const plan = planDispatch(parseDispatchRequest(d.body), pr, {
+    namespace: 'kbuild',
+    serverUrl: 'https://github.com',
+    podProgram: '// pod program',
+  });
+  const spec = plan.builds.find(
+    (b) => b.entry.package === 'hello' && b.entry.arch === 'amd64',
+  )!.spec;
+  assert.deepEqual(spec.cache, {
+    key: 'deps-hello-amd64-v1',
+    restoreKeys: ['deps-hello-amd64-'],
+    path: '/var/cache/kbuild',
+    read: ['kbuild-cache/90001/refs%2Fpull%2F3%2Fmerge', 'kbuild-cache/90001/refs%2Fheads%2Fmain'],
+    write: 'kbuild-cache/90001/refs%2Fpull%2F3%2Fmerge',
+  });
+  const pod = plan.builds[0]!.job.spec!.template.spec!;
+  assert.ok(pod.initContainers?.some((c) => c.name === 'cache-restore'));
+  assert.ok(pod.containers.some((c) => c.name === 'cache-save'));
+  assert.ok(plan.builds[0]!.configMap, 'the pod program travels in a ConfigMap');
+  // Several packages and archs need both placeholders; a key needs a bucket; without wait, upload: cluster.
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ cache_key: 'deps-{arch}' }, /input "cache_key" must contain \{package\}/],
+    [{ cache_key: 'deps-{package}' }, /input "cache_key" must contain \{arch\}/],
+    [{ cache_key: 'k-{package}-{arch}', bucket: '' }, /needs a "bucket"/],
+    [{ cache_key: 'k/{package}-{arch}' }, /invalid cache key/],
+    [{ cache_key: 'k-{package}-{arch}', wait: 'false' }, /needs "upload: cluster"/],
+  ];
+  for (const [extra, error] of refused)
+    assert.throws(
+      () => validateDispatchInputs({ ...raw, ...extra }, CTX),
+      error,
+      JSON.stringify(extra),
+    );
+});

@@ -5,6 +5,7 @@ import { validateBucketName, validateImageReference } from '../inputs/formats.ts
 import { isEnvName, parseArch, parseQuantity, type Arch, type Quantity } from '../inputs/parse.ts';
 import { validateArtifactsPath, validatePackageName } from '../inputs/spec-fields.ts';
 import { parseComputeClass, parseNodeSelector, parseTolerations } from '../inputs/scheduling.ts';
+import { parseCacheKey, parseCachePath } from '../inputs/cache.ts';
 
 /**
  * DispatchRequest is a validated body. `dependencies` maps a package to the packages it needs
@@ -57,6 +58,17 @@ export interface DispatchRequest {
   nodeSelector?: Record<string, string>;
   /** tolerations: the lines as given (`KEY=VALUE:EFFECT` ...), each checked by parseTolerations. */
   tolerations?: string[];
+  /**
+   * cache: the build cache of every build (the build inputs cache_key, cache_restore_keys and
+   * cache_path); `{package}` and `{arch}` in the keys are each build's (expandCacheKey). The
+   * scopes come from the caller's verified token, never from the body. Only set when given.
+   */
+  cache?: { key: string; restoreKeys: string[]; path?: string };
+}
+
+/** expandCacheKey puts a build's package and arch into a cache key template (`{package}`, `{arch}`). */
+export function expandCacheKey(template: string, pkg: string, arch: string): string {
+  return template.replaceAll('{package}', pkg).replaceAll('{arch}', arch);
 }
 
 /** DispatchBody is the JSON body of `POST /v1/dispatches`, as clients send it (docs/dispatcher.md). */
@@ -85,6 +97,9 @@ export interface DispatchBody {
   compute_class?: string;
   node_selector?: Record<string, string>;
   tolerations?: string[];
+  cache_key?: string;
+  cache_restore_keys?: string[];
+  cache_path?: string;
 }
 
 /** RequestError is a 400: the field of the body and what is wrong with it. */
@@ -123,6 +138,9 @@ export const REQUEST_FIELDS = [
   'compute_class',
   'node_selector',
   'tolerations',
+  'cache_key',
+  'cache_restore_keys',
+  'cache_path',
 ] as const satisfies readonly (keyof DispatchBody)[];
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -299,8 +317,65 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (nodeSelector) req.nodeSelector = nodeSelector;
   const tolerations = tolerationsOf(b.tolerations);
   if (tolerations) req.tolerations = tolerations;
+  const cache = cacheOf(b, req);
+  if (cache) req.cache = cache;
   levelsOf(req.packages, req.dependencies);
   return req;
+}
+
+/**
+ * cacheOf reads fields cache_key (needs a bucket; with several packages it must hold
+ * `{package}`, with several archs `{arch}`, so that no two builds share an archive),
+ * cache_restore_keys (a list of prefixes) and cache_path. Throws RequestError.
+ */
+function cacheOf(
+  b: Record<string, unknown>,
+  req: Pick<DispatchRequest, 'bucket' | 'packages' | 'archs'>,
+): DispatchRequest['cache'] {
+  const key = optionalString(b, 'cache_key');
+  const restore = b.cache_restore_keys;
+  const path = optionalString(b, 'cache_path');
+  if (key === undefined || key === '') {
+    if ((Array.isArray(restore) && restore.length > 0) || path)
+      throw new RequestError(
+        'cache_key',
+        'fields "cache_restore_keys" and "cache_path" need a "cache_key"',
+      );
+    return undefined;
+  }
+  if (!req.bucket)
+    throw new RequestError(
+      'cache_key',
+      'field "cache_key" needs a "bucket": the cache is kept in it',
+    );
+  const sample = (k: string) => expandCacheKey(k, 'p', 'amd64');
+  wrap('cache_key', () => parseCacheKey('cache_key', sample(key)));
+  for (const [many, placeholder] of [
+    [req.packages.length > 1, '{package}'],
+    [req.archs.length > 1, '{arch}'],
+  ] as const) {
+    if (many && !key.includes(placeholder))
+      throw new RequestError(
+        'cache_key',
+        `field "cache_key" must contain ${placeholder}: the request has several, and each build saves its own archive`,
+      );
+  }
+  if (
+    restore !== undefined &&
+    (!Array.isArray(restore) || restore.some((x) => typeof x !== 'string'))
+  )
+    throw new RequestError(
+      'cache_restore_keys',
+      'field "cache_restore_keys" must be a list of strings',
+    );
+  const restoreKeys = ((restore as string[] | undefined) ?? [])
+    .map((k) => k.trim())
+    .filter(Boolean);
+  for (const k of restoreKeys)
+    wrap('cache_restore_keys', () => parseCacheKey('cache_restore_keys', sample(k)));
+  const out: NonNullable<DispatchRequest['cache']> = { key, restoreKeys };
+  if (path) out.path = wrap('cache_path', () => parseCachePath('cache_path', path));
+  return out;
 }
 
 /** CRC32C_BASE64: a CRC32C as GCS writes it, 4 bytes in base64. */

@@ -3,7 +3,7 @@
 // same to know the names and destinations of the builds it follows.
 import type { RawBuildInputs } from '../inputs/schema.ts';
 import type { Arch } from '../inputs/parse.ts';
-import type { DispatchRequest } from './request.ts';
+import { expandCacheKey, type DispatchRequest } from './request.ts';
 
 /**
  * rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec
@@ -44,5 +44,12 @@ export function rawInputsOf(
       .map(([k, v]) => `${k}=${v}`)
       .join('\n');
   if (req.tolerations !== undefined) raw.tolerations = req.tolerations.join('\n');
+  if (req.cache) {
+    raw.cache_key = expandCacheKey(req.cache.key, pkg, arch);
+    raw.cache_restore_keys = req.cache.restoreKeys
+      .map((k) => expandCacheKey(k, pkg, arch))
+      .join('\n');
+    if (req.cache.path !== undefined) raw.cache_path = req.cache.path;
+  }
   return raw;
 }
