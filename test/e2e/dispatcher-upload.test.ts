@@ -5,7 +5,8 @@
 // stores its own artifacts from the pod program the dispatcher put in a ConfigMap, and the step
 // only compares object metadata. The objects are then read back with gcloud: size, CRC32C and
 // bytes match the step's `builds` output. With `staging: bucket` the step uploads its checkout
-// once, as the dispatch's archive, and every pod fetches it (no exec). Refusals of unsupported
+// once, as the dispatch's archive, and every pod fetches it (no exec): with both, a dispatch
+// builds where the builder's Role is deploy/kubernetes/no-exec. Refusals of unsupported
 // combinations create nothing. A build cache through the dispatcher: each build restores and
 // saves its own key (`{package}`, `{arch}`), and the second dispatch restores it exactly.
 import { createHash } from 'node:crypto';
@@ -14,6 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseAllDocuments } from 'yaml';
 import { LAB_POLICY, startLabDispatcher } from '../../lab/dispatcher.ts';
 import type { LocalServer } from '../../functions/dispatcher/local.ts';
 import { jsonLogger } from '../../functions/dispatcher/log.ts';
@@ -199,6 +201,75 @@ test('dispatch mode with staging: bucket and upload: cluster: one archive for ev
   assert.throws(
     () => gcloud(['storage', 'objects', 'describe', archive!]),
     /not found|404|No URLs matched/i,
+  );
+});
+
+test('under the no-exec Role: a dispatch with staging: bucket and upload: cluster builds without pods/exec', async (t) => {
+  // A scratch namespace where the builder's Role is deploy/kubernetes/no-exec's, and a dispatcher
+  // serving it (with the lab's admin kubeconfig: the dispatcher's own Role is in kbuild only).
+  const ns = `kbuild-dp-noexec-${Date.now().toString(36)}`;
+  const docs = parseAllDocuments(kubectl(['kustomize', 'deploy/kubernetes/no-exec']))
+    .map((d) => d.toJSON() as { kind: string; metadata: { name: string; namespace?: string } })
+    .filter((d) => ['Role', 'RoleBinding', 'ServiceAccount'].includes(d.kind))
+    .map((d) => ({ ...d, metadata: { ...d.metadata, namespace: ns } }));
+  kubectl(['create', 'namespace', ns]);
+  t.after(() => kubectl(['delete', 'namespace', ns, '--wait=false']));
+  const project = labEnv()['KBUILD_LAB_PROJECT_ID'] ?? '';
+  kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }).replaceAll(
+      '@PROJECT_ID.',
+      `@${project}.`,
+    ),
+  );
+  const builder = labEnv()['KBUILD_LAB_SERVICE_ACCOUNT'] ?? '';
+  // `can-i VERB pods/exec` would ask about a pod named exec: the subresource is a flag.
+  const canI = (...args: string[]): boolean => {
+    try {
+      return kubectl(['auth', 'can-i', '--as', builder, ...args, '-n', ns]).trim() === 'yes';
+    } catch {
+      return false; // kubectl auth can-i exits 1 for "no"
+    }
+  };
+  await waitFor(`the no-exec Role in ${ns}`, 30_000, () =>
+    canI('create', 'jobs.batch') ? true : undefined,
+  );
+  assert.equal(
+    canI('create', 'pods', '--subresource=exec'),
+    false,
+    'the builder cannot exec there',
+  );
+  const noExec = await startLabDispatcher({
+    env: {
+      KBUILD_NAMESPACE: ns,
+      KBUILD_POLICY: JSON.stringify({ ...LAB_POLICY, service_accounts: [KSA] }),
+    },
+    logger: jsonLogger(() => undefined),
+  });
+  t.after(() => noExec.close());
+  const id = newRunId();
+  const workspace = mkdtempSync(join(tmpdir(), 'kbuild-dispatch-ws-'));
+  t.after(() => rmSync(workspace, { recursive: true, force: true }));
+  writeFileSync(join(workspace, 'input.txt'), 'staged through the bucket\n');
+  const run = await runStep({
+    runId: id,
+    workspace,
+    env: await tokenEnv(id),
+    inputs: inputs({
+      dispatcher_url: noExec.url,
+      namespace: ns,
+      packages: 'nxa',
+      command: `sh -c 'mkdir -p packages && cp input.txt packages/'`,
+      staging: 'bucket',
+    }),
+  });
+  rmSync(run.runDir, { recursive: true, force: true });
+  assert.equal(run.code, 0, `step failed:\n${run.stdout.slice(-4000)}\n${run.stderr.slice(-2000)}`);
+  const [b] = JSON.parse(run.outputs['builds'] ?? '[]') as Built[];
+  assert.equal(b?.status, 'succeeded');
+  assert.deepEqual(
+    b.artifacts.map((a) => [a.name, a.size]),
+    [['input.txt', 26]],
   );
 });
 
