@@ -17,7 +17,7 @@ import { PassThrough, Readable } from 'node:stream';
 import { posix } from 'node:path';
 import tar from 'tar-stream';
 import { createCrc32c } from '../gcs/crc32c.ts';
-import { runRetrying, type KubeApi } from '../kube/api.ts';
+import { KubeApiError, runRetrying, type KubeApi } from '../kube/api.ts';
 import type { ObjectStore, UploadResult } from '../gcs/storage.ts';
 import { checkTarEntry } from './tarpath.ts';
 import { objectName } from '../inputs/destination.ts';
@@ -145,52 +145,62 @@ async function copyOut(o: CollectOptions): Promise<CollectResult> {
   // If the exec fails, the extractor must end too, or the loop below waits forever.
   exec.catch((err: Error) => extract.destroy(err));
 
-  for await (const entry of extract) {
-    let checked;
-    try {
-      checked = checkTarEntry(entry.header, o.artifactsPath);
-    } catch (err) {
-      result.skipped.push({ name: entry.header.name, reason: (err as Error).message });
-      o.onWarning?.((err as Error).message);
-      entry.resume();
-      continue;
-    }
-    if (checked.kind !== 'file') {
-      if (checked.kind === 'symlink' || checked.kind === 'hardlink') {
-        result.skipped.push({
-          name: checked.path,
-          reason: `${checked.kind} to ${checked.target} (object storage has no links)`,
-        });
+  // tar-stream's words when its input ends before the archive's end-of-archive blocks.
+  let cut = false;
+  try {
+    await copyEntries();
+  } catch (err) {
+    if (!(err instanceof Error && err.message === 'Unexpected end of data')) throw err;
+    cut = true;
+  }
+  async function copyEntries(): Promise<void> {
+    for await (const entry of extract) {
+      let checked;
+      try {
+        checked = checkTarEntry(entry.header, o.artifactsPath);
+      } catch (err) {
+        result.skipped.push({ name: entry.header.name, reason: (err as Error).message });
+        o.onWarning?.((err as Error).message);
+        entry.resume();
+        continue;
       }
-      entry.resume();
-      continue;
-    }
-    const size = entry.header.size ?? 0;
-    const name = checked.path;
-    if (size <= SMALL_FILE) {
-      const chunks: Buffer[] = [];
-      for await (const c of entry) chunks.push(c as Buffer);
-      const data = Buffer.concat(chunks);
-      while (inFlight.size >= limit) await Promise.race(inFlight);
-      if (failure) {
-        stop.abort();
-        break;
-      }
-      const p: Promise<void> = put(name, () => Readable.from([data]), size)
-        .catch((err) => void (failure ??= err))
-        .finally(() => inFlight.delete(p));
-      inFlight.add(p);
-    } else {
-      // The first attempt streams the entry itself; a retry fetches the file again.
-      let first = true;
-      const source = () => {
-        if (first) {
-          first = false;
-          return Readable.from(entry);
+      if (checked.kind !== 'file') {
+        if (checked.kind === 'symlink' || checked.kind === 'hardlink') {
+          result.skipped.push({
+            name: checked.path,
+            reason: `${checked.kind} to ${checked.target} (object storage has no links)`,
+          });
         }
-        return refetch(o, dir, name);
-      };
-      await put(name, o.store ? source : Readable.from(entry), size);
+        entry.resume();
+        continue;
+      }
+      const size = entry.header.size ?? 0;
+      const name = checked.path;
+      if (size <= SMALL_FILE) {
+        const chunks: Buffer[] = [];
+        for await (const c of entry) chunks.push(c as Buffer);
+        const data = Buffer.concat(chunks);
+        while (inFlight.size >= limit) await Promise.race(inFlight);
+        if (failure) {
+          stop.abort();
+          break;
+        }
+        const p: Promise<void> = put(name, () => Readable.from([data]), size)
+          .catch((err) => void (failure ??= err))
+          .finally(() => inFlight.delete(p));
+        inFlight.add(p);
+      } else {
+        // The first attempt streams the entry itself; a retry fetches the file again.
+        let first = true;
+        const source = () => {
+          if (first) {
+            first = false;
+            return Readable.from(entry);
+          }
+          return refetch(o, dir, name);
+        };
+        await put(name, o.store ? source : Readable.from(entry), size);
+      }
     }
   }
   await Promise.all(inFlight);
@@ -200,6 +210,17 @@ async function copyOut(o: CollectOptions): Promise<CollectResult> {
     throw failure;
   }
   const res = await exec;
+  if (cut && res.exitCode === 0) {
+    // tar in the pod finished, but its stream ended early on the way: a cut session, copied
+    // again from the beginning (collectArtifacts' retries).
+    const e = new KubeApiError(
+      0,
+      'StreamCut',
+      `the tar stream of ${dir} from pod ${o.pod} ended before the archive did`,
+    );
+    e.code = 'ECONNRESET';
+    throw e;
+  }
   if (res.exitCode !== 0) {
     if (
       /No such file or directory|can't change directory|cannot change directory/i.test(stderrText)
