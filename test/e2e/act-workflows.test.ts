@@ -144,6 +144,21 @@ function vars(dispatcherUrl?: string): string[] {
 
 const run = `act${Date.now() % 1_000_000}`;
 
+/** pullRequestArgs are act's arguments for a pull_request event (payload file `event`) on `workflow`. */
+function pullRequestArgs(event: string, workflow: string, envPath: string): string[] {
+  return [
+    'pull_request',
+    '-e',
+    event,
+    '-W',
+    `.github/workflows/${workflow}`,
+    '-P',
+    'ubuntu-latest=-self-hosted',
+    '--env-file',
+    envPath,
+  ];
+}
+
 test("README.md's minimal workflow builds hello for amd64 under act", async () => {
   // The README's block is a job without `on:`; its provider, service account, cluster,
   // location and bucket are literal examples: only those are replaced by the lab's.
@@ -261,18 +276,7 @@ test("the pull-request examples skip a fork's pull request with a notice under a
           },
         }),
       );
-      const r = await runAct(ws, [
-        'pull_request',
-        '-e',
-        event,
-        '-W',
-        `.github/workflows/${workflow}`,
-        '-P',
-        'ubuntu-latest=-self-hosted',
-        '--env-file',
-        env,
-        ...vars(),
-      ]);
+      const r = await runAct(ws, [...pullRequestArgs(event, workflow, env), ...vars()]);
       assert.equal(r.code, 0, r.output.slice(-4000));
       assert.match(r.output, /no build for a fork.*pull request from someone\/demo-fork/);
       assert.doesNotMatch(r.output, /Created Job|Main \.\/\.kbuild-action/);
@@ -392,15 +396,7 @@ async function actPullRequest(
     scratch.push(secrets);
     const started = Date.now();
     const r = await runAct(pr.ws, [
-      'pull_request',
-      '-e',
-      pr.event,
-      '-W',
-      `.github/workflows/${workflow}`,
-      '-P',
-      'ubuntu-latest=-self-hosted',
-      '--env-file',
-      env,
+      ...pullRequestArgs(pr.event, workflow, env),
       '--secret-file',
       secrets,
       ...vars(dispatcherUrl),
