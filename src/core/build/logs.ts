@@ -9,7 +9,8 @@
  * repeats some lines: those before the last timestamp are dropped, and of the
  * lines carrying exactly the last timestamp, as many as were already delivered.
  * An incomplete last line of a dropped stream is discarded; it comes again.
- * Lines are handed over one at a time and awaited, so memory stays flat
+ * Lines are handed over one at a time, and a line whose `onLine` answers a
+ * promise (a full sink) is awaited before the next, so memory stays flat
  * whatever the log size. What reconnects re-read and drop is counted
  * (FollowResult.skippedBytes): at most one second of log per reconnect.
  */
@@ -193,6 +194,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     let drainTimer: NodeJS.Timeout | undefined;
     let active = true;
     let lastProgress = Date.now();
+    const progressed = () => {
+      lastProgress = Date.now();
+    };
     const whenSilent = (ms: number) => {
       drainTimer = setTimeout(() => {
         if (!active) return;
@@ -214,7 +218,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
       const stream = await opts.open(cursor.lastTime, attempt.signal);
       const decoder = new StringDecoder('utf8');
       let pending = '';
-      const deliver = async (raw: string) => {
+      // deliver answers a promise only when onLine does (a sink to wait for): most lines pass
+      // without one, so a busy log does not make a promise per line.
+      const deliver = (raw: string): void | Promise<void> => {
         const line = splitTimestamp(raw);
         if (!cursor.accept(line.time)) {
           reread++;
@@ -223,18 +229,21 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
         }
         fresh++;
         result.lines++;
-        await opts.onLine(line);
-        lastProgress = Date.now();
+        const wait = opts.onLine(line);
+        if (wait) return wait.then(progressed);
+        progressed();
       };
       for await (const chunk of stream) {
         lastProgress = Date.now();
         pending += decoder.write(chunk as Buffer);
+        let from = 0;
         let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const raw = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          await deliver(raw);
+        while ((nl = pending.indexOf('\n', from)) >= 0) {
+          const wait = deliver(pending.slice(from, nl));
+          from = nl + 1;
+          if (wait) await wait;
         }
+        pending = from > 0 ? pending.slice(from) : pending;
         if (pending.length > MAX_LINE) {
           await deliver(pending);
           pending = '';
