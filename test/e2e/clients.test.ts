@@ -307,16 +307,14 @@ test('an upload whose sent bytes differ from the hashed bytes is refused, never 
   /** corrupting flips the first byte of the first `count` PUT bodies: the wire differs from what was hashed. */
   const corrupting = (count: number): FetchLike => {
     let left = count;
-    return (input, init) => {
-      if (
-        init?.method === 'PUT' &&
-        init.body instanceof Uint8Array &&
-        init.body.length > 0 &&
-        left > 0
-      ) {
-        left--;
-        const body = Uint8Array.from(init.body);
-        body[0] = (body[0] ?? 0) ^ 0xff;
+    return async (input, init) => {
+      // A PUT body is a stream of the chunk (gcs/session.ts putInit): read it, flip, send the copy.
+      if (init?.method === 'PUT' && init.body && left > 0) {
+        const body = new Uint8Array(await new Response(init.body).arrayBuffer());
+        if (body.length > 0) {
+          left--;
+          body[0] = (body[0] ?? 0) ^ 0xff;
+        }
         return fetch(input, { ...init, body });
       }
       return fetch(input, init);

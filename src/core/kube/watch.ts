@@ -81,7 +81,12 @@ export async function watchLoop<T extends KubernetesObject>(
         needList = false;
         opts.onAnswer?.();
       }
-      const result = await watchOnce(rest, opts, resourceVersion, (type, obj) => {
+      // The API server answered the watch: a quiet watch after an outage tells it at once,
+      // not when it ends (timeoutSeconds) or its first event comes.
+      const answered = () => {
+        if (attempt > 0) opts.onAnswer?.();
+      };
+      const result = await watchOnce(rest, opts, resourceVersion, answered, (type, obj) => {
         if (attempt > 0) {
           attempt = 0;
           opts.onAnswer?.();
@@ -115,11 +120,12 @@ interface WatchOnceResult {
   gone: boolean;
 }
 
-/** watchOnce runs one watch request to its end; resolves on a normal or timed-out end. */
+/** watchOnce runs one watch request to its end (onOpen once it is answered); resolves on a normal or timed-out end. */
 async function watchOnce<T extends KubernetesObject>(
   rest: KubeRest,
   opts: WatchLoopOptions<T>,
   fromVersion: string,
+  onOpen: () => void,
   onEvent: (type: WatchEventType, obj: T) => void,
 ): Promise<WatchOnceResult> {
   const timeoutSeconds = opts.timeoutSeconds ?? 25;
@@ -141,6 +147,7 @@ async function watchOnce<T extends KubernetesObject>(
       signal: controller.signal,
       idleMs: (timeoutSeconds + 30) * 1000,
     });
+    onOpen();
     res.setEncoding('utf8');
     let buffered = '';
     const line = (text: string) => {
