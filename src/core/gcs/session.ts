@@ -208,9 +208,6 @@ export class UploadSession {
   }
 }
 
-/** PUT_PIECE: a PUT body is handed to fetch in pieces of this many bytes (1 MiB). */
-const PUT_PIECE = 1 << 20;
-
 /**
  * putInit answers the fetch options of a PUT of `data` with its Content-Length. The body is a
  * stream of `data` itself: a Buffer or Uint8Array body is copied by fetch first (the Fetch
@@ -220,20 +217,13 @@ const PUT_PIECE = 1 << 20;
  */
 export function putInit(headers: Record<string, string>, data: Buffer): RequestInit {
   if (data.length === 0) return { method: 'PUT', headers: { ...headers, 'content-length': '0' } };
-  // Handed out 1 MiB at a time as the socket takes it, so TLS encrypts (and holds) 1 MiB of the
-  // chunk at a time, not all 8.
-  let offset = 0;
-  const body = new ReadableStream<Uint8Array>(
-    {
-      pull(controller) {
-        const end = Math.min(data.length, offset + PUT_PIECE);
-        controller.enqueue(new Uint8Array(data.buffer, data.byteOffset + offset, end - offset));
-        offset = end;
-        if (offset >= data.length) controller.close();
-      },
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(view);
+      controller.close();
     },
-    { highWaterMark: 0 },
-  );
+  });
   return {
     method: 'PUT',
     headers: { ...headers, 'content-length': String(data.length) },
