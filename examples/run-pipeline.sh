@@ -34,6 +34,9 @@
 #                                  destdir/, deps/ (dependencies' trees)
 #   WS/.kbuild/ARCH/repo/          dependencies built here because their
 #                                  artifact was neither staged nor built
+#                                  ($KBUILD_REPO overrides it: point it at a
+#                                  build cache, e.g. /var/cache/kbuild/ARCH,
+#                                  to keep dependencies between builds)
 # A dependency that is a package of WS/packages is taken from
 # packages/ARCH/ or .kbuild/ARCH/repo/, else built first into the latter,
 # and unpacked into deps/ (CPATH, LIBRARY_PATH, LD_LIBRARY_PATH,
@@ -204,7 +207,7 @@ dependency() {
   dmeta=$work/dep-$1.meta
   parse "$(definition "$1")" "" >"$dmeta"
   dfile=$1-$(field "$dmeta" package.version)-r$(field "$dmeta" package.epoch).tar.gz
-  for dir in "$ws/packages/$arch" "$ws/.kbuild/$arch/repo"; do
+  for dir in "$ws/packages/$arch" "$repo"; do
     if [ -f "$dir/$dfile" ]; then
       log "$name: dependency $1 from $dir/$dfile"
       tar -xzf "$dir/$dfile" -C "$deps"
@@ -212,8 +215,8 @@ dependency() {
     fi
   done
   log "$name: dependency $1 has no artifact in packages/$arch: building it first"
-  KBUILD_ARTIFACTS_DIR=$ws/.kbuild/$arch/repo KBUILD_CHAIN="$chain" sh "$0" "$1"
-  tar -xzf "$ws/.kbuild/$arch/repo/$dfile" -C "$deps"
+  KBUILD_ARTIFACTS_DIR=$repo KBUILD_CHAIN="$chain" sh "$0" "$1"
+  tar -xzf "$repo/$dfile" -C "$deps"
 }
 
 # pack: the installed tree as ARTIFACTS/NAME-VERSION-rEPOCH.tar.gz, files in
@@ -280,6 +283,7 @@ esac
 chain="${KBUILD_CHAIN:-} $name"
 
 arch=$(normalize_arch "${KBUILD_ARCH:-$(uname -m)}")
+repo=${KBUILD_REPO:-$ws/.kbuild/$arch/repo}
 root=$ws/.kbuild/$arch/$name
 rm -rf "$root"
 mkdir -p "$root/build" "$root/destdir" "$root/deps" "$root/pipeline"

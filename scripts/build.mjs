@@ -10,7 +10,8 @@
 //     licenses.txt       the licenses of the bundled packages
 //     pod/index.js       kbuild's pod program (src/pod), which the action puts in a ConfigMap
 //   build/cli/         the `kbuild` CLI (package.json `bin`), not committed
-//   build/dispatcher/  the dispatcher, deployed from there (docs/dispatcher.md), not committed
+//   build/dispatcher/  the dispatcher, deployed from there (docs/dispatcher.md), not committed;
+//     pod/index.js       a copy of the pod program, for its `upload: cluster` builds
 //
 //   node scripts/build.mjs [--metafile DIR]   DIR/<name>.json: esbuild's metafile of each
 //                                             bundle (where the bytes come from)
@@ -19,7 +20,15 @@
 // `@kubernetes/client-node`'s generated API groups out (docs/benchmarks.md, "Bundle").
 // The output is deterministic: same sources and lockfile, same bytes.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { builtinModules } from 'node:module';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -219,5 +228,9 @@ for (const b of bundles) {
   const bytes = outputs.reduce((s, [, o]) => s + o.bytes, 0);
   console.log(`${b.outdir}: ${outputs.length} files, ${(bytes / 2 ** 20).toFixed(2)} MiB`);
 }
+// The dispatcher puts the pod program into a ConfigMap of each `upload: cluster` build: it is
+// deployed with it (src/core/build/pod-program-file.ts finds it at pod/index.js beside index.js).
+mkdirSync('build/dispatcher/pod', { recursive: true });
+copyFileSync('dist/pod/index.js', 'build/dispatcher/pod/index.js');
 // The CLI runs as `kbuild` (package.json `bin`; esbuild keeps the entry's `#!` line).
 chmodSync(join('build/cli', 'index.js'), 0o755);

@@ -2,6 +2,7 @@
 // every route is testable without a server): authenticate, apply the policy, validate, fan out,
 // reconcile, report, cancel (docs/design.md, "The dispatcher").
 import { KubeApiError } from '../../src/core/kube/api.ts';
+import { podEndpointsOf } from '../../src/core/build/pod-program-file.ts';
 import type { DispatcherConfig } from './config.ts';
 import { createJobs } from './fanout.ts';
 import type { JobsApi } from './kube.ts';
@@ -33,11 +34,17 @@ export interface HttpAnswer {
   body: unknown;
 }
 
-/** AppDeps: configuration, the token verifier, the cluster (connected on first use), logs, clock. */
+/**
+ * AppDeps: configuration, the token verifier, the cluster (connected on first use), the pod
+ * program for `upload: cluster` (read on first use; undefined when the bundle lacks it), logs,
+ * clock.
+ */
 export interface AppDeps {
-  config: Pick<DispatcherConfig, 'namespace' | 'policy' | 'serverUrl' | 'project' | 'fanout'>;
+  config: Pick<DispatcherConfig, 'namespace' | 'policy' | 'serverUrl' | 'project' | 'fanout'> &
+    Partial<Pick<DispatcherConfig, 'endpoints'>>;
   verifier: Pick<TokenVerifier, 'verify'>;
   jobs: () => Promise<JobsApi>;
+  podProgram?: () => Promise<string | undefined>;
   logger: Logger;
   now?: () => number;
 }
@@ -150,11 +157,37 @@ export function createApp(deps: AppDeps): App {
         ...(request.computeClass !== undefined ? { computeClass: request.computeClass } : {}),
         ...(request.nodeSelector !== undefined ? { nodeSelector: request.nodeSelector } : {}),
         ...(request.tolerations !== undefined ? { tolerations: request.tolerations } : {}),
+        ...(request.serviceAccountName !== undefined
+          ? { serviceAccountName: request.serviceAccountName }
+          : {}),
       };
       const refusal = checkRequest(config.policy, ask, identityOf(claims));
       if (refusal)
         throw new Refused(403, { error: 'forbidden', rule: refusal.rule, reason: refusal.reason });
-      plan = planDispatch(request, claims, { namespace: ns, serverUrl: config.serverUrl });
+      // Read only for requests that need it (upload: cluster, staging: bucket); missing,
+      // nothing is created.
+      const needsProgram = request.upload === 'cluster' || request.stagingCrc32c !== undefined;
+      const podProgram = needsProgram ? await deps.podProgram?.() : undefined;
+      if (needsProgram && podProgram === undefined)
+        throw new Refused(
+          500,
+          {
+            error: 'misconfigured',
+            reason:
+              'upload "cluster" and staging "bucket" need the pod program beside the dispatcher (pod/index.js in build/dispatcher, from npm run build); deploy the whole build/dispatcher directory',
+          },
+          'CRITICAL',
+        );
+      plan = planDispatch(request, claims, {
+        namespace: ns,
+        serverUrl: config.serverUrl,
+        ...(podProgram !== undefined
+          ? {
+              podProgram,
+              podEndpoints: config.endpoints ? podEndpointsOf(config.endpoints) : {},
+            }
+          : {}),
+      });
     } catch (err) {
       if (err instanceof RequestError)
         throw new Refused(400, { error: 'invalid_request', field: err.field, reason: err.message });
@@ -178,11 +211,15 @@ export function createApp(deps: AppDeps): App {
     const missing = plan.builds.filter((b) => !have.has(b.entry.job_name));
     const createStarted = now();
     const retries = retryLogger(deps.logger);
+    const configMaps = new Map(
+      missing.flatMap((b) => (b.configMap ? [[b.entry.job_name, b.configMap] as const] : [])),
+    );
     const createErrors = await createJobs(
       api,
       ns,
       missing.map((b) => b.job),
       { ...config.fanout, onRetry: retries.onRetry },
+      configMaps,
     );
     for (const [name, message] of createErrors)
       deps.logger.log('ERROR', `could not create Job ${name}: ${message}`, {

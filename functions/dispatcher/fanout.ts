@@ -3,11 +3,12 @@
 // honoured) on 429, 5xx and network errors, and one failure never stops the others: every item
 // gets its own outcome (docs/design.md, "The dispatcher",
 // "Fan-out respects the API server").
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import pLimit from 'p-limit';
 import { KubeApiError, kubeTransient } from '../../src/core/kube/api.ts';
 import { retrying, type RetryPolicy } from '../../src/core/base/retry.ts';
 import { LABEL } from '../../src/core/inputs/names.ts';
+import { withOwner } from '../../src/core/manifest/manifest.ts';
 import type { JobPatch, JobsApi } from './kube.ts';
 import { DISPATCH_ANNOTATION } from '../../src/core/dispatch/protocol.ts';
 import type { Action } from './reconcile.ts';
@@ -86,25 +87,70 @@ function failures<I>(
   return failed;
 }
 
+const conflict = (err: unknown): boolean => err instanceof KubeApiError && err.status === 409;
+
 /**
- * createJobs creates each Job; a 409 (it exists already, e.g. created by a concurrent request)
- * counts as created. Answers the Jobs that could not be created, by name, with the error message.
+ * createWithProgram creates a Job whose pod needs the pod program's ConfigMap (`upload:
+ * cluster`): the ConfigMap first (so the pod never starts without it; 409: it exists), then the
+ * Job, then the Job becomes the ConfigMap's owner, so the garbage collector removes it with the
+ * Job. A Job that exists already (409: another instance, or an earlier attempt whose answer was
+ * lost) is read back by its build-id label to own it; a Job that cannot be created takes its
+ * ConfigMap with it. As src/core/build/create.ts does for mode build.
+ */
+async function createWithProgram(
+  api: JobsApi,
+  namespace: string,
+  job: V1Job,
+  configMap: V1ConfigMap,
+): Promise<V1Job> {
+  const name = job.metadata?.name ?? '';
+  await api.createConfigMap(namespace, configMap).catch((err: unknown) => {
+    if (!conflict(err)) throw err;
+  });
+  let owner: V1Job | undefined;
+  try {
+    owner = await api.createJob(namespace, job);
+  } catch (err) {
+    if (!conflict(err)) {
+      await api.deleteConfigMap(namespace, name).catch(() => false);
+      throw err;
+    }
+    const buildId = job.metadata?.labels?.[LABEL.buildId] ?? '';
+    owner = (await api.listJobs(namespace, `${LABEL.buildId}=${buildId}`)).find(
+      (j) => j.metadata?.name === name,
+    );
+    if (!owner) return job;
+  }
+  const ref = withOwner(configMap, { ...owner, apiVersion: 'batch/v1', kind: 'Job' }).metadata!
+    .ownerReferences![0]!;
+  await api.setConfigMapOwner(namespace, name, ref);
+  return owner;
+}
+
+/**
+ * createJobs creates each Job, with its pod program ConfigMap when `configMaps` has one under
+ * the Job's name (createWithProgram); a 409 (it exists already, e.g. created by a concurrent
+ * request) counts as created. Answers the Jobs that could not be created, by name, with the
+ * error message.
  */
 export async function createJobs(
   api: JobsApi,
   namespace: string,
   jobs: readonly V1Job[],
   o: FanoutOptions,
+  configMaps: ReadonlyMap<string, V1ConfigMap> = new Map(),
 ): Promise<Map<string, string>> {
   const name = (j: V1Job) => j.metadata?.name ?? '';
   const outcomes = await fanOut(
     jobs,
     (j) => `create Job ${name(j)}`,
     async (j) => {
+      const configMap = configMaps.get(name(j));
+      if (configMap) return createWithProgram(api, namespace, j, configMap);
       try {
         return await api.createJob(namespace, j);
       } catch (err) {
-        if (err instanceof KubeApiError && err.status === 409) return j;
+        if (conflict(err)) return j;
         throw err;
       }
     },

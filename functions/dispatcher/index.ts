@@ -8,6 +8,7 @@ import { configFromEnv, connectJobs, type DispatcherConfig } from './config.ts';
 import type { JobsApi } from './kube.ts';
 import { jsonLogger, type Logger } from './log.ts';
 import { TokenVerifier } from './tokens.ts';
+import { readPodProgram } from '../../src/core/build/pod-program-file.ts';
 
 /** ENTRY_POINT is the function's name for `gcloud functions deploy --entry-point`. */
 export const ENTRY_POINT = 'dispatcher';
@@ -18,6 +19,8 @@ export interface DispatcherOverrides {
   jobs?: () => Promise<JobsApi>;
   logger?: Logger;
   now?: () => number;
+  /** podProgram answers the pod program's text (default: pod/index.js beside the bundle). */
+  podProgram?: () => Promise<string | undefined>;
 }
 
 /**
@@ -34,8 +37,13 @@ export function createDispatcher(config: DispatcherConfig, o: DispatcherOverride
     });
     return jobs;
   };
+  // The pod program (dist/pod/index.js, copied to build/dispatcher/pod/ by scripts/build.mjs):
+  // read once, on the first request with `upload: cluster`.
+  let program: Promise<string | undefined> | undefined;
+  const podProgram = o.podProgram ?? (() => (program ??= readPodProgram(import.meta.url)));
   return createApp({
     config,
+    podProgram,
     verifier: o.verifier ?? new TokenVerifier({ issuer: config.issuer, audience: config.audience }),
     jobs: o.jobs ?? connectOnce,
     logger: o.logger ?? jsonLogger(),

@@ -2,9 +2,10 @@
 // BuildSpec and one Job per (package, arch), deterministic names and ids, dependency levels, and
 // the labels and annotations that keep the dispatch's state in the cluster (pure).
 import { createHash } from 'node:crypto';
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import { InputError } from '../../src/core/base/errors.ts';
 import { renderManifests } from '../../src/core/manifest/manifest.ts';
+import type { PodEndpoints } from '../../src/core/manifest/podspec.ts';
 import { LABEL } from '../../src/core/inputs/names.ts';
 import type { Arch } from '../../src/core/inputs/parse.ts';
 import {
@@ -15,10 +16,15 @@ import {
 import {
   DISPATCH_ANNOTATION,
   DISPATCH_LABEL,
+  dispatchIdOf,
   GATE_DEPENDENCIES,
 } from '../../src/core/dispatch/protocol.ts';
+import { stagingObjectName } from '../../src/core/manifest/pod-program.ts';
+
+export { dispatchIdOf };
 import { levelsOf, RequestError, type DispatchRequest } from '../../src/core/dispatch/request.ts';
 import { rawInputsOf } from '../../src/core/dispatch/spec.ts';
+import { cacheScopes } from '../../src/core/inputs/cache.ts';
 import type { GitHubClaims } from './tokens.ts';
 
 /** PlanEntry is one build of a dispatch, as stored in the plan annotation. */
@@ -32,11 +38,15 @@ export interface PlanEntry {
   depends_on: string[];
 }
 
-/** PlannedBuild is a PlanEntry with its spec and its Job manifest. */
+/**
+ * PlannedBuild is a PlanEntry with its spec and its Job manifest, and with `upload: cluster` the
+ * ConfigMap that carries the pod program to its pod (src/core/manifest/manifest.ts).
+ */
 export interface PlannedBuild {
   entry: PlanEntry;
   spec: BuildSpec;
   job: V1Job;
+  configMap?: V1ConfigMap;
 }
 
 /** DispatchPlan is everything POST creates. */
@@ -46,10 +56,15 @@ export interface DispatchPlan {
   builds: PlannedBuild[];
 }
 
-/** PlanOptions: where builds go and the GitHub server for workflow URLs. */
+/**
+ * PlanOptions: where builds go, the GitHub server for workflow URLs, and for `upload: cluster`
+ * the pod program (dist/pod/index.js) and the Google endpoints as the pods reach them.
+ */
 export interface PlanOptions {
   namespace: string;
   serverUrl: string;
+  podProgram?: string;
+  podEndpoints?: PodEndpoints;
 }
 
 function sha256(parts: unknown): string {
@@ -59,23 +74,6 @@ function sha256(parts: unknown): string {
 /** isDispatchId: 32 lowercase hex chars. */
 export function isDispatchId(s: string): boolean {
   return /^[0-9a-f]{32}$/.test(s);
-}
-
-/**
- * dispatchIdOf is 32 hex chars of SHA-256 over the repository, run id, run attempt and the sorted
- * build ids: the same run asking for the same builds gets the same dispatch.
- */
-export function dispatchIdOf(
-  claims: Pick<GitHubClaims, 'repository' | 'runId' | 'runAttempt'>,
-  buildIds: readonly string[],
-): string {
-  return sha256([
-    'kbuild/dispatch/v1',
-    claims.repository,
-    claims.runId,
-    claims.runAttempt,
-    ...[...buildIds].sort(),
-  ]).slice(0, 32);
 }
 
 /** contextOf is the GitHubContext of a dispatch: the run from the token, ref and sha from the body. */
@@ -102,6 +100,16 @@ export function contextOf(
   return ctx;
 }
 
+/** cacheScopesOf: the build cache's scopes of the caller's verified run (inputs/cache.ts). */
+export function cacheScopesOf(claims: GitHubClaims): { read: string[]; write: string } {
+  return cacheScopes({
+    repository: claims.repository,
+    repositoryId: claims.repositoryId,
+    ref: claims.ref,
+    ...(claims.baseRef ? { baseRef: claims.baseRef } : {}),
+  });
+}
+
 /**
  * planDispatch validates every build of the request with the core's validateBuildSpec (a bad
  * value is a RequestError naming the field) and renders its Job. A build with dependencies is
@@ -121,6 +129,9 @@ export function planDispatch(
       try {
         const spec = validateBuildSpec(rawInputsOf(req, pkg, arch, o.namespace), ctx);
         spec.env = { ...req.env };
+        // The cache's scopes follow the caller's verified run (its ref and a PR's base branch),
+        // never the body's ref: a pull request cannot write where its base branch reads.
+        if (spec.cache) Object.assign(spec.cache, cacheScopesOf(claims));
         specs.push(spec);
       } catch (err) {
         if (!(err instanceof InputError)) throw err;
@@ -146,7 +157,16 @@ export function planDispatch(
   const plan = JSON.stringify(entries);
   const builds = specs.map((spec, i): PlannedBuild => {
     const entry = entries[i]!;
-    const job = renderManifests(spec).job!;
+    const manifests = renderManifests(spec, {
+      ...(o.podProgram !== undefined ? { podProgram: o.podProgram } : {}),
+      ...(o.podEndpoints ? { endpoints: o.podEndpoints } : {}),
+      // staging: bucket: one archive per dispatch, named by the dispatch id (so by the caller's
+      // verified run), never by the caller.
+      ...(req.stagingCrc32c !== undefined
+        ? { staged: { object: stagingObjectName(dispatchId), crc32c: req.stagingCrc32c } }
+        : {}),
+    });
+    const job = manifests.job!;
     const meta = job.metadata!;
     const template = job.spec!.template.metadata!;
     meta.labels = { ...meta.labels, [DISPATCH_LABEL]: dispatchId };
@@ -168,7 +188,10 @@ export function planDispatch(
         meta.annotations[DISPATCH_ANNOTATION.queue] = spec.queueName;
       }
     }
-    return { entry, spec, job };
+    const configMap = manifests.configMap;
+    if (configMap?.metadata)
+      configMap.metadata.labels = { ...configMap.metadata.labels, [DISPATCH_LABEL]: dispatchId };
+    return { entry, spec, job, ...(configMap ? { configMap } : {}) };
   });
   return { dispatchId, requestHash, builds };
 }

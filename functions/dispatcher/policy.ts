@@ -48,6 +48,13 @@ export interface PolicyDocument {
    * `archs`.
    */
   tolerations?: string[];
+  /**
+   * service_accounts: the Kubernetes service accounts a request may run its pods as
+   * (`service_account_name`) besides `default`. A service account carries a Google identity
+   * through Workload Identity (the one that uploads with `upload: cluster`), so each is a grant.
+   * Absent: only `default`.
+   */
+  service_accounts?: string[];
 }
 
 /** MAX_BUILDS_LIMIT bounds max_builds: the dispatch plan rides on every Job as an annotation. */
@@ -66,6 +73,7 @@ export interface Policy {
   computeClasses: readonly string[];
   nodeSelector: readonly string[];
   tolerations: readonly string[];
+  serviceAccounts: readonly string[];
 }
 
 /** PolicyRule names a rule; every 403 names the one that refused. */
@@ -79,7 +87,8 @@ export type PolicyRule =
   | 'privileged'
   | 'compute_classes'
   | 'node_selector'
-  | 'tolerations';
+  | 'tolerations'
+  | 'service_accounts';
 
 /** Refusal is a 403: the rule that refused and why, for people. */
 export interface Refusal {
@@ -144,6 +153,7 @@ const FIELDS = new Set([
   'compute_classes',
   'node_selector',
   'tolerations',
+  'service_accounts',
 ]);
 
 /**
@@ -196,6 +206,7 @@ export function parsePolicy(doc: unknown): Policy {
       return e;
     }),
     tolerations: stringList('tolerations', d.tolerations, false) ?? [],
+    serviceAccounts: stringList('service_accounts', d.service_accounts, false) ?? [],
   };
   if (d.privileged !== undefined) {
     const p = d.privileged as Record<string, unknown> | null;
@@ -242,6 +253,8 @@ export interface DispatchAsk {
   computeClass?: string;
   nodeSelector?: Readonly<Record<string, string>>;
   tolerations?: readonly string[];
+  /** serviceAccountName: the pods' Kubernetes service account when it is not `default`. */
+  serviceAccountName?: string;
 }
 
 /**
@@ -282,7 +295,7 @@ export function refMatches(pattern: string, ref: string): boolean {
 
 /**
  * checkRequest applies the request rules in order (max_builds, images, archs, max_cpu, max_memory,
- * compute_classes, node_selector, tolerations, privileged) and answers the first refusal. The privileged rule reads the token's ref and event,
+ * compute_classes, node_selector, tolerations, service_accounts, privileged) and answers the first refusal. The privileged rule reads the token's ref and event,
  * never the request body's.
  */
 export function checkRequest(
@@ -322,6 +335,13 @@ export function checkRequest(
   }
   const scheduling = checkScheduling(policy, ask);
   if (scheduling) return scheduling;
+  const ksa = ask.serviceAccountName;
+  if (ksa !== undefined && ksa !== 'default' && !policy.serviceAccounts.includes(ksa)) {
+    return {
+      rule: 'service_accounts',
+      reason: `service account ${ksa} is not allowed; allowed: default${policy.serviceAccounts.map((a) => `, ${a}`).join('')}`,
+    };
+  }
   if (ask.privileged) {
     const p = policy.privileged;
     const refOk = p?.refs === undefined || p.refs.some((r) => refMatches(r, who.ref));

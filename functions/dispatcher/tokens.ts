@@ -29,6 +29,8 @@ export interface GitHubClaims {
   sha: string;
   workflow?: string;
   actor?: string;
+  /** baseRef: a pull request's base branch (claim `base_ref`), for the build cache's read scopes. */
+  baseRef?: string;
 }
 
 /** TokenError is a refused token (HTTP 401): `reason` is for people, `code` for tests and logs. */
@@ -213,5 +215,7 @@ function claimsOf(p: JWTPayload): GitHubClaims {
   const actor = opt('actor');
   if (workflow) claims.workflow = workflow;
   if (actor) claims.actor = actor;
+  const baseRef = opt('base_ref');
+  if (baseRef) claims.baseRef = baseRef;
   return claims;
 }

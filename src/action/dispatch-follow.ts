@@ -7,14 +7,23 @@
 import { join } from 'node:path';
 import type { V1Pod } from '@kubernetes/client-node';
 import { collectBuildArtifacts, streamBuildLog, uploadBuildRecords } from '../core/build/output.ts';
-import { containerStatus } from '../core/build/watch.ts';
 import { stageContext } from '../core/build/context.ts';
 import type { Clients } from '../core/build/connect.ts';
 import { deleteBuild } from '../core/build/create.ts';
-import { LABEL } from '../core/inputs/names.ts';
-import { CONTAINER, NODE_POOL_LABEL } from '../core/manifest/podspec.ts';
+import { buildSelector, LABEL } from '../core/inputs/names.ts';
+import {
+  CONTAINER,
+  NODE_POOL_LABEL,
+  uploadsInCluster,
+  usesCache,
+} from '../core/manifest/podspec.ts';
+import { readCacheOutcome } from '../core/build/cache.ts';
+import { verifyClusterUpload } from '../core/build/cluster-upload.ts';
+import { BuildWatcher, containerStatus } from '../core/build/watch.ts';
+import type { KubeApi } from '../core/kube/api.ts';
+import type { ObjectStore } from '../core/gcs/storage.ts';
 import { newBuildResult, type BuildResult } from '../core/build/record.ts';
-import type { Reporter } from '../core/base/report.ts';
+import { systemClock, type Reporter } from '../core/base/report.ts';
 import type { BuildSpec } from '../core/inputs/spec.ts';
 import { podVerdict } from '../core/build/verdict.ts';
 import {
@@ -190,6 +199,15 @@ export class DispatchFollower {
     );
     const spec = t.spec;
     const store = clients.store;
+    if (spec && usesCache(spec))
+      await readCache(t, spec, clients.kube, { reporter, signal, pod: name });
+    if (spec?.bucket && store && uploadsInCluster(spec))
+      return verifyUploaded(
+        t,
+        spec,
+        { kube: clients.kube, store },
+        { reporter, signal, logPath, pod: name },
+      );
     if (!spec?.bucket || !store || !containerStatus(pod, CONTAINER.collector)?.state?.running)
       return;
     // Unlike mode build, a missing artifacts_path is not reported here, and build.log is always stored.
@@ -201,6 +219,75 @@ export class DispatchFollower {
     reporter.info(
       `Uploaded ${r.artifacts.length} artifacts of ${buildKey(t.report)} to ${r.artifactsUri}`,
     );
+  }
+}
+
+/**
+ * verifyUploaded: with `upload: cluster` the build's pod stored its artifacts itself; once its
+ * uploader ended, the object metadata in GCS is compared with the pod's report
+ * (src/core/build/cluster-upload.ts), then build.log and kbuild.json are stored as in mode build.
+ * A difference, or an uploader that failed, fails the build.
+ */
+async function verifyUploaded(
+  t: Tracked,
+  spec: BuildSpec,
+  c: { kube: KubeApi; store: ObjectStore },
+  o: { reporter: Reporter; signal: AbortSignal; logPath: string; pod: string },
+): Promise<void> {
+  const r = t.result;
+  const watcher = new BuildWatcher(c.kube, r.namespace, buildSelector(t.report.build_id), {
+    clock: systemClock,
+    watchJob: true,
+  });
+  try {
+    const { missing } = await verifyClusterUpload(
+      {
+        kube: c.kube,
+        store: c.store,
+        spec,
+        pod: o.pod,
+        watcher,
+        reporter: o.reporter,
+        signal: o.signal,
+      },
+      r,
+    );
+    o.reporter.info(
+      missing
+        ? `${buildKey(t.report)}: no artifacts (/workspace/${spec.artifactsPath} does not exist in the pod)`
+        : `The pod of ${buildKey(t.report)} uploaded ${r.artifacts.length} artifacts to ${r.artifactsUri}; GCS confirms the size, CRC32C and generation of each`,
+    );
+  } catch (err) {
+    const message = err instanceof Error ? err.message : String(err);
+    o.reporter.error(`${buildKey(t.report)}: ${message}`);
+    Object.assign(r, { status: 'failed', reason: 'UploadFailed', message });
+  } finally {
+    watcher.stop();
+  }
+  await uploadBuildRecords({ store: c.store, spec, logPath: o.logPath, withLog: true }, r);
+}
+
+/**
+ * readCache reads what a build's cache containers reported (src/core/build/cache.ts), waiting for
+ * the save of a successful build, so its outcome is in kbuild.json and the `builds` output.
+ */
+async function readCache(
+  t: Tracked,
+  spec: BuildSpec,
+  kube: KubeApi,
+  o: { reporter: Reporter; signal: AbortSignal; pod: string },
+): Promise<void> {
+  const watcher = new BuildWatcher(kube, t.result.namespace, buildSelector(t.report.build_id), {
+    clock: systemClock,
+    watchJob: true,
+  });
+  try {
+    await readCacheOutcome(
+      { kube, spec, pod: o.pod, watcher, reporter: o.reporter, signal: o.signal },
+      t.result,
+    );
+  } finally {
+    watcher.stop();
   }
 }
 

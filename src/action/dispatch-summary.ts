@@ -24,6 +24,9 @@ export interface DispatchedBuild {
   artifacts_uri: string;
   artifacts: { name: string; size: number; crc32c: string; sha256: string; uri: string }[];
   log_uri: string;
+  /** With a cache: `exact`, `partial` or `none`, and the key restored (empty when none). */
+  cache_hit?: string;
+  cache_key?: string;
 }
 
 /** dispatchedBuild merges what the dispatcher reported and what the step saw of one build. */
@@ -51,6 +54,9 @@ export function dispatchedBuild(t: Tracked, dispatchId: string, waited: boolean)
       uri,
     })),
     log_uri: r.logUri ?? '',
+    ...(r.cache
+      ? { cache_hit: r.cache.restore?.hit ?? 'none', cache_key: r.cache.restore?.key ?? '' }
+      : {}),
   };
 }
 

@@ -27,6 +27,12 @@ export function buildOutputs(r: BuildResult): Record<string, string> {
       })),
     ),
     log_uri: r.logUri ?? '',
+    ...(r.cache
+      ? {
+          cache_hit: r.cache.restore?.hit ?? 'none',
+          cache_key: r.cache.restore?.key ?? '',
+        }
+      : {}),
   };
 }
 
@@ -80,6 +86,7 @@ export function summaryMarkdown(spec: BuildSpec, r: BuildResult): string {
   ];
   if (r.status !== 'succeeded' && r.message)
     rows.push(['Reason', `${r.reason}: ${r.message.split('\n')[0]}`]);
+  if (r.cache) rows.push(['Cache', cacheCell(r.cache)]);
   if (r.logUri) rows.push(['Log', `[build.log](${consoleLink(r.logUri)}) \`${r.logUri}\``]);
   let md = `### kbuild: ${escapeCell(spec.name)} (${spec.arch})\n\n| | |\n|---|---|\n`;
   md += rows.map(([k, v]) => `| ${k} | ${escapeCell(v)} |`).join('\n') + '\n';
@@ -98,6 +105,22 @@ export function summaryMarkdown(spec: BuildSpec, r: BuildResult): string {
         : '\n';
   }
   return md;
+}
+
+/** cacheCell: the summary's cache row, the key restored with its size and times, and the save. */
+function cacheCell(c: NonNullable<BuildResult['cache']>): string {
+  const r = c.restore;
+  const restored =
+    !r || r.hit === 'none'
+      ? `no archive for \`${c.key}\`${r?.discarded ? ' (one was damaged and discarded)' : ''}`
+      : `restored \`${r.key ?? ''}\` (${r.hit}, ${humanSize(r.bytes ?? 0)}) in ${r.seconds} s`;
+  const s = c.save;
+  const saved = !s
+    ? 'not saved'
+    : s.saved
+      ? `saved \`${s.key}\` (${humanSize(s.bytes ?? 0)}) in ${s.seconds} s`
+      : `not saved: ${s.reason ?? ''}`;
+  return `${restored}; ${saved}`;
 }
 
 /** failureMessage is the step's error: what happened, why, and the last lines of the build. */

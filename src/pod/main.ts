@@ -9,6 +9,7 @@
  * (/dev/termination-log), which the runner shows; the exit code is then 1.
  */
 import { writeFileSync } from 'node:fs';
+import { cacheEnvFrom, runCacheRestore, runCacheSave } from './cache.ts';
 import { checkEnvFrom, runCheck } from './check.ts';
 import { runStage, stageEnvFrom } from './stage.ts';
 import { runUpload, uploadEnvFrom } from './upload.ts';
@@ -24,8 +25,14 @@ async function main(command: string | undefined): Promise<void> {
     console.log(await runStage(stageEnvFrom(process.env)));
   } else if (command === 'upload') {
     await runUpload(uploadEnvFrom(process.env), (line) => console.log(line));
+  } else if (command === 'cache-restore') {
+    console.log(await runCacheRestore(cacheEnvFrom(process.env), (line) => console.log(line)));
+  } else if (command === 'cache-save') {
+    console.log(await runCacheSave(cacheEnvFrom(process.env), (line) => console.log(line)));
   } else {
-    throw new Error(`unknown command ${JSON.stringify(command)}: use check, stage or upload`);
+    throw new Error(
+      `unknown command ${JSON.stringify(command)}: use check, stage, upload, cache-restore or cache-save`,
+    );
   }
 }
 

@@ -54,8 +54,8 @@ export function uploadEnvFrom(env: NodeJS.ProcessEnv): UploadEnv {
   };
 }
 
-/** waitFor polls for `file` once a second; throws after `seconds`. */
-async function waitFor(file: string, seconds: number): Promise<void> {
+/** waitFor polls for `file` once a second; throws after `seconds` seconds. */
+export async function waitFor(file: string, seconds: number): Promise<void> {
   for (let i = 0; ; i++) {
     if (
       await access(file).then(

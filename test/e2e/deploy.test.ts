@@ -173,6 +173,12 @@ const ACCESS: [string, boolean, string][] = [
   [DISPATCHER, true, 'get pods -n kbuild'],
   [DISPATCHER, true, 'list pods -n kbuild'],
   [DISPATCHER, true, 'watch pods -n kbuild'],
+  // The pod program's ConfigMap of `upload: cluster` builds: create, own (patch), remove; no reads.
+  [DISPATCHER, true, 'create configmaps -n kbuild'],
+  [DISPATCHER, true, 'patch configmaps -n kbuild'],
+  [DISPATCHER, true, 'delete configmaps -n kbuild'],
+  [DISPATCHER, false, 'get configmaps -n kbuild'],
+  [DISPATCHER, false, 'update configmaps -n kbuild'],
   // No exec, no logs, no Secrets, no bare pods, nothing outside its namespace.
   [DISPATCHER, false, 'create pods --subresource=exec -n kbuild'],
   [DISPATCHER, false, 'get pods --subresource=exec -n kbuild'],

@@ -122,3 +122,14 @@ export class DispatcherCalls {
     }
   }
 }
+
+/** tokenEnv answers the runner's ID token variables for a run: tokens carry its run_id. */
+export async function tokenEnv(runId: string): Promise<Record<string, string>> {
+  const t = await labIssuer<{ requestToken: string; requestUrl: string }>('/_lab/request-tokens', {
+    claims: { run_id: runId },
+  });
+  return {
+    ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
+    ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
+  };
+}

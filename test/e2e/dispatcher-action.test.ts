@@ -20,7 +20,8 @@ import {
   type StepOptions,
 } from './action.ts';
 import { createNamespace, deleteNamespace, waitFor } from './lab-kube.ts';
-import { kubectl, labEnv, labIssuer } from './lab.ts';
+import { tokenEnv } from './dispatch-calls.ts';
+import { kubectl, labEnv } from './lab.ts';
 
 let server: LocalServer;
 before(async () => {
@@ -80,17 +81,6 @@ async function step(o: StepOptions): Promise<Awaited<ReturnType<typeof runStep>>
   const builds = JSON.parse(run.outputs['builds'] ?? '[]') as { dispatch_id: string }[];
   for (const b of builds) dispatches.add(b.dispatch_id);
   return run;
-}
-
-/** tokenEnv answers the runner's ID token variables for a run: tokens carry its run_id. */
-async function tokenEnv(runId: string): Promise<Record<string, string>> {
-  const t = await labIssuer<{ requestToken: string; requestUrl: string }>('/_lab/request-tokens', {
-    claims: { run_id: runId },
-  });
-  return {
-    ACTIONS_ID_TOKEN_REQUEST_TOKEN: t.requestToken,
-    ACTIONS_ID_TOKEN_REQUEST_URL: t.requestUrl,
-  };
 }
 
 /** groups answers the step log's groups: title and lines, and fails on a group opened inside another. */

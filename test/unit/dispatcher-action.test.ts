@@ -105,6 +105,44 @@ test('validateDispatchInputs: with wait the context is staged into every build (
   }
 });
 
+test('validateDispatchInputs: upload: cluster goes to the dispatcher with the bucket and the service account, even without wait', () => {
+  for (const wait of ['true', 'false']) {
+    const d = validateDispatchInputs(
+      { ...RAW, upload: 'cluster', service_account_name: 'kbuild-uploader', wait, context: '' },
+      CTX,
+    );
+    assert.equal(d.upload, 'cluster');
+    assert.equal(d.body.upload, 'cluster');
+    assert.equal(d.body.bucket, 'kbuild-lab-artifacts', `wait: ${wait}`);
+    assert.equal(d.body.service_account_name, 'kbuild-uploader');
+    const spec = d.specs.get('zlib/amd64');
+    assert.equal(spec?.upload, 'cluster');
+    assert.equal(spec?.serviceAccountName, 'kbuild-uploader');
+  }
+  const runner = validateDispatchInputs(RAW, CTX);
+  assert.equal(runner.upload, 'runner');
+  assert.equal(runner.body.upload, undefined);
+  assert.equal(runner.body.service_account_name, undefined);
+});
+
+test('validateDispatchInputs: staging: bucket sends the archive in place of exec, under the id the dispatcher will give', () => {
+  const d = validateDispatchInputs({ ...RAW, staging: 'bucket', upload: 'cluster' }, CTX);
+  assert.equal(d.staging, 'bucket');
+  assert.equal(d.body.staging, 'bucket');
+  assert.equal(d.body.stage, true);
+  const req = parseDispatchRequest({ ...d.body, staging_crc32c: 'q83vEg==' });
+  const plan = planDispatch(req, CLAIMS, {
+    namespace: 'kbuild',
+    serverUrl: 'https://github.com',
+    podProgram: '// p\n',
+  });
+  assert.equal(d.dispatchId, plan.dispatchId);
+  // Without a context to stage (or without following the builds) staging is moot, as context is.
+  const none = validateDispatchInputs({ ...RAW, staging: 'bucket', context: '' }, CTX);
+  assert.equal(none.staging, 'exec');
+  assert.equal(none.body.staging, undefined);
+});
+
 test("validateDispatchInputs: dependencies (plan mode's output) go into the body", () => {
   const d = validateDispatchInputs(
     { ...RAW, packages: 'zlib libpng hello', dependencies: '{"libpng": ["zlib"]}' },
@@ -186,6 +224,24 @@ test('validateDispatchInputs: every bad input is named before anything is sent',
       raw: { secret_env: 'T=x' },
       input: 'secret_env',
       message: /not available in mode dispatch/,
+    },
+    {
+      name: 'staging: bucket without a bucket',
+      raw: { staging: 'bucket', bucket: '' },
+      input: 'staging',
+      message: /input "staging: bucket" needs a "bucket"/,
+    },
+    {
+      name: 'upload: cluster without a bucket',
+      raw: { upload: 'cluster', bucket: '' },
+      input: 'upload',
+      message: /input "upload: cluster" needs a "bucket"/,
+    },
+    {
+      name: 'upload: cluster with another destination',
+      raw: { upload: 'cluster', destination: 'builds/{arch}' },
+      input: 'destination',
+      message: /input "destination" cannot be changed with "upload: cluster" in mode dispatch/,
     },
   ];
   for (const c of cases) {
@@ -281,4 +337,53 @@ test('dispatchSummary: one row per build, details for the ones that did not succ
   assert.equal(rows.length, 2);
   assert.equal(rows[0], '| zlib | arm64 | succeeded | arm64-pool | 12s | 1 (2.0 KiB) |  |');
   assert.equal(rows[1], '| zlib | arm64 | skipped | - | - | - | R: dispatcher says |');
+});
+
+test('cache through the dispatcher: keys per package and arch, scopes from the verified token, never the body', () => {
+  const raw = {
+    ...RAW,
+    cache_key: 'deps-{package}-{arch}-v1',
+    cache_restore_keys: 'deps-{package}-{arch}-',
+    service_account_name: 'kbuild-uploader',
+  };
+  const d = validateDispatchInputs(raw, CTX);
+  assert.equal(d.body.cache_key, 'deps-{package}-{arch}-v1');
+  assert.deepEqual(d.body.cache_restore_keys, ['deps-{package}-{arch}-']);
+  assert.equal(d.body.cache_path, undefined, 'the default path is not sent');
+  assert.equal(d.specs.get('zlib/arm64')?.cache?.key, 'deps-zlib-arm64-v1');
+  // A pull request's token: the body claims refs/heads/main, the token says refs/pull/3/merge.
+  const pr = { ...CLAIMS, ref: 'refs/pull/3/merge', baseRef: 'main', eventName: 'pull_request' };
+  const plan = planDispatch(parseDispatchRequest(d.body), pr, {
+    namespace: 'kbuild',
+    serverUrl: 'https://github.com',
+    podProgram: '// pod program',
+  });
+  const spec = plan.builds.find(
+    (b) => b.entry.package === 'hello' && b.entry.arch === 'amd64',
+  )!.spec;
+  assert.deepEqual(spec.cache, {
+    key: 'deps-hello-amd64-v1',
+    restoreKeys: ['deps-hello-amd64-'],
+    path: '/var/cache/kbuild',
+    read: ['kbuild-cache/90001/refs%2Fpull%2F3%2Fmerge', 'kbuild-cache/90001/refs%2Fheads%2Fmain'],
+    write: 'kbuild-cache/90001/refs%2Fpull%2F3%2Fmerge',
+  });
+  const pod = plan.builds[0]!.job.spec!.template.spec!;
+  assert.ok(pod.initContainers?.some((c) => c.name === 'cache-restore'));
+  assert.ok(pod.containers.some((c) => c.name === 'cache-save'));
+  assert.ok(plan.builds[0]!.configMap, 'the pod program travels in a ConfigMap');
+  // Several packages and archs need both placeholders; a key needs a bucket; without wait, upload: cluster.
+  const refused: [Record<string, string>, RegExp][] = [
+    [{ cache_key: 'deps-{arch}' }, /input "cache_key" must contain \{package\}/],
+    [{ cache_key: 'deps-{package}' }, /input "cache_key" must contain \{arch\}/],
+    [{ cache_key: 'k-{package}-{arch}', bucket: '' }, /needs a "bucket"/],
+    [{ cache_key: 'k/{package}-{arch}' }, /invalid cache key/],
+    [{ cache_key: 'k-{package}-{arch}', wait: 'false' }, /needs "upload: cluster"/],
+  ];
+  for (const [extra, error] of refused)
+    assert.throws(
+      () => validateDispatchInputs({ ...raw, ...extra }, CTX),
+      error,
+      JSON.stringify(extra),
+    );
 });

@@ -53,7 +53,7 @@ const BODY = {
   dependencies: { libpng: ['zlib'] },
 };
 
-function setup() {
+function setup(podProgram?: () => Promise<string | undefined>) {
   const api = new FakeJobs();
   const lines: string[] = [];
   const app = createApp({
@@ -70,6 +70,7 @@ function setup() {
       keys: createLocalJWKSet(jwks),
     }),
     jobs: async () => api,
+    ...(podProgram ? { podProgram } : {}),
     logger: jsonLogger((l) => lines.push(l)),
   });
   const call = async (
@@ -387,4 +388,20 @@ test('without the plan holder Job the dispatch is still known from each Job own 
     /dependency kb-zlib-amd64-\w+ failed \(NotFound\)/,
   );
   assert.equal(status['libpng/arm64']?.[0], 'pending', 'zlib/arm64 is still there');
+});
+
+test('POST upload: cluster: each Job gets its pod program ConfigMap; without the program, 500 and nothing created', async () => {
+  const body = { ...BODY, bucket: 'my-artifacts', upload: 'cluster' };
+  const ok = setup(async () => '// program\n');
+  const r = await ok.call('POST', '/v1/dispatches', { body });
+  assert.equal(r.status, 202, JSON.stringify(r.body));
+  assert.equal(ok.api.configMaps.size, 6);
+  for (const [name, cm] of ok.api.configMaps)
+    assert.equal(cm.metadata?.ownerReferences?.[0]?.name, name);
+  const missing = setup(async () => undefined);
+  const m = await missing.call('POST', '/v1/dispatches', { body });
+  assert.equal(m.status, 500);
+  assert.equal(m.body.error, 'misconfigured');
+  assert.match(String(m.body.reason), /need the pod program beside the dispatcher/);
+  assert.equal(missing.api.jobs.size + missing.api.configMaps.size, 0);
 });

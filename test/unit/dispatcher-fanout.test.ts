@@ -2,7 +2,7 @@
 // failed build never stops the others.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job } from '@kubernetes/client-node';
 import { KubeApiError } from '../../src/core/kube/api.ts';
 import {
   createJobs,
@@ -101,4 +101,27 @@ test('patchFor: release unsuspends, release to a queue only labels, skip records
   assert.deepEqual(patchFor({ type: 'skip', jobName: 'a', reason: 'r' }), {
     metadata: { annotations: { 'kbuild.dev/gate': null, 'kbuild.dev/skipped': 'r' } },
   });
+});
+
+test('createJobs: a pod program ConfigMap is created before its Job, owned by it, removed if the Job is refused', async () => {
+  const api = new FakeJobs();
+  api.fail = (call, name) =>
+    call === 'create' && name === 'kb-1' ? new KubeApiError(403, 'Forbidden', 'no') : undefined;
+  const all = jobs(3).map((j) => ({
+    ...j,
+    metadata: { ...j.metadata, labels: { 'kbuild.dev/build-id': j.metadata!.name! } },
+  }));
+  // kb-2 exists already (an earlier request): its ConfigMap is owned by the Job read back.
+  await api.createJob('ns', all[2]!);
+  const configMaps = new Map<string, V1ConfigMap>(
+    all.map((j) => [j.metadata.name!, { metadata: { name: j.metadata.name! }, data: { a: 'b' } }]),
+  );
+  const failed = await createJobs(api, 'ns', all, FAST, configMaps);
+  assert.deepEqual([...failed.keys()], ['kb-1']);
+  assert.ok(api.calls.indexOf('create-configmap kb-0') < api.calls.indexOf('create kb-0'));
+  assert.deepEqual(api.configMaps.get('kb-0')?.metadata?.ownerReferences, [
+    { apiVersion: 'batch/v1', kind: 'Job', name: 'kb-0', uid: 'uid-kb-0' },
+  ]);
+  assert.equal(api.configMaps.get('kb-2')?.metadata?.ownerReferences?.[0]?.uid, 'uid-kb-2');
+  assert.equal(api.configMaps.has('kb-1'), false, 'the refused Job took its ConfigMap with it');
 });

@@ -1,12 +1,13 @@
 // dispatcher-fixtures.ts: an in-memory JobsApi for the dispatcher's unit tests: label selectors
 // of `k=v` terms, JSON merge patches, 409 on a second create, injectable failures.
-import type { V1Job } from '@kubernetes/client-node';
+import type { V1ConfigMap, V1Job, V1OwnerReference } from '@kubernetes/client-node';
 import { KubeApiError } from '../../src/core/kube/api.ts';
 import type { JobPatch, JobsApi } from '../../functions/dispatcher/kube.ts';
 
 /** FakeJobs keeps Jobs by name; `fail(call, name)` may answer an error to throw for a call. */
 export class FakeJobs implements JobsApi {
   readonly jobs = new Map<string, V1Job>();
+  readonly configMaps = new Map<string, V1ConfigMap>();
   readonly calls: string[] = [];
   fail: (call: string, name: string) => KubeApiError | undefined = () => undefined;
 
@@ -57,6 +58,27 @@ export class FakeJobs implements JobsApi {
   async deleteJob(_ns: string, name: string): Promise<boolean> {
     this.#check('delete', name);
     return this.jobs.delete(name);
+  }
+
+  async createConfigMap(_ns: string, cm: V1ConfigMap): Promise<V1ConfigMap> {
+    const name = cm.metadata?.name ?? '';
+    this.#check('create-configmap', name);
+    if (this.configMaps.has(name))
+      throw new KubeApiError(409, 'AlreadyExists', `configmaps "${name}" already exists`);
+    this.configMaps.set(name, structuredClone(cm));
+    return cm;
+  }
+
+  async setConfigMapOwner(_ns: string, name: string, owner: V1OwnerReference): Promise<void> {
+    this.#check('own-configmap', name);
+    const cm = this.configMaps.get(name);
+    if (!cm) throw new KubeApiError(404, 'NotFound', `configmaps "${name}" not found`);
+    cm.metadata = { ...cm.metadata, ownerReferences: [owner] };
+  }
+
+  async deleteConfigMap(_ns: string, name: string): Promise<boolean> {
+    this.#check('delete-configmap', name);
+    return this.configMaps.delete(name);
   }
 
   /** finish sets a Job's condition (Complete or Failed), as the Job controller would. */

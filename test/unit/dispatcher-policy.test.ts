@@ -254,3 +254,36 @@ test('checkRequest: compute classes, node labels and tolerations need the policy
     /use KEY=VALUE or KEY=\*/,
   );
 });
+
+test('checkRequest: a service account other than default needs the policy to list it', () => {
+  const open = parsePolicy({ ...DOC, service_accounts: ['kbuild-uploader'] });
+  const cases: {
+    name: string;
+    p: typeof policy;
+    ksa: string | undefined;
+    rule: string | undefined;
+  }[] = [
+    { name: 'none named', p: policy, ksa: undefined, rule: undefined },
+    { name: 'default', p: policy, ksa: 'default', rule: undefined },
+    { name: 'unlisted, no list', p: policy, ksa: 'kbuild-uploader', rule: 'service_accounts' },
+    { name: 'listed', p: open, ksa: 'kbuild-uploader', rule: undefined },
+    { name: 'unlisted', p: open, ksa: 'kbuild-release', rule: 'service_accounts' },
+  ];
+  for (const c of cases) {
+    const r = checkRequest(
+      c.p,
+      { ...ASK, ...(c.ksa !== undefined ? { serviceAccountName: c.ksa } : {}) },
+      WHO,
+    );
+    assert.equal(r?.rule, c.rule, c.name);
+    if (r)
+      assert.match(
+        r.reason,
+        new RegExp(`service account ${c.ksa} is not allowed; allowed: default`),
+      );
+  }
+  assert.throws(
+    () => parsePolicy({ ...DOC, service_accounts: [] }),
+    /"service_accounts" must be a non-empty list/,
+  );
+});

@@ -368,3 +368,144 @@ test('compute_class, node_selector and tolerations reach every Job; bad ones are
     );
   }
 });
+
+test('parseDispatchRequest: data paths: upload, staging and the service account', () => {
+  const bucket = { ...BODY, bucket: 'my-artifacts' };
+  const r = parseDispatchRequest({ ...bucket, upload: 'cluster', service_account_name: 'up' });
+  assert.equal(r.upload, 'cluster');
+  assert.equal(r.serviceAccountName, 'up');
+  // Defaults are left out, so requests without the fields keep their request hash.
+  const plain = parseDispatchRequest({
+    ...bucket,
+    upload: 'runner',
+    staging: 'exec',
+    service_account_name: 'default',
+  });
+  assert.equal(plain.upload, undefined);
+  assert.equal(plain.serviceAccountName, undefined);
+  assert.deepEqual(plain, parseDispatchRequest(bucket));
+  const cases: { name: string; body: unknown; field: string; message: RegExp }[] = [
+    {
+      name: 'upload: cluster without a bucket',
+      body: { ...BODY, upload: 'cluster' },
+      field: 'upload',
+      message: /"cluster" needs a "bucket"/,
+    },
+    {
+      name: 'unknown upload',
+      body: { ...bucket, upload: 'pod' },
+      field: 'upload',
+      message: /invalid value "pod" for field "upload": use runner or cluster/,
+    },
+    {
+      name: 'staging: bucket without stage',
+      body: { ...bucket, staging: 'bucket', staging_crc32c: 'AAAAAA==' },
+      field: 'staging',
+      message: /"bucket" needs a "bucket" and "stage": true/,
+    },
+    {
+      name: 'staging: bucket without a bucket',
+      body: { ...BODY, stage: true, staging: 'bucket', staging_crc32c: 'AAAAAA==' },
+      field: 'staging',
+      message: /needs a "bucket"/,
+    },
+    {
+      name: 'staging: bucket without the CRC32C',
+      body: { ...bucket, stage: true, staging: 'bucket' },
+      field: 'staging_crc32c',
+      message: /field "staging_crc32c" is required with "staging": "bucket"/,
+    },
+    {
+      name: 'a CRC32C that is not 4 bytes in base64',
+      body: { ...bucket, stage: true, staging: 'bucket', staging_crc32c: 'abc' },
+      field: 'staging_crc32c',
+      message: /base64 as GCS gives it/,
+    },
+    {
+      name: 'a CRC32C without staging: bucket',
+      body: { ...bucket, stage: true, staging_crc32c: 'AAAAAA==' },
+      field: 'staging_crc32c',
+      message: /needs "staging": "bucket"/,
+    },
+    {
+      name: 'unknown staging',
+      body: { ...bucket, staging: 'rsync' },
+      field: 'staging',
+      message: /invalid value "rsync" for field "staging": use exec or bucket/,
+    },
+    {
+      name: 'service account not a string',
+      body: { ...bucket, service_account_name: 7 },
+      field: 'service_account_name',
+      message: /must be a string/,
+    },
+  ];
+  for (const c of cases) {
+    assert.throws(
+      () => parseDispatchRequest(c.body),
+      (err: unknown) => {
+        assert.ok(err instanceof RequestError, c.name);
+        assert.equal(err.field, c.field, c.name);
+        assert.match(err.message, c.message, c.name);
+        return true;
+      },
+    );
+  }
+});
+
+test('planDispatch: upload: cluster gives each Job an uploader, no collector, and its ConfigMap', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    bucket: 'my-artifacts',
+    upload: 'cluster',
+    service_account_name: 'kbuild-uploader',
+  });
+  const plan = planDispatch(req, CLAIMS, {
+    ...OPTS,
+    podProgram: '// the pod program\n',
+    podEndpoints: { storage: 'http://127.0.0.1:9' },
+  });
+  assert.equal(plan.builds.length, 6);
+  for (const b of plan.builds) {
+    const pod = b.job.spec!.template.spec!;
+    assert.deepEqual(
+      pod.containers.map((c) => c.name),
+      ['build', 'uploader'],
+    );
+    assert.equal(pod.serviceAccountName, 'kbuild-uploader');
+    const uploader = pod.containers[1]!;
+    const env = Object.fromEntries((uploader.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env['KBUILD_BUCKET'], 'my-artifacts');
+    assert.equal(env['KBUILD_GCS_ENDPOINT'], 'http://127.0.0.1:9');
+    // The default destination, expanded from the verified token's run.
+    assert.equal(env['KBUILD_PREFIX'], `kbuild-lab/demo/77-1/${b.entry.arch}/${b.entry.package}`);
+    assert.equal(b.configMap?.metadata?.name, b.entry.job_name);
+    assert.equal(b.configMap?.metadata?.labels?.[DISPATCH_LABEL], plan.dispatchId);
+    assert.equal(Object.values(b.configMap?.data ?? {})[0], '// the pod program\n');
+  }
+  // Without upload: cluster, no ConfigMap.
+  const runner = planDispatch(parseDispatchRequest({ ...BODY, bucket: 'b-1' }), CLAIMS, OPTS);
+  assert.ok(runner.builds.every((b) => b.configMap === undefined));
+});
+
+test('planDispatch: staging: bucket gives every pod the fetch of the dispatch archive, named by the dispatch id', () => {
+  const req = parseDispatchRequest({
+    ...BODY,
+    bucket: 'my-artifacts',
+    stage: true,
+    staging: 'bucket',
+    staging_crc32c: 'q83vEg==',
+  });
+  assert.equal(req.stagingCrc32c, 'q83vEg==');
+  const plan = planDispatch(req, CLAIMS, { ...OPTS, podProgram: '// p\n' });
+  for (const b of plan.builds) {
+    const pod = b.job.spec!.template.spec!;
+    const init = (pod.initContainers ?? []).map((c) => c.name);
+    assert.deepEqual(init, ['preflight', 'fetch'], 'no exec-fed stage container');
+    const fetch = pod.initContainers!.find((c) => c.name === 'fetch')!;
+    const env = Object.fromEntries((fetch.env ?? []).map((e) => [e.name, e.value]));
+    assert.equal(env['KBUILD_STAGING_OBJECT'], `kbuild-staging/${plan.dispatchId}.tar.gz`);
+    assert.equal(env['KBUILD_STAGING_CRC32C'], 'q83vEg==');
+    assert.ok(b.configMap, 'the fetch runs the pod program');
+  }
+});

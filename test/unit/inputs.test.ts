@@ -139,6 +139,8 @@ test('action.yml declares exactly the inputs and defaults of the code', () => {
     'artifacts_uri',
     'build_id',
     'builds',
+    'cache_hit',
+    'cache_key',
     'dependencies',
     'exit_code',
     'job_name',

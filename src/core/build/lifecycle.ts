@@ -26,10 +26,12 @@ import {
   needsPodProgram,
   stagesFromBucket,
   uploadsInCluster,
+  usesCache,
   type PodEndpoints,
 } from '../manifest/podspec.ts';
 import { removeContext, uploadContext } from './bucket-staging.ts';
 import { verifyClusterUpload } from './cluster-upload.ts';
+import { readCacheOutcome } from './cache.ts';
 import { newBuildResult, type BuildResult } from './record.ts';
 import type { Clock, Reporter } from '../base/report.ts';
 import type { KubeApi } from '../kube/api.ts';
@@ -154,6 +156,8 @@ export async function runBuild(
     if (build?.finishedAt && r.startedAt)
       r.buildSeconds = (Date.parse(build.finishedAt.toString()) - Date.parse(r.startedAt)) / 1000;
     await collect(spec, deps, watcher, r, live);
+    if (usesCache(spec) && r.podName && r.startedAt)
+      await readCacheOutcome({ kube, spec, pod: r.podName, watcher, reporter, signal: live }, r);
     if (reach?.signal.aborted) throw reach.signal.reason;
     if (spec.bucket && deps.store)
       await uploadBuildRecords(

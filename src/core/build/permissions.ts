@@ -43,7 +43,15 @@ function checker(namespace: string) {
 export function requiredPermissions(
   spec: Pick<
     BuildSpec,
-    'namespace' | 'kind' | 'watch' | 'secretEnv' | 'context' | 'bucket' | 'upload' | 'staging'
+    | 'namespace'
+    | 'kind'
+    | 'watch'
+    | 'secretEnv'
+    | 'context'
+    | 'bucket'
+    | 'upload'
+    | 'staging'
+    | 'cache'
   >,
 ): AccessCheck[] {
   const c = checker(spec.namespace);

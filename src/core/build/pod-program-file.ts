@@ -10,7 +10,7 @@ import type { PodEndpoints } from '../manifest/podspec.ts';
 /**
  * POD_PROGRAM_PLACES are where the pod program bundle (dist/pod/index.js, scripts/build.mjs) is
  * looked for, relative to the module that asks: dist/main.js, a shared chunk in dist/chunks/,
- * or the CLI in build/cli/.
+ * the CLI in build/cli/, or the dispatcher in build/dispatcher/ (which carries a copy).
  */
 const POD_PROGRAM_PLACES = ['pod/index.js', '../pod/index.js', '../../dist/pod/index.js'];
 

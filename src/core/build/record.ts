@@ -4,6 +4,15 @@
  */
 import type { Artifact } from './artifacts.ts';
 import type { BuildSpec } from '../inputs/spec.ts';
+import type { CacheRestore, CacheSave } from '../manifest/pod-program.ts';
+
+/** CacheOutcome: what the pod reported of the build cache (cache.ts); either half may be missing. */
+export interface CacheOutcome {
+  /** The exact key the build asked for. */
+  key: string;
+  restore?: CacheRestore;
+  save?: CacheSave;
+}
 
 /** BuildStatus: the `status` output. `created`: watch was false, the build was only created. */
 export type BuildStatus = 'succeeded' | 'failed' | 'cancelled' | 'timed_out' | 'created';
@@ -37,6 +46,8 @@ export interface BuildResult {
   lastLines: string[];
   logLines: number;
   logReconnects: number;
+  /** The build cache's restore and save (input cache_key). */
+  cache?: CacheOutcome;
 }
 
 /**
@@ -89,6 +100,16 @@ export interface KbuildRecord {
   reason: string;
   exit_code?: number;
   artifacts: { name: string; size: number; crc32c: string; sha256: string; uri: string }[];
+  cache?: {
+    key: string;
+    hit: string;
+    restored_key?: string;
+    restored_bytes?: number;
+    restore_seconds?: number;
+    saved: boolean;
+    saved_bytes?: number;
+    save_seconds?: number;
+  };
 }
 
 /** kbuildRecord builds the kbuild.json document of a finished build. */
@@ -127,5 +148,21 @@ export function kbuildRecord(spec: BuildSpec, r: BuildResult): KbuildRecord {
       sha256: a.sha256,
       uri: a.uri,
     })),
+    ...(r.cache
+      ? {
+          cache: {
+            key: r.cache.key,
+            hit: r.cache.restore?.hit ?? 'none',
+            ...(r.cache.restore?.key ? { restored_key: r.cache.restore.key } : {}),
+            ...(r.cache.restore?.bytes !== undefined
+              ? { restored_bytes: r.cache.restore.bytes }
+              : {}),
+            ...(r.cache.restore ? { restore_seconds: r.cache.restore.seconds } : {}),
+            saved: r.cache.save?.saved ?? false,
+            ...(r.cache.save?.bytes !== undefined ? { saved_bytes: r.cache.save.bytes } : {}),
+            ...(r.cache.save ? { save_seconds: r.cache.save.seconds } : {}),
+          },
+        }
+      : {}),
   };
 }

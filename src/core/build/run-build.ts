@@ -5,7 +5,7 @@
  * their message once connected, their temporary directory and what they remember of the build.
  */
 import type { AuthConfig } from '../inputs/auth-config.ts';
-import { uploadsInCluster } from '../manifest/podspec.ts';
+import { needsPodProgram } from '../manifest/podspec.ts';
 import { podEndpointsOf, readPodProgram } from './pod-program-file.ts';
 import { connect, type ConnectOptions } from './connect.ts';
 import { runBuild, type BuildDeps } from './lifecycle.ts';
@@ -79,7 +79,7 @@ async function connectAndRun(
   }
   o.reporter.info(o.connected(clients.clusterName));
   const podProgram =
-    uploadsInCluster(spec) && o.entryUrl ? await readPodProgram(o.entryUrl) : undefined;
+    needsPodProgram(spec) && o.entryUrl ? await readPodProgram(o.entryUrl) : undefined;
   return runBuild(
     spec,
     {

@@ -1,6 +1,31 @@
 // protocol.ts: what the dispatcher and its clients agree on besides the request body
 // (request.ts): the labels and annotations that keep a dispatch's state on its Jobs and pods,
 // and the JSON answers of `GET` and `DELETE /v1/dispatches/{id}` (docs/dispatcher.md).
+import { createHash } from 'node:crypto';
+
+/**
+ * dispatchIdOf is 32 hex chars of SHA-256 over the repository, run id, run attempt and the sorted
+ * build ids: the same run asking for the same builds gets the same dispatch. The dispatcher takes
+ * the run from the caller's verified token; a caller computes the same id from its own run (mode
+ * dispatch names its `staging: bucket` archive with it before it sends the request).
+ */
+export function dispatchIdOf(
+  run: { repository: string; runId: string; runAttempt: string },
+  buildIds: readonly string[],
+): string {
+  return createHash('sha256')
+    .update(
+      JSON.stringify([
+        'kbuild/dispatch/v1',
+        run.repository,
+        run.runId,
+        run.runAttempt,
+        ...[...buildIds].sort(),
+      ]),
+    )
+    .digest('hex')
+    .slice(0, 32);
+}
 
 /** DISPATCH_LABEL carries the dispatch id on every Job and pod of a dispatch. */
 export const DISPATCH_LABEL = 'kbuild.dev/dispatch-id';

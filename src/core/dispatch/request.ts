@@ -5,6 +5,7 @@ import { validateBucketName, validateImageReference } from '../inputs/formats.ts
 import { isEnvName, parseArch, parseQuantity, type Arch, type Quantity } from '../inputs/parse.ts';
 import { validateArtifactsPath, validatePackageName } from '../inputs/spec-fields.ts';
 import { parseComputeClass, parseNodeSelector, parseTolerations } from '../inputs/scheduling.ts';
+import { parseCacheKey, parseCachePath } from '../inputs/cache.ts';
 
 /**
  * DispatchRequest is a validated body. `dependencies` maps a package to the packages it needs
@@ -30,14 +31,44 @@ export interface DispatchRequest {
   artifactsPath?: string;
   /**
    * stage: the caller stages its checkout into each pod (the pods get a `stage` init container
-   * that waits for it, as in mode `build`). Only set when true.
+   * that waits for it, as in mode `build`, or with stagingCrc32c the `fetch` of its archive).
+   * Only set when true.
    */
   stage?: true;
+  /**
+   * upload `cluster`: each build's pod uploads its own artifacts to `bucket` through its Workload
+   * Identity (the pods get the `uploader` container and the pod program's ConfigMap instead of a
+   * collector); the caller only checks the objects' metadata. Only set when `cluster`.
+   */
+  upload?: 'cluster';
+  /**
+   * serviceAccountName: the Kubernetes service account of the pods (its Workload Identity is
+   * what uploads with `upload: cluster`), allowed by the policy's `service_accounts`. Only set
+   * when it is not `default`.
+   */
+  serviceAccountName?: string;
+  /**
+   * stagingCrc32c: with `staging: bucket`, the CRC32C (base64) of the caller's context archive,
+   * `kbuild-staging/<dispatch id>.tar.gz` in `bucket`, which every pod's `fetch` init container
+   * downloads and checks instead of waiting for the checkout over exec. Only set then.
+   */
+  stagingCrc32c?: string;
   /** computeClass, nodeSelector and tolerations: as the build inputs (docs/autopilot.md); only set when given. */
   computeClass?: string;
   nodeSelector?: Record<string, string>;
   /** tolerations: the lines as given (`KEY=VALUE:EFFECT` ...), each checked by parseTolerations. */
   tolerations?: string[];
+  /**
+   * cache: the build cache of every build (the build inputs cache_key, cache_restore_keys and
+   * cache_path); `{package}` and `{arch}` in the keys are each build's (expandCacheKey). The
+   * scopes come from the caller's verified token, never from the body. Only set when given.
+   */
+  cache?: { key: string; restoreKeys: string[]; path?: string };
+}
+
+/** expandCacheKey puts a build's package and arch into a cache key template (`{package}`, `{arch}`). */
+export function expandCacheKey(template: string, pkg: string, arch: string): string {
+  return template.replaceAll('{package}', pkg).replaceAll('{arch}', arch);
 }
 
 /** DispatchBody is the JSON body of `POST /v1/dispatches`, as clients send it (docs/dispatcher.md). */
@@ -59,9 +90,16 @@ export interface DispatchBody {
   bucket?: string;
   artifacts_path?: string;
   stage?: boolean;
+  upload?: string;
+  staging?: string;
+  staging_crc32c?: string;
+  service_account_name?: string;
   compute_class?: string;
   node_selector?: Record<string, string>;
   tolerations?: string[];
+  cache_key?: string;
+  cache_restore_keys?: string[];
+  cache_path?: string;
 }
 
 /** RequestError is a 400: the field of the body and what is wrong with it. */
@@ -93,9 +131,16 @@ export const REQUEST_FIELDS = [
   'bucket',
   'artifacts_path',
   'stage',
+  'upload',
+  'staging',
+  'staging_crc32c',
+  'service_account_name',
   'compute_class',
   'node_selector',
   'tolerations',
+  'cache_key',
+  'cache_restore_keys',
+  'cache_path',
 ] as const satisfies readonly (keyof DispatchBody)[];
 
 const SHA = /^[0-9a-f]{40}([0-9a-f]{24})?$/;
@@ -262,6 +307,7 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (b.stage === true) req.stage = true;
   if (artifactsPath !== undefined)
     req.artifactsPath = wrap('artifacts_path', () => validateArtifactsPath(artifactsPath));
+  Object.assign(req, dataPathsOf(b, req));
   const computeClass = optionalString(b, 'compute_class');
   if (computeClass)
     req.computeClass = wrap('compute_class', () =>
@@ -271,8 +317,119 @@ export function parseDispatchRequest(body: unknown): DispatchRequest {
   if (nodeSelector) req.nodeSelector = nodeSelector;
   const tolerations = tolerationsOf(b.tolerations);
   if (tolerations) req.tolerations = tolerations;
+  const cache = cacheOf(b, req);
+  if (cache) req.cache = cache;
   levelsOf(req.packages, req.dependencies);
   return req;
+}
+
+/**
+ * cacheOf reads fields cache_key (needs a bucket; with several packages it must hold
+ * `{package}`, with several archs `{arch}`, so that no two builds share an archive),
+ * cache_restore_keys (a list of prefixes) and cache_path. Throws RequestError.
+ */
+function cacheOf(
+  b: Record<string, unknown>,
+  req: Pick<DispatchRequest, 'bucket' | 'packages' | 'archs'>,
+): DispatchRequest['cache'] {
+  const key = optionalString(b, 'cache_key');
+  const restore = b.cache_restore_keys;
+  const path = optionalString(b, 'cache_path');
+  if (key === undefined || key === '') {
+    if ((Array.isArray(restore) && restore.length > 0) || path)
+      throw new RequestError(
+        'cache_key',
+        'fields "cache_restore_keys" and "cache_path" need a "cache_key"',
+      );
+    return undefined;
+  }
+  if (!req.bucket)
+    throw new RequestError(
+      'cache_key',
+      'field "cache_key" needs a "bucket": the cache is kept in it',
+    );
+  const sample = (k: string) => expandCacheKey(k, 'p', 'amd64');
+  wrap('cache_key', () => parseCacheKey('cache_key', sample(key)));
+  for (const [many, placeholder] of [
+    [req.packages.length > 1, '{package}'],
+    [req.archs.length > 1, '{arch}'],
+  ] as const) {
+    if (many && !key.includes(placeholder))
+      throw new RequestError(
+        'cache_key',
+        `field "cache_key" must contain ${placeholder}: the request has several, and each build saves its own archive`,
+      );
+  }
+  if (
+    restore !== undefined &&
+    (!Array.isArray(restore) || restore.some((x) => typeof x !== 'string'))
+  )
+    throw new RequestError(
+      'cache_restore_keys',
+      'field "cache_restore_keys" must be a list of strings',
+    );
+  const restoreKeys = ((restore as string[] | undefined) ?? [])
+    .map((k) => k.trim())
+    .filter(Boolean);
+  for (const k of restoreKeys)
+    wrap('cache_restore_keys', () => parseCacheKey('cache_restore_keys', sample(k)));
+  const out: NonNullable<DispatchRequest['cache']> = { key, restoreKeys };
+  if (path) out.path = wrap('cache_path', () => parseCachePath('cache_path', path));
+  return out;
+}
+
+/** CRC32C_BASE64: a CRC32C as GCS writes it, 4 bytes in base64. */
+const CRC32C_BASE64 = /^[A-Za-z0-9+/]{6}==$/;
+
+/**
+ * dataPathsOf reads fields upload, staging, staging_crc32c and service_account_name: upload
+ * `runner` (default) or `cluster` (needs a bucket); staging `exec` (default) or `bucket` (needs a
+ * bucket, `stage: true` and the archive's `staging_crc32c`); the pods' Kubernetes service account
+ * (its format is checked with the build spec). Throws RequestError.
+ */
+function dataPathsOf(
+  b: Record<string, unknown>,
+  req: Pick<DispatchRequest, 'bucket' | 'stage'>,
+): Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> {
+  const out: Pick<DispatchRequest, 'upload' | 'serviceAccountName' | 'stagingCrc32c'> = {};
+  const upload = optionalString(b, 'upload');
+  if (upload !== undefined && upload !== 'runner' && upload !== 'cluster')
+    throw new RequestError(
+      'upload',
+      `invalid value ${JSON.stringify(upload)} for field "upload": use runner or cluster`,
+    );
+  if (upload === 'cluster') {
+    if (!req.bucket)
+      throw new RequestError(
+        'upload',
+        'field "upload": "cluster" needs a "bucket": each build\'s pod uploads its artifacts to it',
+      );
+    out.upload = 'cluster';
+  }
+  const staging = optionalString(b, 'staging');
+  if (staging !== undefined && staging !== 'exec' && staging !== 'bucket')
+    throw new RequestError(
+      'staging',
+      `invalid value ${JSON.stringify(staging)} for field "staging": use exec or bucket`,
+    );
+  const crc32c = optionalString(b, 'staging_crc32c');
+  if (staging === 'bucket') {
+    if (!req.bucket || !req.stage)
+      throw new RequestError(
+        'staging',
+        'field "staging": "bucket" needs a "bucket" and "stage": true: the pods fetch the caller\'s checkout from the bucket',
+      );
+    if (crc32c === undefined || !CRC32C_BASE64.test(crc32c))
+      throw new RequestError(
+        'staging_crc32c',
+        'field "staging_crc32c" is required with "staging": "bucket": the CRC32C of the context archive, base64 as GCS gives it (e.g. "AAAAAA==")',
+      );
+    out.stagingCrc32c = crc32c;
+  } else if (crc32c !== undefined)
+    throw new RequestError('staging_crc32c', 'field "staging_crc32c" needs "staging": "bucket"');
+  const ksa = optionalString(b, 'service_account_name');
+  if (ksa !== undefined && ksa !== '' && ksa !== 'default') out.serviceAccountName = ksa;
+  return out;
 }
 
 /** nodeSelectorOf reads field node_selector: an object of label: value strings (sorted). */

@@ -3,7 +3,7 @@
 // same to know the names and destinations of the builds it follows.
 import type { RawBuildInputs } from '../inputs/schema.ts';
 import type { Arch } from '../inputs/parse.ts';
-import type { DispatchRequest } from './request.ts';
+import { expandCacheKey, type DispatchRequest } from './request.ts';
 
 /**
  * rawInputsOf maps a request onto the build inputs of one (package, arch) for validateBuildSpec
@@ -35,11 +35,21 @@ export function rawInputsOf(
   if (req.queueName !== undefined) raw.queue_name = req.queueName;
   if (req.bucket !== undefined) raw.bucket = req.bucket;
   if (req.artifactsPath !== undefined) raw.artifacts_path = req.artifactsPath;
+  if (req.upload !== undefined) raw.upload = req.upload;
+  if (req.stagingCrc32c !== undefined) raw.staging = 'bucket';
+  if (req.serviceAccountName !== undefined) raw.service_account_name = req.serviceAccountName;
   if (req.computeClass !== undefined) raw.compute_class = req.computeClass;
   if (req.nodeSelector !== undefined)
     raw.node_selector = Object.entries(req.nodeSelector)
       .map(([k, v]) => `${k}=${v}`)
       .join('\n');
   if (req.tolerations !== undefined) raw.tolerations = req.tolerations.join('\n');
+  if (req.cache) {
+    raw.cache_key = expandCacheKey(req.cache.key, pkg, arch);
+    raw.cache_restore_keys = req.cache.restoreKeys
+      .map((k) => expandCacheKey(k, pkg, arch))
+      .join('\n');
+    if (req.cache.path !== undefined) raw.cache_path = req.cache.path;
+  }
   return raw;
 }

@@ -63,6 +63,53 @@ export async function statObject(o: GcsCallOptions, name: string): Promise<Objec
   }
 }
 
+/** ListedObject is one object of a listing: its stat and when it was last written (RFC 3339). */
+export interface ListedObject extends ObjectStat {
+  updated: string;
+}
+
+/**
+ * listObjects lists the objects whose names start with `prefix` (JSON API `objects.list`, with
+ * `prefix` and `fields=items(name,size,crc32c,generation,updated),nextPageToken`), following
+ * every page. Throws GoogleApiError after retries, naming storage.objects.list on a 403.
+ */
+export async function listObjects(o: GcsCallOptions, prefix: string): Promise<ListedObject[]> {
+  const out: ListedObject[] = [];
+  let page: string | undefined;
+  do {
+    const query = new URLSearchParams({
+      prefix,
+      fields: 'items(name,size,crc32c,generation,updated),nextPageToken',
+      ...(page ? { pageToken: page } : {}),
+    });
+    const headers = await headersWith(o, {});
+    const res = await requestJson<{
+      items?: (ObjectMetadata & { updated?: string })[];
+      nextPageToken?: string;
+    }>({
+      step: `GCS objects.list of gs://${o.bucket}/${prefix}`,
+      url: `${bucketPath(o)}/o?${query.toString()}`,
+      method: 'GET',
+      headers,
+      secrets: secretsOf(headers.authorization),
+      hint: gcsHint(o.bucket, 'storage.objects.list'),
+      ...(o.fetch ? { fetch: o.fetch } : {}),
+      ...(o.retry ? { retry: o.retry } : {}),
+    });
+    for (const m of res.items ?? []) {
+      out.push({
+        name: m.name ?? '',
+        size: Number(m.size ?? NaN),
+        crc32c: m.crc32c ?? '',
+        generation: m.generation ?? '',
+        updated: m.updated ?? '',
+      });
+    }
+    page = res.nextPageToken;
+  } while (page);
+  return out;
+}
+
 /**
  * testBucketPermissions answers which of `permissions` the caller holds on the bucket (JSON API
  * `buckets.testIamPermissions`, `GET /storage/v1/b/B/iam/testPermissions?permissions=...`):

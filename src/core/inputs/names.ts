@@ -18,6 +18,10 @@ export interface GitHubContext {
   workflow?: string;
   actor?: string;
   eventName?: string;
+  /** baseRef is a pull request's base branch name (GITHUB_BASE_REF), e.g. `main`. */
+  baseRef?: string;
+  /** defaultBranch is the repository's default branch (the event payload's `repository.default_branch`). */
+  defaultBranch?: string;
 }
 
 /** MANAGED_BY is the `app.kubernetes.io/managed-by` value of every object kbuild creates. */

@@ -48,6 +48,9 @@ export const BUILD_INPUT_NAMES = [
   'queue_name',
   'upload',
   'staging',
+  'cache_key',
+  'cache_restore_keys',
+  'cache_path',
 ] as const;
 
 /** OTHER_INPUT_NAMES lists the inputs only modes `dispatch` and `plan` read. */
@@ -108,6 +111,7 @@ export const INPUT_DEFAULTS: Readonly<Partial<Record<InputName, string>>> = {
   keep: 'false',
   upload: 'runner',
   staging: 'exec',
+  cache_path: '/var/cache/kbuild',
   wait: 'true',
   package_paths: '*.yaml',
   github_token: '${{ github.token }}',

@@ -1,6 +1,13 @@
 // spec.ts: the validated build spec and validateBuildSpec, which turns the raw input strings of
 // mode `build` into it, reporting every bad input at once.
 import { expandDestination } from './destination.ts';
+import {
+  cacheScopes,
+  parseCacheKey,
+  parseCachePath,
+  parseRestoreKeys,
+  type CacheSpec,
+} from './cache.ts';
 import { InputIssues, invalid } from '../base/errors.ts';
 import { validateBucketName, validateImageReference } from './formats.ts';
 import {
@@ -100,6 +107,11 @@ export interface BuildSpec {
    * through Workload Identity (manifest/pod-program.ts), then deleted.
    */
   staging: 'exec' | 'bucket';
+  /**
+   * cache: the build cache in the bucket (inputs `cache_key`, `cache_restore_keys`,
+   * `cache_path`; inputs/cache.ts); absent without a `cache_key`.
+   */
+  cache?: CacheSpec;
   source: GitHubContext;
 }
 
@@ -181,6 +193,19 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
     check(() => parseEnum('staging', value('staging'), ['exec', 'bucket'] as const)) ?? 'exec';
   if (staging === 'bucket' && bucket === undefined && value('bucket') === '') {
     issues.add('staging', 'input "staging: bucket" needs a "bucket": the context goes through it');
+  }
+  const cacheKey = optional('cache_key', (v) => parseCacheKey('cache_key', v));
+  const restoreKeys =
+    check(() => parseRestoreKeys('cache_restore_keys', value('cache_restore_keys'))) ?? [];
+  const cachePath = check(() => parseCachePath('cache_path', value('cache_path')));
+  if (value('cache_key') === '' && restoreKeys.length > 0) {
+    issues.add(
+      'cache_restore_keys',
+      'input "cache_restore_keys" needs a "cache_key": the key is tried first, and saved when it missed',
+    );
+  }
+  if (value('cache_key') !== '' && bucket === undefined && value('bucket') === '') {
+    issues.add('cache_key', 'input "cache_key" needs a "bucket": the cache is kept in it');
   }
   const timeoutSeconds = positiveDuration('timeout');
   const pendingTimeoutSeconds = positiveDuration('pending_timeout');
@@ -268,6 +293,9 @@ export function validateBuildSpec(raw: RawBuildInputs, ctx: GitHubContext): Buil
   // nobody would, and the stage init container would wait until it times out.
   if (value('context') !== '' && spec.watch) spec.context = value('context');
   if (bucket !== undefined) spec.bucket = bucket;
+  if (cacheKey !== undefined && cachePath !== undefined) {
+    spec.cache = { key: cacheKey, restoreKeys, path: cachePath, ...cacheScopes(ctx) };
+  }
   if (queueName !== undefined) spec.queueName = queueName;
   return spec;
 }

@@ -39,7 +39,79 @@ export const POD_ENV = {
   stagingCrc32c: 'KBUILD_STAGING_CRC32C',
   /** workspace: where the archive is unpacked. */
   workspace: 'KBUILD_WORKSPACE',
+  /** cacheDir: the directory (the `kbuild-cache` volume) the cache is restored into and saved from. */
+  cacheDir: 'KBUILD_CACHE_DIR',
+  /** cacheKey: the exact key (input `cache_key`). */
+  cacheKey: 'KBUILD_CACHE_KEY',
+  /** cacheRestoreKeys: the prefixes tried after the key, one per line (`cache_restore_keys`). */
+  cacheRestoreKeys: 'KBUILD_CACHE_RESTORE_KEYS',
+  /** cacheReadScopes: the object prefixes a restore may read, one per line, in order. */
+  cacheReadScopes: 'KBUILD_CACHE_READ_SCOPES',
+  /** cacheWriteScope: the one object prefix a save writes below. */
+  cacheWriteScope: 'KBUILD_CACHE_WRITE_SCOPE',
+  /** cacheState: the file where the restore leaves its outcome for the save. */
+  cacheState: 'KBUILD_CACHE_STATE',
 } as const;
+
+/**
+ * CACHE_SUFFIXES are the archive forms, in order of preference: a zstd- or gzip-compressed tar
+ * stream. The pod program writes zstd when its Node has it (node:zlib zstd), else gzip.
+ */
+export const CACHE_SUFFIXES = ['.tar.zst', '.tar.gz'] as const;
+
+/** CACHE_RESTORED_LINE starts the restore's report line (CacheRestore, JSON). */
+export const CACHE_RESTORED_LINE = 'kbuild-cache-restored ';
+/** CACHE_SAVED_LINE starts the save's report line (CacheSave, JSON). */
+export const CACHE_SAVED_LINE = 'kbuild-cache-saved ';
+
+/** CacheHit: `exact` (the key itself), `partial` (a restore key's prefix) or `none`. */
+export type CacheHit = 'exact' | 'partial' | 'none';
+
+/** CacheRestore is what the restore reports: what it found and how long it took. */
+export interface CacheRestore {
+  hit: CacheHit;
+  /** The key of the archive restored (absent with hit `none`). */
+  key?: string;
+  /** The object restored, below the bucket. */
+  object?: string;
+  /** Bytes of the archive (compressed). */
+  bytes?: number;
+  seconds: number;
+  /** Why an archive that was found was not used (damaged, truncated): it was discarded. */
+  discarded?: string;
+}
+
+/** CacheSave is what the save reports: stored (with the object) or skipped (with the reason). */
+export interface CacheSave {
+  saved: boolean;
+  key: string;
+  object?: string;
+  /** Bytes of the archive (compressed). */
+  bytes?: number;
+  /** base64 big-endian CRC32C of the archive, which GCS checked. */
+  crc32c?: string;
+  seconds: number;
+  /** Why nothing was saved (an exact hit, a failed build, an error). */
+  reason?: string;
+}
+
+/**
+ * parseCacheLine reads the last line of `log` that starts with `prefix` (CACHE_RESTORED_LINE or
+ * CACHE_SAVED_LINE) as JSON; answers undefined when there is none or it is not an object.
+ */
+export function parseCacheLine<T>(log: string, prefix: string): T | undefined {
+  const line = log
+    .split('\n')
+    .filter((l) => l.startsWith(prefix))
+    .pop();
+  if (!line) return undefined;
+  try {
+    const v: unknown = JSON.parse(line.slice(prefix.length));
+    return typeof v === 'object' && v !== null ? (v as T) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** STAGING_PREFIX: context archives live below it, so a lifecycle rule can remove orphans (deploy/gcp/setup.sh). */
 export const STAGING_PREFIX = 'kbuild-staging';

@@ -56,7 +56,13 @@ export const CONTAINER = {
   preflight: 'preflight',
   uploader: 'uploader',
   fetch: 'fetch',
+  cacheRestore: 'cache-restore',
+  cacheSave: 'cache-save',
 } as const;
+/** CACHE_MOUNT is where the pod program's containers mount the `kbuild-cache` volume. */
+export const CACHE_MOUNT = '/kbuild-cache';
+/** CACHE_STATE_FILE: the restore's outcome, which the save reads (in the shared workspace). */
+export const CACHE_STATE_FILE = `${MARKER_DIR}/cache-restored.json`;
 /**
  * COLLECTOR_RESOURCES are the requests and (equal) limits of the `collector` container: small,
  * but enough cpu for the tar that the engine execs in it. Requests equal limits in every
@@ -70,7 +76,12 @@ export const COLLECTOR_RESOURCES = { cpu: '100m', memory: '256Mi' } as const;
  */
 export const UPLOADER_RESOURCES = { cpu: '250m', memory: '256Mi' } as const;
 
-const VOLUME = { workspace: 'workspace', cache: 'cache', program: 'kbuild-program' } as const;
+const VOLUME = {
+  workspace: 'workspace',
+  cache: 'cache',
+  program: 'kbuild-program',
+  buildCache: 'kbuild-cache',
+} as const;
 
 /**
  * WAIT_SCRIPT creates the directory of the file $1 (so the engine can `touch` the marker in an
@@ -114,8 +125,22 @@ export function uploadsInCluster(spec: Pick<BuildSpec, 'bucket' | 'upload'>): bo
 }
 
 /**
+ * wrapsBuild says whether the build command runs inside BUILD_WRAPPER: when a container of the
+ * pod program waits for the build's end (the uploader of `upload: cluster`, the cache's save).
+ */
+export function wrapsBuild(spec: Pick<BuildSpec, 'bucket' | 'upload' | 'cache'>): boolean {
+  return uploadsInCluster(spec) || usesCache(spec);
+}
+
+/** usesCache says whether the build has a cache (`cache_key` with a bucket). */
+export function usesCache(spec: Pick<BuildSpec, 'bucket' | 'cache'>): boolean {
+  return spec.bucket !== undefined && spec.cache !== undefined;
+}
+
+/**
  * BUILD_WRAPPER runs the build command ($2...) as a child of sh, forwards SIGTERM/SIGINT to it,
- * then creates the marker $1 (which releases the uploader) and exits with the build's status.
+ * then writes the build's exit status into the marker $1 (which releases the uploader and the
+ * cache's save) and exits with that status.
  * The command is passed as arguments, never spliced into the script.
  */
 export const BUILD_WRAPPER = [
@@ -124,7 +149,7 @@ export const BUILD_WRAPPER = [
   "trap 'kill -TERM $pid 2>/dev/null' TERM INT",
   'wait $pid; rc=$?',
   'while kill -0 $pid 2>/dev/null; do wait $pid; rc=$?; done',
-  'mkdir -p "${marker%/*}" && : > "$marker"',
+  'mkdir -p "${marker%/*}" && echo "$rc" > "$marker"',
   'exit $rc',
 ].join('\n');
 
@@ -147,22 +172,27 @@ export function stagesFromBucket(spec: Pick<BuildSpec, 'bucket' | 'staging' | 'c
 
 /** needsPodProgram: the pod runs kbuild's pod program (and gets its ConfigMap and preflight). */
 export function needsPodProgram(
-  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context' | 'cache'>,
 ): boolean {
-  return uploadsInCluster(spec) || stagesFromBucket(spec);
+  return uploadsInCluster(spec) || stagesFromBucket(spec) || usesCache(spec);
 }
 
 /**
  * podGcsPermissions are what the pod's identity needs on the bucket: `storage.objects.create` to
- * store artifacts, `storage.objects.get` to fetch the context archive.
+ * store artifacts, `storage.objects.get` to fetch the context archive, and list, get and create
+ * for the cache (find, restore and save archives).
  */
 export function podGcsPermissions(
-  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context'>,
+  spec: Pick<BuildSpec, 'bucket' | 'upload' | 'staging' | 'context' | 'cache'>,
 ): string[] {
-  return [
+  const wanted = [
     ...(uploadsInCluster(spec) ? ['storage.objects.create'] : []),
     ...(stagesFromBucket(spec) ? ['storage.objects.get'] : []),
+    ...(usesCache(spec)
+      ? ['storage.objects.list', 'storage.objects.get', 'storage.objects.create']
+      : []),
   ];
+  return [...new Set(wanted)];
 }
 
 /**
@@ -284,54 +314,87 @@ export function renderPodSpec(
     mountPath: POD_PROGRAM_DIR,
     readOnly: true,
   });
+  // A container of kbuild's pod program: its image, its termination message (the program writes
+  // its failure there and to stderr; the log is the fallback), fixed resources, restricted.
+  const programContainer = (
+    name: string,
+    command: string,
+    env: V1EnvVar[],
+    volumeMounts: V1VolumeMount[],
+    extra: Partial<V1Container> = {},
+  ): V1Container => ({
+    name,
+    image: POD_PROGRAM_IMAGE,
+    command: ['node', POD_PROGRAM_PATH, command],
+    terminationMessagePolicy: 'FallbackToLogsOnError',
+    env,
+    volumeMounts,
+    resources: { requests: { ...UPLOADER_RESOURCES }, limits: { ...UPLOADER_RESOURCES } },
+    securityContext: restricted(),
+    ...extra,
+  });
   const gcsEnv = (): V1EnvVar[] => [
     { name: POD_ENV.bucket, value: spec.bucket ?? '' },
     ...(endpoints.storage ? [{ name: POD_ENV.storageEndpoint, value: endpoints.storage }] : []),
   ];
   const fromBucket = stagesFromBucket(spec);
   if (needsPodProgram(spec)) {
-    initContainers.push({
-      name: CONTAINER.preflight,
-      image: POD_PROGRAM_IMAGE,
-      command: ['node', POD_PROGRAM_PATH, 'check'],
-      // The pod program writes its failure to the termination log and to stderr; the log is the
-      // fallback where the termination log cannot be written.
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-      env: [
-        ...gcsEnv(),
-        { name: POD_ENV.permissions, value: podGcsPermissions(spec).join(',') },
-        { name: POD_ENV.serviceAccount, value: `${spec.namespace}/${spec.serviceAccountName}` },
-      ],
-      volumeMounts: [program()],
-      resources: {
-        requests: { ...UPLOADER_RESOURCES },
-        limits: { ...UPLOADER_RESOURCES },
-      },
-      securityContext: restricted(),
-    });
+    initContainers.push(
+      programContainer(
+        CONTAINER.preflight,
+        'check',
+        [
+          ...gcsEnv(),
+          { name: POD_ENV.permissions, value: podGcsPermissions(spec).join(',') },
+          { name: POD_ENV.serviceAccount, value: `${spec.namespace}/${spec.serviceAccountName}` },
+        ],
+        [program()],
+      ),
+    );
+  }
+  const cached = usesCache(spec) ? spec.cache : undefined;
+  const buildCache = (mountPath: string): V1VolumeMount => ({
+    name: VOLUME.buildCache,
+    mountPath,
+  });
+  const cacheEnv = (): V1EnvVar[] =>
+    cached
+      ? [
+          ...gcsEnv(),
+          { name: POD_ENV.cacheDir, value: CACHE_MOUNT },
+          { name: POD_ENV.cacheKey, value: cached.key },
+          { name: POD_ENV.cacheRestoreKeys, value: cached.restoreKeys.join('\n') },
+          { name: POD_ENV.cacheReadScopes, value: cached.read.join('\n') },
+          { name: POD_ENV.cacheWriteScope, value: cached.write },
+          { name: POD_ENV.cacheState, value: CACHE_STATE_FILE },
+        ]
+      : [];
+  if (cached) {
+    initContainers.push(
+      programContainer(CONTAINER.cacheRestore, 'cache-restore', cacheEnv(), [
+        workspace(),
+        program(),
+        buildCache(CACHE_MOUNT),
+      ]),
+    );
   }
   if (fromBucket) {
-    initContainers.push({
-      name: CONTAINER.fetch,
-      image: POD_PROGRAM_IMAGE,
-      command: ['node', POD_PROGRAM_PATH, 'stage'],
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-      env: [
-        ...gcsEnv(),
-        {
-          name: POD_ENV.stagingObject,
-          value: staged?.object ?? stagingObjectName(spec.buildId),
-        },
-        { name: POD_ENV.stagingCrc32c, value: staged?.crc32c ?? STAGING_PENDING },
-        { name: POD_ENV.workspace, value: WORKSPACE_DIR },
-      ],
-      volumeMounts: [workspace(), program()],
-      resources: {
-        requests: { ...UPLOADER_RESOURCES },
-        limits: { ...UPLOADER_RESOURCES },
-      },
-      securityContext: restricted(),
-    });
+    initContainers.push(
+      programContainer(
+        CONTAINER.fetch,
+        'stage',
+        [
+          ...gcsEnv(),
+          {
+            name: POD_ENV.stagingObject,
+            value: staged?.object ?? stagingObjectName(spec.buildId),
+          },
+          { name: POD_ENV.stagingCrc32c, value: staged?.crc32c ?? STAGING_PENDING },
+          { name: POD_ENV.workspace, value: WORKSPACE_DIR },
+        ],
+        [workspace(), program()],
+      ),
+    );
   } else if (spec.context !== undefined) {
     const message = `kbuild: no source was staged into ${WORKSPACE_DIR} within ${STAGE_TIMEOUT_SECONDS}s; was the step cancelled?`;
     initContainers.push({
@@ -358,12 +421,16 @@ export function renderPodSpec(
   const build: V1Container = {
     name: CONTAINER.build,
     image: spec.image,
-    command: inCluster
+    command: wrapsBuild(spec)
       ? ['sh', '-c', BUILD_WRAPPER, 'kbuild-build', BUILD_DONE_MARKER, ...spec.command]
       : spec.command,
     workingDir: WORKSPACE_DIR,
     env: buildEnv(spec),
-    volumeMounts: spec.cacheBundle ? [workspace(), cache()] : [workspace()],
+    volumeMounts: [
+      workspace(),
+      ...(spec.cacheBundle ? [cache()] : []),
+      ...(cached ? [buildCache(cached.path)] : []),
+    ],
     resources: resources(),
     securityContext: spec.privileged
       ? {
@@ -393,33 +460,44 @@ export function renderPodSpec(
   }
 
   if (inCluster) {
-    containers.push({
-      name: CONTAINER.uploader,
-      image: POD_PROGRAM_IMAGE,
-      command: ['node', POD_PROGRAM_PATH, 'upload'],
-      terminationMessagePolicy: 'FallbackToLogsOnError',
-      workingDir: WORKSPACE_DIR,
-      env: [
-        ...gcsEnv(),
-        { name: POD_ENV.prefix, value: spec.destination },
-        {
-          name: POD_ENV.artifactsDir,
-          value: `${WORKSPACE_DIR}/${spec.artifactsPath}`.replace(/\/\.$/, ''),
-        },
-        { name: POD_ENV.doneMarker, value: BUILD_DONE_MARKER },
-        { name: POD_ENV.waitSeconds, value: String(spec.timeoutSeconds) },
-      ],
-      volumeMounts: [workspace(), program()],
-      resources: {
-        requests: { ...UPLOADER_RESOURCES },
-        limits: { ...UPLOADER_RESOURCES },
-      },
-      securityContext: restricted(),
-    });
+    containers.push(
+      programContainer(
+        CONTAINER.uploader,
+        'upload',
+        [
+          ...gcsEnv(),
+          { name: POD_ENV.prefix, value: spec.destination },
+          {
+            name: POD_ENV.artifactsDir,
+            value: `${WORKSPACE_DIR}/${spec.artifactsPath}`.replace(/\/\.$/, ''),
+          },
+          { name: POD_ENV.doneMarker, value: BUILD_DONE_MARKER },
+          { name: POD_ENV.waitSeconds, value: String(spec.timeoutSeconds) },
+        ],
+        [workspace(), program()],
+        { workingDir: WORKSPACE_DIR },
+      ),
+    );
+  }
+
+  if (cached) {
+    containers.push(
+      programContainer(
+        CONTAINER.cacheSave,
+        'cache-save',
+        [
+          ...cacheEnv(),
+          { name: POD_ENV.doneMarker, value: BUILD_DONE_MARKER },
+          { name: POD_ENV.waitSeconds, value: String(spec.timeoutSeconds) },
+        ],
+        [workspace(), program(), buildCache(CACHE_MOUNT)],
+      ),
+    );
   }
 
   const volumes: V1Volume[] = [{ name: VOLUME.workspace, emptyDir: {} }];
   if (spec.cacheBundle) volumes.push({ name: VOLUME.cache, emptyDir: {} });
+  if (cached) volumes.push({ name: VOLUME.buildCache, emptyDir: {} });
   if (needsPodProgram(spec)) {
     volumes.push({
       name: VOLUME.program,
