@@ -13,10 +13,25 @@
 // - build mode loaded: valid build inputs (action.yml's defaults, an image)
 //   and a `kubeconfig` path that does not exist, so the action loads all the
 //   code of a build (client libraries included) and stops when it reads the
-//   kubeconfig, before any network call: what every build pays.
+//   kubeconfig, before any network call: what every build on GKE pays (the
+//   GKE lookup's code is loaded; a kubeconfig file that does not exist is not
+//   parsed);
+// - kubeconfig parser loaded: the same with a kubeconfig file that has no
+//   current context, so the action also loads the kubeconfig parser
+//   (`@kubernetes/client-node`'s KubeConfig, kube/kubeconfig-file.ts) and
+//   stops there: what a build with the `kubeconfig` input pays on top.
 // Runs alternate; median and p90 printed.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join, relative, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { parseArgs } from 'node:util';
@@ -24,13 +39,13 @@ import { ROOT } from '../lab/env.ts';
 import { actionDefaults } from '../lab/runner.ts';
 import { fixed, machineNote, NODE, quantile, table } from './lib.ts';
 
-/** BUILD_ENV: a GitHub context and valid build inputs whose kubeconfig does not exist. */
-function buildEnv(): Record<string, string> {
+/** buildEnv: a GitHub context and valid build inputs with this kubeconfig path. */
+function buildEnv(kubeconfig = '/nonexistent/kubeconfig'): Record<string, string> {
   const inputs: Record<string, string> = {
     ...actionDefaults(),
     image: 'debian:bookworm',
     context: '',
-    kubeconfig: '/nonexistent/kubeconfig',
+    kubeconfig,
   };
   const env: Record<string, string> = {
     GITHUB_REPOSITORY: 'kbuild-lab/demo',
@@ -129,6 +144,12 @@ function main(): void {
   }
 
   const env = buildEnv();
+  // A kubeconfig without a current context: parsed, then refused before any network call.
+  const tmp = mkdtempSync(join(tmpdir(), 'kbuild-bench-bundle-'));
+  const noContext = join(tmp, 'kubeconfig');
+  writeFileSync(noContext, 'apiVersion: v1\nkind: Config\nclusters: []\nusers: []\ncontexts: []\n');
+  process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
+  const fileEnv = buildEnv(noContext);
   const cases = dirs.flatMap(({ label, dir }) => [
     {
       name: `${label}: input error`,
@@ -141,6 +162,12 @@ function main(): void {
       args: [mainOf(dir)],
       env,
       want: /kbuild-action failed: cannot load kubeconfig/,
+    },
+    {
+      name: `${label}: kubeconfig parser loaded`,
+      args: [mainOf(dir)],
+      env: fileEnv,
+      want: /kbuild-action failed: .*kubeconfig ".*" has no current context/,
     },
   ]);
   // Warm the page cache once, so every measured run reads the files from memory.
@@ -186,6 +213,10 @@ function main(): void {
   };
   target(0, 60);
   target(1, 150);
+  const j = 2;
+  console.log(
+    `${cases[j]!.name}: bundle cost ${fixed(med(cost(got[j]!, 'wall')), 0)} ms wall (${fixed(med(cost(got[j]!, 'cpu')), 0)} ms CPU); no target (a build with the kubeconfig input)`,
+  );
 }
 
 main();

@@ -70,33 +70,51 @@ const builtinsAsCommonJs = {
 };
 
 /**
- * lazyUndiciForActions: @actions/http-client (under @actions/core) imports its own copy of
- * undici (430 KB minified) only for `ProxyAgent`, used when a proxy is configured. Every step
- * would compile it before reading its first input; this plugin hands http-client a
- * ProxyAgent that requires undici on first use.
+ * LAZY_UNDICI: packages that import undici (the `undici` package, 430-730 KB minified) at load
+ * but use it only in paths a build rarely takes, and the classes they import. Every step
+ * would compile undici before its first input; the lazyUndici plugin hands them classes that
+ * require undici on first use (docs/benchmarks.md, "Bundle").
+ * - @actions/http-client (under @actions/core): `ProxyAgent`, used when a proxy is configured.
+ * - @kubernetes/client-node's KubeConfig (config.js, loaded only for the `kubeconfig` input):
+ *   `Agent` and `ProxyAgent`, used by its generated API clients, which the core does not use
+ *   (it reads a kubeconfig's credentials through `applyToHTTPSOptions`, kube/kubeconfig-file.ts).
  */
-const lazyUndiciForActions = {
-  name: 'lazy-undici-for-actions-http-client',
+const LAZY_UNDICI = [
+  { importer: /[\\/]@actions[\\/]http-client[\\/]/, names: ['ProxyAgent'] },
+  {
+    importer: /[\\/]@kubernetes[\\/]client-node[\\/]dist[\\/]config\.js$/,
+    names: ['Agent', 'ProxyAgent'],
+  },
+];
+const lazyUndici = {
+  name: 'lazy-undici',
   setup(b) {
     b.onResolve({ filter: /^undici$/ }, (args) => {
       if (args.kind !== 'import-statement') return undefined;
-      if (!/[\\/]@actions[\\/]http-client[\\/]/.test(args.importer)) return undefined;
+      const lazy = LAZY_UNDICI.find((l) => l.importer.test(args.importer));
+      if (!lazy) return undefined;
       // A path relative to the repository: esbuild hashes module paths into chunk names, and an
       // absolute one would make dist/ differ between checkouts.
       const path = relative(process.cwd(), args.importer);
-      return { path, namespace: 'lazy-undici', pluginData: args.resolveDir };
+      return {
+        path,
+        namespace: 'lazy-undici',
+        pluginData: { resolveDir: args.resolveDir, names: lazy.names },
+      };
     });
     b.onLoad({ filter: /.*/, namespace: 'lazy-undici' }, (args) => ({
       contents: [
         'let undici;',
-        'export class ProxyAgent {',
-        '  constructor(...args) {',
-        "    undici ??= require('undici');",
-        '    return new undici.ProxyAgent(...args);',
-        '  }',
-        '}',
+        ...args.pluginData.names.flatMap((name) => [
+          `export class ${name} {`,
+          '  constructor(...args) {',
+          "    undici ??= require('undici');",
+          `    return new undici.${name}(...args);`,
+          '  }',
+          '}',
+        ]),
       ].join('\n'),
-      resolveDir: args.pluginData,
+      resolveDir: args.pluginData.resolveDir,
       loader: 'js',
     }));
   },
@@ -121,7 +139,7 @@ const common = {
   // Split at every dynamic import (a mode's code loads only when that mode runs).
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
-  plugins: [builtinsAsCommonJs, lazyUndiciForActions],
+  plugins: [builtinsAsCommonJs, lazyUndici],
 };
 
 // The dispatcher is deployed from build/dispatcher (docs/dispatcher.md): the Functions

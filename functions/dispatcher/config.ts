@@ -183,7 +183,7 @@ export function configFromEnv(
 export async function connectJobs(config: DispatcherConfig): Promise<JobsApi> {
   // The Kubernetes and Google clients are most of the bundle: loaded on the first request that
   // needs the cluster, not before the function's first answer (cold start, docs/benchmarks.md).
-  const [{ connect }, { ClientNodeJobsApi }] = await Promise.all([
+  const [{ connect }, { KubeJobsApi }] = await Promise.all([
     import('../../src/core/build/connect.ts'),
     import('./kube.ts'),
   ]);
@@ -191,5 +191,5 @@ export async function connectJobs(config: DispatcherConfig): Promise<JobsApi> {
     endpoints: config.endpoints,
     mask: () => undefined,
   });
-  return new ClientNodeJobsApi(clients.kubeConfig);
+  return new KubeJobsApi(clients.kubeConfig);
 }

@@ -1,16 +1,10 @@
 // kube.ts: the few Job calls the dispatcher makes, behind a small interface (JobsApi) with its
-// implementation over @kubernetes/client-node beside it. Errors are the core's KubeApiError.
-import {
-  BatchV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type KubeConfig,
-  type V1ConfigMap,
-  type V1Job,
-  type V1OwnerReference,
-} from '@kubernetes/client-node';
+// implementation over the core's Kubernetes client (src/core/kube/client.ts) beside it. Errors
+// are the core's KubeApiError.
+import type { V1ConfigMap, V1Job, V1OwnerReference } from '@kubernetes/client-node';
 import type { Propagation } from '../../src/core/kube/api.ts';
-import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { HttpKubeApi } from '../../src/core/kube/client.ts';
+import type { KubeConnection } from '../../src/core/kube/connection.ts';
 
 /** JobPatch is a JSON merge patch (RFC 7386) of a Job: `null` removes a key. */
 export interface JobPatch {
@@ -37,15 +31,13 @@ export interface JobsApi {
   deleteConfigMap(namespace: string, name: string): Promise<boolean>;
 }
 
-/** ClientNodeJobsApi is the JobsApi over a KubeConfig (GKE with a refreshed token, or a file). */
-export class ClientNodeJobsApi implements JobsApi {
-  readonly #kube: ClientNodeKubeApi;
-  readonly #batch: BatchV1Api;
+/** KubeJobsApi is the JobsApi over a KubeConnection (GKE with a refreshed token, or a file). */
+export class KubeJobsApi implements JobsApi {
+  readonly #kube: HttpKubeApi;
 
-  constructor(kc: KubeConfig) {
+  constructor(kc: KubeConnection) {
     // fanout.ts retries each call under the one policy: the client itself does not (no retries of retries).
-    this.#kube = new ClientNodeKubeApi(kc, { policy: { attempts: 1 } });
-    this.#batch = kc.makeApiClient(BatchV1Api);
+    this.#kube = new HttpKubeApi(kc, { policy: { attempts: 1 } });
   }
 
   createJob(namespace: string, job: V1Job): Promise<V1Job> {
@@ -57,12 +49,12 @@ export class ClientNodeJobsApi implements JobsApi {
   }
 
   patchJob(namespace: string, name: string, patch: JobPatch): Promise<V1Job> {
-    return this.#kube.call(`patch Job ${namespace}/${name}`, () =>
-      this.#batch.patchNamespacedJob(
-        { namespace, name, body: patch },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-    );
+    return this.#kube.json(`patch Job ${namespace}/${name}`, {
+      method: 'PATCH',
+      path: `/apis/batch/v1/namespaces/${encodeURIComponent(namespace)}/jobs/${encodeURIComponent(name)}`,
+      body: patch,
+      contentType: 'application/merge-patch+json',
+    });
   }
 
   deleteJob(

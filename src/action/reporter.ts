@@ -62,14 +62,16 @@ export class ActionsReporter implements Reporter {
     core.endGroup();
   }
 
-  async buildLine(text: string): Promise<void> {
+  /** buildLine answers a promise only when stdout asks to wait for 'drain' (no promise per line). */
+  buildLine(text: string): void | Promise<void> {
     if (!this.stopToken) {
       this.stopToken = randomBytes(16).toString('hex');
       this.add(`::stop-commands::${this.stopToken}\n`);
     }
-    this.add(`${text}\n`);
+    this.add(text);
+    this.add('\n');
     if (this.batchBytes >= FLUSH_BYTES) {
-      if (!this.flush()) await once(this.out, 'drain');
+      if (!this.flush()) return once(this.out, 'drain').then(() => undefined);
     } else if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(() => {

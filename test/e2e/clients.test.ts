@@ -14,11 +14,11 @@ import { delimiter, join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { CoreV1Api } from '@kubernetes/client-node';
 import { WorkloadIdentityTokenSource } from '../../src/core/google/wif.ts';
 import type { AccessToken, TokenSource } from '../../src/core/google/auth.ts';
 import { endpointsFromEnv } from '../../src/core/google/endpoints.ts';
 import { getCluster, kubeConfigFor } from '../../src/core/google/gke.ts';
+import { KubeRest } from '../../src/core/kube/rest.ts';
 import { GcsObjectStore } from '../../src/core/gcs/storage.ts';
 import { gcsReader } from './gcs-read.ts';
 import type { FetchLike } from '../../src/core/google/http.ts';
@@ -212,11 +212,15 @@ test('3-second tokens are renewed transparently for the GKE API and a kubeconfig
     const cluster = await getCluster(CLUSTER, source, container);
     // The cluster's CA comes from the GKE stand-in; only the port differs from the lab's endpoint.
     const kc = kubeConfigFor({ ...cluster, endpoint: `https://127.0.0.1:${port}` }, source);
-    const core = kc.makeApiClient(CoreV1Api);
+    const rest = new KubeRest(kc);
     const first = source.seen[0] ?? '';
     for (let i = 0; i < 8; i++) {
       await getCluster(CLUSTER, source, container);
-      assert.equal((await core.listNamespace()).kind, 'NamespaceList');
+      const list = await rest.request<{ kind: string }>('list Namespaces', {
+        method: 'GET',
+        path: '/api/v1/namespaces',
+      });
+      assert.equal(list.kind, 'NamespaceList');
       await sleep(1000);
     }
     assert.ok(source.seen.length >= 3, `tokens used over 8 s: ${source.seen.length}`);
@@ -225,6 +229,7 @@ test('3-second tokens are renewed transparently for the GKE API and a kubeconfig
       undefined,
       'the first token has expired in the stand-in',
     );
+    rest.close();
   } finally {
     await new Promise((resolve) => apiserver.close(resolve));
   }
@@ -302,16 +307,14 @@ test('an upload whose sent bytes differ from the hashed bytes is refused, never 
   /** corrupting flips the first byte of the first `count` PUT bodies: the wire differs from what was hashed. */
   const corrupting = (count: number): FetchLike => {
     let left = count;
-    return (input, init) => {
-      if (
-        init?.method === 'PUT' &&
-        init.body instanceof Uint8Array &&
-        init.body.length > 0 &&
-        left > 0
-      ) {
-        left--;
-        const body = Uint8Array.from(init.body);
-        body[0] = (body[0] ?? 0) ^ 0xff;
+    return async (input, init) => {
+      // A PUT body is a stream of the chunk (gcs/session.ts putInit): read it, flip, send the copy.
+      if (init?.method === 'PUT' && init.body && left > 0) {
+        const body = new Uint8Array(await new Response(init.body).arrayBuffer());
+        if (body.length > 0) {
+          left--;
+          body[0] = (body[0] ?? 0) ^ 0xff;
+        }
         return fetch(input, { ...init, body });
       }
       return fetch(input, init);

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
-import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { HttpKubeApi } from '../../src/core/kube/client.ts';
 import { execInPod } from '../../src/core/kube/stream.ts';
 import { renderManifests } from '../../src/core/manifest/manifest.ts';
 import { validateBuildSpec } from '../../src/core/inputs/spec.ts';
@@ -315,7 +315,7 @@ test("the admission policy keeps the namespace's Secrets to the builds' own", as
     });
   }
   await t.test("the engine's calls as the builder: create, set the owner, delete", async () => {
-    const kube = new ClientNodeKubeApi(kubeAs(BUILDER));
+    const kube = new HttpKubeApi(kubeAs(BUILDER));
     // A suspended Job (no pod) as the owner, so the garbage collector keeps the Secret.
     const job = await kube.createJob(NS, {
       apiVersion: 'batch/v1',

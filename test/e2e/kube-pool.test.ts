@@ -1,13 +1,13 @@
-// kube-pool.test.ts: the core's KubeConfig (PooledKubeConfig) reuses connections for the
-// generated API calls. client-node 2.0.1 alone opens a new TLS connection for every call and
-// leaves it open (src/core/kube/config.ts); counted here from this process's own sockets.
+// kube-pool.test.ts: the core's Kubernetes client (src/core/kube/client.ts over kube/rest.ts)
+// reuses one keep-alive connection for its plain calls. client-node 2.0.1's generated clients
+// open a new TLS connection for every call and leave it open (docs/benchmarks.md, "Fan-out");
+// counted here from this process's own sockets.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { kubeConfigFromFile } from '../../src/core/google/gke.ts';
-import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
-import { PooledKubeConfig } from '../../src/core/kube/config.ts';
+import { HttpKubeApi } from '../../src/core/kube/client.ts';
 import { labEnv } from './lab.ts';
 
 /** connectionsTo counts this process's TCP sockets whose remote port is `port` (IPv4 and IPv6). */
@@ -36,30 +36,25 @@ function connectionsTo(port: number): number {
   return n;
 }
 
-test('40 API calls through the core KubeConfig use one connection; client-node alone opens 40', async () => {
+test('40 API calls through the core client use one connection; client-node alone opens 40', async () => {
   const env = labEnv();
   const port = Number(new URL(env['KBUILD_LAB_API_SERVER'] ?? '').port);
   assert.ok(port > 0, 'the lab names its API server');
-  const calls = async (kc: KubeConfig) => {
-    const kube = new ClientNodeKubeApi(kc);
-    for (let i = 0; i < 40; i++) await kube.listPods('default', 'kbuild.dev/none=1');
-  };
 
-  const pooled = kubeConfigFromFile(env['KUBECONFIG'] ?? '');
-  assert.ok(pooled instanceof PooledKubeConfig);
+  const kube = new HttpKubeApi(await kubeConfigFromFile(env['KUBECONFIG'] ?? ''));
   const before = connectionsTo(port);
-  await calls(pooled);
+  for (let i = 0; i < 40; i++) await kube.listPods('default', 'kbuild.dev/none=1');
   const withPool = connectionsTo(port) - before;
-  assert.equal(pooled.pooled, 1);
-  await pooled.close();
+  kube.close();
 
   const plain = new KubeConfig();
   plain.loadFromFile(env['KUBECONFIG'] ?? '');
+  const core = plain.makeApiClient(CoreV1Api);
   const before2 = connectionsTo(port);
-  await calls(plain);
+  for (let i = 0; i < 40; i++)
+    await core.listNamespacedPod({ namespace: 'default', labelSelector: 'kbuild.dev/none=1' });
   const without = connectionsTo(port) - before2;
-  assert.ok(withPool <= 1, `pooled: ${withPool} new connections for 40 calls`);
-  // The library's behaviour this class works around; if client-node fixes it, this fails and
-  // PooledKubeConfig can go.
+  assert.ok(withPool <= 1, `core client: ${withPool} new connections for 40 calls`);
+  // The library's behaviour the core's own HTTP layer avoids (docs/benchmarks.md, "Fan-out").
   assert.ok(without >= 20, `client-node alone: ${without} new connections for 40 calls`);
 });

@@ -159,11 +159,28 @@ test('chunks cuts a stream into full pieces and a non-empty last one', async () 
     );
     for await (const { data: piece, last } of chunks(body, 256, (b) => seen.push(b))) {
       got.push(`${piece.length}${last ? ' last' : ''}`);
-      sent.push(piece);
+      // A piece's buffer is used again two pieces later (chunks): keep a copy.
+      sent.push(Buffer.from(piece));
     }
     assert.deepEqual(got, c.want, c.name);
     assert.ok(Buffer.concat(seen).equals(data), c.name);
     assert.ok(Buffer.concat(sent).equals(data), c.name);
+    // With the body's size known: the same pieces, from buffers sized to the body.
+    const sized: Buffer[] = [];
+    const again = Readable.from(
+      [data.subarray(0, 30), data.subarray(30)].filter((b) => b.length > 0),
+    );
+    for await (const { data: piece } of chunks(again, 256, () => undefined, c.input))
+      sized.push(Buffer.from(piece));
+    assert.ok(Buffer.concat(sized).equals(data), `${c.name}, size known`);
+    // A body longer than expected: the buffer grows.
+    const longer: Buffer[] = [];
+    const more = Readable.from(
+      [data.subarray(0, 30), data.subarray(30)].filter((b) => b.length > 0),
+    );
+    for await (const { data: piece } of chunks(more, 256, () => undefined, 10))
+      longer.push(Buffer.from(piece));
+    assert.ok(Buffer.concat(longer).equals(data), `${c.name}, longer than expected`);
   }
 });
 

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import type { RequestOptions } from 'node:https';
 import { join } from 'node:path';
 import type { AccessToken, TokenSource } from '../../src/core/google/auth.ts';
 import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../../src/core/google/gke.ts';
@@ -216,16 +217,23 @@ test('kubeConfigFor asks the TokenSource for every request and holds no static t
   const source = new CountingTokenSource();
   const kc = kubeConfigFor({ endpoint: 'https://127.0.0.1:16443', caData: CA }, source);
   assert.equal(kc.getCurrentCluster()?.server, 'https://127.0.0.1:16443');
-  assert.equal(kc.getCurrentCluster()?.caData, CA);
-  assert.equal(kc.getCurrentUser()?.token, undefined);
-  assert.doesNotMatch(kc.exportConfig(), /token-\d/);
+  assert.equal(kc.caData, CA);
   const headers: string[] = [];
   for (let i = 0; i < 2; i++) {
-    const opts: { headers?: Record<string, string> } = {};
+    const opts: RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
-    headers.push(opts.headers?.Authorization ?? '');
+    headers.push(String((opts.headers as Record<string, string>)?.Authorization ?? ''));
+    assert.deepEqual(opts.ca, Buffer.from(CA, 'base64'));
+    assert.equal(opts.rejectUnauthorized, true);
   }
   assert.deepEqual(headers, ['Bearer token-1', 'Bearer token-2']);
+  assert.doesNotMatch(JSON.stringify(kc), /token-\d/);
+  // The DNS-based endpoint and Connect Gateway: no CA, the runtime's trust store checks it.
+  const dns = kubeConfigFor({ endpoint: 'https://127.0.0.1:16444' }, source);
+  const opts: RequestOptions = {};
+  await dns.applyToHTTPSOptions(opts);
+  assert.equal(opts.ca, undefined);
+  assert.equal(opts.rejectUnauthorized, true);
 });
 
 test('kubeConfigFromFile loads a kubeconfig and explains a bad path', async () => {
@@ -243,12 +251,15 @@ test('kubeConfigFromFile loads a kubeconfig and explains a bad path', async () =
         'current-context: kind',
       ].join('\n'),
     );
-    assert.equal(kubeConfigFromFile(path).getCurrentCluster()?.server, 'https://127.0.0.1:6443');
+    assert.equal(
+      (await kubeConfigFromFile(path)).getCurrentCluster()?.server,
+      'https://127.0.0.1:6443',
+    );
     const empty = join(dir, 'empty');
     await writeFile(empty, 'apiVersion: v1\nkind: Config\n');
-    assert.throws(() => kubeConfigFromFile(empty), /kubeconfig ".*empty" has no current context/);
-    assert.throws(
-      () => kubeConfigFromFile(join(dir, 'missing')),
+    await assert.rejects(kubeConfigFromFile(empty), /kubeconfig ".*empty" has no current context/);
+    await assert.rejects(
+      kubeConfigFromFile(join(dir, 'missing')),
       /cannot load kubeconfig ".*missing": ENOENT/,
     );
   } finally {

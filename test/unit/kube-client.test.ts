@@ -1,4 +1,4 @@
-// kube-client.test.ts: the real client (ClientNodeKubeApi over @kubernetes/client-node, kube/watch.ts
+// kube-client.test.ts: the real client (HttpKubeApi over @kubernetes/client-node, kube/watch.ts
 // and kube/stream.ts) against a small local HTTP server standing in for the API server: a watch
 // answered with 410 Gone re-lists and reports what vanished meanwhile as DELETED, and a log
 // stream cut in the middle of a line resumes from the last timestamp without losing or
@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { HttpKubeApi } from '../../src/core/kube/client.ts';
 import { followLogs } from '../../src/core/build/logs.ts';
 
 /** serve starts a stand-in API server on 127.0.0.1 and answers a client for it, and a stop. */
@@ -30,7 +30,7 @@ async function serve(handler: (req: IncomingMessage, res: ServerResponse, url: U
     currentContext: 'lab',
   });
   return {
-    api: new ClientNodeKubeApi(kc),
+    api: new HttpKubeApi(kc),
     stop: () =>
       new Promise<void>((r) => {
         server.closeAllConnections();

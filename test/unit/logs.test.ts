@@ -213,6 +213,13 @@ test('timeKey answers the same whatever it parsed before (its memo of the last v
     '2026-11-21T10:00:00.25Z',
     'yesterday',
     '2026-11-21T10:00:01Z',
+    // The same second as the last parse (read without the regular expression), and near misses.
+    '2026-11-21T10:00:01.123456789Z',
+    '2026-11-21T10:00:01Z',
+    '2026-11-21T10:00:01.1234567890Z',
+    '2026-11-21T10:00:01.Z',
+    '2026-11-21T10:00:01.1x2Z',
+    '2026-11-21T10:00:01.5+00:00',
   ];
   const want = [
     1_795_255_200_500_000_000n,
@@ -225,6 +232,12 @@ test('timeKey answers the same whatever it parsed before (its memo of the last v
     1_795_255_200_250_000_000n,
     undefined,
     1_795_255_201_000_000_000n,
+    1_795_255_201_123_456_789n,
+    1_795_255_201_000_000_000n,
+    undefined,
+    undefined,
+    undefined,
+    1_795_255_201_500_000_000n,
   ];
   assert.deepEqual(times.map(timeKey), want);
 });

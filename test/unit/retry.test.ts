@@ -14,7 +14,7 @@ import {
 } from '../../src/core/base/retry.ts';
 import type { Clock } from '../../src/core/base/report.ts';
 import { KubeApiError, kubeTransient } from '../../src/core/kube/api.ts';
-import { ClientNodeKubeApi } from '../../src/core/kube/client.ts';
+import { HttpKubeApi } from '../../src/core/kube/client.ts';
 import { OutageError, Reachability } from '../../src/core/kube/reachability.ts';
 
 /** fakeClock: now() starts at 0; sleep(ms) records ms and moves now() on by ms at once. */
@@ -187,7 +187,7 @@ test('retryAfterMs reads seconds and HTTP dates', () => {
   assert.equal(retryAfterMs(null, 0), undefined);
 });
 
-test('ClientNodeKubeApi.call: one place retries every plain call, Retry-After from the answer headers', async () => {
+test('HttpKubeApi.call: one place retries every plain call, Retry-After from the answer headers', async () => {
   const clock = fakeClock();
   const lines: string[] = [];
   const kc = new KubeConfig();
@@ -197,7 +197,7 @@ test('ClientNodeKubeApi.call: one place retries every plain call, Retry-After fr
     contexts: [{ name: 'x', cluster: 'c', user: 'u' }],
     currentContext: 'x',
   });
-  const api = new ClientNodeKubeApi(kc, {
+  const api = new HttpKubeApi(kc, {
     clock,
     random: () => 0,
     onRetry: (e) => lines.push(e.line),

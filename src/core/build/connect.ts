@@ -4,13 +4,13 @@
  * Application Default Credentials), the cluster (GKE lookup, or a kubeconfig
  * file), and the object store. Shared by the action, the post step and the CLI.
  */
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { AuthConfig } from '../inputs/auth-config.ts';
 import { AdcTokenSource, type MaskFn, type TokenSource } from '../google/auth.ts';
 import { WorkloadIdentityTokenSource } from '../google/wif.ts';
 import { DEFAULT_ENDPOINTS, type GoogleEndpoints } from '../google/endpoints.ts';
 import { getCluster, kubeConfigFor, kubeConfigFromFile } from '../google/gke.ts';
-import { ClientNodeKubeApi } from '../kube/client.ts';
+import { HttpKubeApi } from '../kube/client.ts';
+import type { KubeConnection } from '../kube/connection.ts';
 import type { KubeApi } from '../kube/api.ts';
 import { GcsObjectStore, type ObjectStore } from '../gcs/storage.ts';
 import { Reachability } from '../kube/reachability.ts';
@@ -45,7 +45,11 @@ const ACCESS_NAMES = {
 /** Clients: what a build talks to. */
 export interface Clients {
   kube: KubeApi;
-  kubeConfig: KubeConfig;
+  /**
+   * How the cluster is reached (server, TLS, credentials): a GKE connection, or client-node's
+   * KubeConfig for a kubeconfig file (kube/connection.ts).
+   */
+  kubeConfig: KubeConnection;
   store?: ObjectStore;
   tokenSource?: TokenSource;
   /**
@@ -95,11 +99,11 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
     !auth.kubeconfig ||
     (o.bucket !== undefined && (storageIsGoogle || auth.workloadIdentityProvider));
   const tokenSource = needToken ? tokenSourceFor(auth, o) : undefined;
-  let kubeConfig: KubeConfig;
+  let kubeConfig: KubeConnection;
   let clusterName: string;
   let autopilot = false;
   if (auth.kubeconfig) {
-    kubeConfig = kubeConfigFromFile(auth.kubeconfig);
+    kubeConfig = await kubeConfigFromFile(auth.kubeconfig);
     clusterName = auth.kubeconfig;
   } else {
     const c = auth.cluster;
@@ -140,7 +144,7 @@ export async function connect(auth: AuthConfig, o: ConnectOptions): Promise<Clie
   });
   return {
     reachability,
-    kube: new ClientNodeKubeApi(kubeConfig, {
+    kube: new HttpKubeApi(kubeConfig, {
       reachability,
       ...(o.onRetry ? { onRetry: o.onRetry } : {}),
       ...(o.kubeRetries === false ? { policy: { attempts: 1 } } : {}),

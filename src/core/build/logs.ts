@@ -9,7 +9,8 @@
  * repeats some lines: those before the last timestamp are dropped, and of the
  * lines carrying exactly the last timestamp, as many as were already delivered.
  * An incomplete last line of a dropped stream is discarded; it comes again.
- * Lines are handed over one at a time and awaited, so memory stays flat
+ * Lines are handed over one at a time, and a line whose `onLine` answers a
+ * promise (a full sink) is awaited before the next, so memory stays flat
  * whatever the log size. What reconnects re-read and drop is counted
  * (FollowResult.skippedBytes): at most one second of log per reconnect.
  */
@@ -80,26 +81,68 @@ export class LogStreamError extends Error {
 /** Longest line kept whole (bytes of text); a longer one is delivered in pieces. */
 export const MAX_LINE = 1 << 20;
 
-/** The last timestamp timeKey parsed and its answer, and the last whole second (ms) it parsed. */
-const memo = { time: '', key: undefined as bigint | undefined, second: '', secondKey: 0n };
+/**
+ * The last timestamp timeKey parsed and its answer, and the last whole second it parsed: its
+ * key (ns), its text (`YYYY-MM-DDTHH:MM:SS`) and its zone (`Z` or `+01:00`).
+ */
+const memo = {
+  time: '',
+  key: undefined as bigint | undefined,
+  second: '',
+  secondKey: 0n,
+  head: '',
+  zone: '',
+};
+
+/**
+ * fraction answers the nanoseconds of `.d{1,9}` in time[from, end) (0 when empty), or undefined
+ * when that is not what is there. No allocation: it runs for every line of a log.
+ */
+function fraction(time: string, from: number, end: number): number | undefined {
+  if (from === end) return 0;
+  const digits = end - from - 1;
+  if (time.charCodeAt(from) !== 46 || digits < 1 || digits > 9) return undefined;
+  let ns = 0;
+  for (let i = from + 1; i < end; i++) {
+    const d = time.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return undefined;
+    ns = ns * 10 + d;
+  }
+  return ns * 10 ** (9 - digits);
+}
 
 /**
  * timeKey turns an RFC 3339 timestamp into nanoseconds since the epoch (BigInt), for ordering.
  * Each line's timestamp is looked at twice in a row (splitTimestamp, then LineCursor.accept) and
- * consecutive lines mostly share their second: both are remembered, so a busy log is not
- * parsed twice per line (docs/benchmarks.md, "Where the action's time goes").
+ * consecutive lines mostly share their second: both are remembered, and a timestamp in the
+ * second parsed last is read without a regular expression, so a busy log is not parsed twice
+ * per line (docs/benchmarks.md, "Where the action's time goes").
  */
 export function timeKey(time: string): bigint | undefined {
   if (time === memo.time) return memo.key;
-  const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
   let key: bigint | undefined;
-  if (m) {
-    const second = `${m[1]}${m[3]}`;
-    if (second !== memo.second) {
-      const ms = Date.parse(second);
-      if (!Number.isNaN(ms)) Object.assign(memo, { second, secondKey: BigInt(ms) * 1_000_000n });
+  const ns =
+    memo.head && time.startsWith(memo.head) && time.endsWith(memo.zone)
+      ? fraction(time, memo.head.length, time.length - memo.zone.length)
+      : undefined;
+  if (ns !== undefined) {
+    key = memo.secondKey + BigInt(ns);
+  } else {
+    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
+    if (m) {
+      const second = `${m[1]}${m[3]}`;
+      if (second !== memo.second) {
+        const ms = Date.parse(second);
+        if (!Number.isNaN(ms))
+          Object.assign(memo, {
+            second,
+            secondKey: BigInt(ms) * 1_000_000n,
+            head: m[1] ?? '',
+            zone: m[3] ?? '',
+          });
+      }
+      if (second === memo.second) key = memo.secondKey + BigInt((m[2] ?? '').padEnd(9, '0'));
     }
-    if (second === memo.second) key = memo.secondKey + BigInt((m[2] ?? '').padEnd(9, '0'));
   }
   memo.time = time;
   memo.key = key;
@@ -193,6 +236,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     let drainTimer: NodeJS.Timeout | undefined;
     let active = true;
     let lastProgress = Date.now();
+    const progressed = () => {
+      lastProgress = Date.now();
+    };
     const whenSilent = (ms: number) => {
       drainTimer = setTimeout(() => {
         if (!active) return;
@@ -214,7 +260,9 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
       const stream = await opts.open(cursor.lastTime, attempt.signal);
       const decoder = new StringDecoder('utf8');
       let pending = '';
-      const deliver = async (raw: string) => {
+      // deliver answers a promise only when onLine does (a sink to wait for): most lines pass
+      // without one, so a busy log does not make a promise per line.
+      const deliver = (raw: string): void | Promise<void> => {
         const line = splitTimestamp(raw);
         if (!cursor.accept(line.time)) {
           reread++;
@@ -223,18 +271,21 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
         }
         fresh++;
         result.lines++;
-        await opts.onLine(line);
-        lastProgress = Date.now();
+        const wait = opts.onLine(line);
+        if (wait) return wait.then(progressed);
+        progressed();
       };
       for await (const chunk of stream) {
         lastProgress = Date.now();
         pending += decoder.write(chunk as Buffer);
+        let from = 0;
         let nl: number;
-        while ((nl = pending.indexOf('\n')) >= 0) {
-          const raw = pending.slice(0, nl);
-          pending = pending.slice(nl + 1);
-          await deliver(raw);
+        while ((nl = pending.indexOf('\n', from)) >= 0) {
+          const wait = deliver(pending.slice(from, nl));
+          from = nl + 1;
+          if (wait) await wait;
         }
+        pending = from > 0 ? pending.slice(from) : pending;
         if (pending.length > MAX_LINE) {
           await deliver(pending);
           pending = '';

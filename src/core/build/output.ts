@@ -51,6 +51,7 @@ export interface StreamLogOptions {
  */
 export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promise<void> {
   const file = createWriteStream(o.logPath, { flags: o.append ? 'a' : 'w' });
+  const copy = new LineBatch(file);
   let reread: FollowResult | undefined;
   o.reporter.startGroup(o.title);
   try {
@@ -67,11 +68,17 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
           },
           sig,
         ),
-      onLine: async (line) => {
+      // Synchronous unless the file or the reporter asks to wait: no promise per line.
+      onLine: (line) => {
         r.lastLines.push(line.text);
         if (r.lastLines.length > o.lastLines) r.lastLines.shift();
-        if (!file.write(`${line.text}\n`)) await once(file, 'drain');
-        await o.reporter.buildLine(line.text);
+        const fileFull = !copy.add(line.text);
+        const shown = o.reporter.buildLine(line.text);
+        if (!fileFull && !shown) return;
+        return (async () => {
+          if (fileFull) await once(file, 'drain');
+          await shown;
+        })();
       },
       terminated: o.terminated,
       signal: o.signal,
@@ -83,6 +90,7 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
     reread = res;
   } finally {
     o.reporter.endGroup();
+    copy.flush();
     file.end();
     await once(file, 'close');
   }
@@ -91,6 +99,36 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
       `Log stream: ${reread.reconnects} reconnects re-read ${(reread.skippedBytes / 1024).toFixed(1)} KiB ` +
         `(${reread.skippedLines} lines) already shown, and dropped them`,
     );
+}
+
+/** LOG_BATCH_BYTES: build.log is written in pieces of about this many bytes. */
+const LOG_BATCH_BYTES = 64 * 1024;
+
+/**
+ * LineBatch writes lines to a file stream in pieces of about LOG_BATCH_BYTES: one write (and
+ * one Buffer) per piece instead of per line, which is most of what a busy log allocates.
+ */
+class LineBatch {
+  readonly #out: NodeJS.WritableStream;
+  #lines: string[] = [];
+  #bytes = 0;
+  constructor(out: NodeJS.WritableStream) {
+    this.#out = out;
+  }
+  /** add queues a line (its newline added); answers false when the stream asks to wait for 'drain'. */
+  add(text: string): boolean {
+    this.#lines.push(text);
+    this.#bytes += text.length + 1;
+    return this.#bytes < LOG_BATCH_BYTES || this.flush();
+  }
+  /** flush writes what is queued; answers the stream's write() (false: wait for 'drain'). */
+  flush(): boolean {
+    if (!this.#lines.length) return true;
+    const text = `${this.#lines.join('\n')}\n`;
+    this.#lines = [];
+    this.#bytes = 0;
+    return this.#out.write(text);
+  }
 }
 
 /** artifactsUriOf is `gs://BUCKET/DESTINATION/`, the `artifacts_uri` output. */

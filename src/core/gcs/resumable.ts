@@ -55,9 +55,9 @@ export interface ResumableUploadResult {
  * then sends `chunkSize` bytes per `PUT` with `Content-Range: bytes a-b/*`,
  * and the final request with the total size and `X-Goog-Hash: crc32c=...`
  * computed while reading, so GCS itself checks the object and refuses to
- * create it on a mismatch (HTTP 400). No copy goes to disk; at most two
- * chunks are held in memory: the one being sent and the next, read and
- * hashed meanwhile (reading and sending overlap; bench/upload.ts). A network error, 408, 429 or 5xx is retried with backoff
+ * create it on a mismatch (HTTP 400). No copy goes to disk; two chunk
+ * buffers are held in memory, taking turns (chunks): the one being sent and
+ * the next, read and hashed meanwhile (reading and sending overlap; bench/upload.ts). A network error, 408, 429 or 5xx is retried with backoff
  * after asking GCS how many bytes it persisted (`Content-Range: bytes *\/*`),
  * resending from there. Throws ChecksumMismatchError (also when GCS reports a
  * different crc32c than computed: the object is then deleted),
@@ -75,11 +75,16 @@ export async function resumableUpload(o: ResumableUploadOptions): Promise<Resuma
   let total = 0;
   const put = new UploadSession(o, uri, await startSession(o, uri));
   let metadata: ObjectMetadata | undefined;
-  const source = chunks(o.body, o.chunkSize, (buf) => {
-    crc.update(buf);
-    sha.update(buf);
-    total += buf.length;
-  });
+  const source = chunks(
+    o.body,
+    o.chunkSize,
+    (buf) => {
+      crc.update(buf);
+      sha.update(buf);
+      total += buf.length;
+    },
+    o.size,
+  );
   let next = source.next();
   for (;;) {
     const item = await next;
@@ -155,29 +160,65 @@ export async function uploadWithRestarts(
  * in order as soon as it is read. A piece is yielded only when at least one
  * more byte is known to follow, so the last piece is never a full piece
  * followed by an empty one (unless the body is empty).
+ *
+ * Memory: every byte is copied once, into one of two buffers that take turns
+ * (no list of pieces, no concatenation), so a whole upload allocates two
+ * buffers, not one per piece. A yielded piece is therefore overwritten two
+ * pieces later: a consumer must be done with a piece before it asks for the
+ * piece after the next one (resumableUpload sends a piece while the next is
+ * read). `expected` (bytes, optional) sizes the buffers of a small body to
+ * the body; a body longer than expected still works (its buffer grows).
  */
 export async function* chunks(
   body: Readable,
   size: number,
   onData: (buf: Buffer) => void,
+  expected?: number,
 ): AsyncGenerator<{ data: Buffer; last: boolean }> {
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
+  const first = Math.min(size, Math.max(expected ?? size, 1));
+  const spare: (Buffer | undefined)[] = [undefined, undefined];
+  let turn = 0;
+  let buf: Buffer = Buffer.allocUnsafe(first);
+  spare[0] = buf;
+  let used = 0;
   for await (const piece of body) {
-    const buf: Buffer =
-      typeof piece === 'string' ? Buffer.from(piece) : Buffer.from(piece as Uint8Array);
-    if (buf.length === 0) continue;
-    onData(buf);
-    pending.push(buf);
-    pendingBytes += buf.length;
-    while (pendingBytes > size) {
-      const all = Buffer.concat(pending, pendingBytes);
-      yield { data: all.subarray(0, size), last: false };
-      pending = [all.subarray(size)];
-      pendingBytes -= size;
+    const b: Buffer =
+      typeof piece === 'string'
+        ? Buffer.from(piece)
+        : Buffer.isBuffer(piece)
+          ? piece
+          : Buffer.from(
+              (piece as Uint8Array).buffer,
+              (piece as Uint8Array).byteOffset,
+              (piece as Uint8Array).byteLength,
+            );
+    if (b.length === 0) continue;
+    onData(b);
+    let off = 0;
+    while (off < b.length) {
+      if (used === size) {
+        yield { data: buf, last: false };
+        turn ^= 1;
+        const kept = spare[turn];
+        buf = kept && kept.length === size ? kept : Buffer.allocUnsafe(size);
+        spare[turn] = buf;
+        used = 0;
+      }
+      if (used === buf.length) {
+        // A body longer than expected: grow this buffer (up to `size`).
+        const grown = Buffer.allocUnsafe(
+          Math.min(size, Math.max(buf.length * 2, used + b.length - off)),
+        );
+        buf.copy(grown, 0, 0, used);
+        buf = grown;
+        spare[turn] = buf;
+      }
+      const n = b.copy(buf, used, off, Math.min(b.length, off + buf.length - used));
+      used += n;
+      off += n;
     }
   }
-  yield { data: Buffer.concat(pending, pendingBytes), last: true };
+  yield { data: buf.subarray(0, used), last: true };
 }
 
 function objectPath(bucket: string): string {

@@ -179,11 +179,10 @@ export class UploadSession {
     if (hash) extra['x-goog-hash'] = hash;
     const headers = await headersWith(this.#o, extra);
     const secrets = secretsOf(headers.authorization);
-    const body = new Uint8Array(data.buffer, data.byteOffset, data.length);
     const { response, text } = await exchange(
       this.#o.fetch ?? fetch,
       this.#session,
-      { method: 'PUT', headers, body },
+      putInit(headers, data),
       step,
       secrets,
     );
@@ -207,4 +206,28 @@ export class UploadSession {
       : gcsHint(this.#o.bucket, 'storage.objects.create')(response.status);
     throw withRetryAfter(new GoogleApiError(step, response.status, detail, hint), response);
   }
+}
+
+/**
+ * putInit answers the fetch options of a PUT of `data` with its Content-Length. The body is a
+ * stream of `data` itself: a Buffer or Uint8Array body is copied by fetch first (the Fetch
+ * standard's "extract a body" takes a copy of a BufferSource), 8 MiB of garbage per chunk of a
+ * large upload (docs/benchmarks.md, "memory of upload and collection"). A stream body needs
+ * `duplex: 'half'`; with the length given it is sent with Content-Length, not chunked.
+ */
+export function putInit(headers: Record<string, string>, data: Buffer): RequestInit {
+  if (data.length === 0) return { method: 'PUT', headers: { ...headers, 'content-length': '0' } };
+  const view = new Uint8Array(data.buffer, data.byteOffset, data.length);
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      controller.enqueue(view);
+      controller.close();
+    },
+  });
+  return {
+    method: 'PUT',
+    headers: { ...headers, 'content-length': String(data.length) },
+    body,
+    duplex: 'half',
+  } as RequestInit;
 }

@@ -1,5 +1,5 @@
-import type { KubeConfig, User } from '@kubernetes/client-node';
-import { PooledKubeConfig } from '../kube/config.ts';
+import { readFileSync } from 'node:fs';
+import { BearerConnection, type KubeConnection } from '../kube/connection.ts';
 import type { ClusterRef } from '../inputs/formats.ts';
 
 export type { ClusterRef };
@@ -189,72 +189,34 @@ export async function getCluster(
   return cluster.autopilot?.enabled === true ? { ...info, autopilot: true } : info;
 }
 
-const AUTH_PROVIDER = 'kbuild-token-source';
-
-type Authenticator = Parameters<KubeConfig['addAuthenticator']>[0];
-
 /**
- * TokenSourceAuthenticator is a client-node Authenticator: client-node 2.x
- * calls `applyAuthentication` before every request it makes (generated API
- * calls through applySecurityAuthentication, Watch and Log through the same,
- * exec/attach websockets through applyToHTTPSOptions), so each request
- * carries a token fresh from the TokenSource and a build may run for hours.
+ * kubeConfigFor answers the connection of a GKE cluster (kube/connection.ts BearerConnection):
+ * its endpoint, its CA when it has one (none for the DNS-based endpoint and Connect Gateway),
+ * and a token asked of the TokenSource for every request, so the token is renewed before it
+ * expires. Nothing is written to disk.
  */
-class TokenSourceAuthenticator implements Authenticator {
-  readonly #source: TokenSource;
-  constructor(source: TokenSource) {
-    this.#source = source;
-  }
-  isAuthProvider(user: User): boolean {
-    return (user.authProvider as { name?: string } | undefined)?.name === AUTH_PROVIDER;
-  }
-  async applyAuthentication(
-    _user: User,
-    opts: Parameters<Authenticator['applyAuthentication']>[1],
-  ): Promise<void> {
-    const { token } = await this.#source.getAccessToken();
-    // client-node always passes a plain header object here (config.js applyAuthorizationHeader).
-    const headers = (opts.headers ??= {}) as Record<string, string>;
-    headers.Authorization = `Bearer ${token}`;
-  }
-}
-
-/**
- * kubeConfigFor builds an in-memory KubeConfig for the cluster whose user
- * has no static token: a custom authenticator (client-node's
- * `addAuthenticator`, matched by the user's auth-provider name) asks the
- * TokenSource for a token on every request, so the token is renewed before
- * it expires. Nothing is written to disk.
- */
-export function kubeConfigFor(cluster: ClusterInfo, tokenSource: TokenSource): KubeConfig {
-  const kc = new PooledKubeConfig();
-  kc.addAuthenticator(new TokenSourceAuthenticator(tokenSource));
-  kc.loadFromOptions({
-    clusters: [
-      {
-        name: 'gke',
-        server: cluster.endpoint,
-        ...(cluster.caData !== undefined ? { caData: cluster.caData } : {}),
-        skipTLSVerify: false,
-      },
-    ],
-    users: [{ name: 'kbuild', authProvider: { name: AUTH_PROVIDER, config: {} } }],
-    contexts: [{ name: 'kbuild', cluster: 'gke', user: 'kbuild' }],
-    currentContext: 'kbuild',
+export function kubeConfigFor(cluster: ClusterInfo, tokenSource: TokenSource): BearerConnection {
+  return new BearerConnection({
+    server: cluster.endpoint,
+    ...(cluster.caData !== undefined ? { caData: cluster.caData } : {}),
+    token: async () => (await tokenSource.getAccessToken()).token,
   });
-  return kc;
 }
 
 /**
  * kubeConfigFromFile loads the kubeconfig at `path` (the `kubeconfig` input,
  * for any cluster such as KinD); its own auth (token, client certificate,
- * exec plugin) is used as is. Throws naming the path when it cannot be read
- * or has no current context.
+ * exec plugin) is used as is, through `@kubernetes/client-node`'s KubeConfig,
+ * which is loaded only here (kube/kubeconfig-file.ts). Throws naming the path
+ * when it cannot be read or has no current context.
  */
-export function kubeConfigFromFile(path: string): KubeConfig {
-  const kc = new PooledKubeConfig();
+export async function kubeConfigFromFile(path: string): Promise<KubeConnection> {
+  let kc: KubeConnection;
   try {
-    kc.loadFromFile(path);
+    // Read first: a missing file fails before the kubeconfig parser is loaded.
+    const text = readFileSync(path, 'utf8');
+    const { kubeConfigFromText } = await import('../kube/kubeconfig-file.ts');
+    kc = kubeConfigFromText(text, path);
   } catch (error) {
     const reason = error instanceof Error ? error.message : String(error);
     throw new Error(`cannot load kubeconfig "${path}": ${reason}`, { cause: error });

@@ -1,7 +1,7 @@
 /**
  * kube/api.ts: the small interface the lifecycle engine uses to talk to a
- * Kubernetes API server. `ClientNodeKubeApi` (kube/client.ts) implements it over
- * `@kubernetes/client-node`; tests may pass their own.
+ * Kubernetes API server. `HttpKubeApi` (kube/client.ts) implements it over
+ * the core's own HTTP layer (kube/rest.ts); tests may pass their own.
  */
 import type { Readable } from 'node:stream';
 import type {

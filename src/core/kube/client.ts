@@ -1,23 +1,20 @@
 /**
- * kube/client.ts: `ClientNodeKubeApi`, the `KubeApi` over `@kubernetes/client-node` 2.x.
- * Plain calls go through the generated clients; watches, logs and exec go
- * through kube/watch.ts and kube/stream.ts, which work around the library's
- * known hazards (docs/design.md, "Known hazards of the dependencies").
+ * kube/client.ts: `HttpKubeApi`, the `KubeApi` over the core's own HTTP layer (kube/rest.ts):
+ * plain calls are JSON requests to the API server's REST paths (Kubernetes API reference:
+ * core/v1, batch/v1, authorization.k8s.io/v1), watches, logs and exec go through kube/watch.ts
+ * and kube/stream.ts. `@kubernetes/client-node` is used for its types, and for a kubeconfig
+ * file only (kube/kubeconfig-file.ts): a build's code does not load it (docs/benchmarks.md,
+ * "Bundle").
  */
-import {
-  AuthorizationV1Api,
-  BatchV1Api,
-  CoreV1Api,
-  PatchStrategy,
-  setHeaderOptions,
-  type CoreV1Event,
-  type V1OwnerReference,
-  type KubeConfig,
-  type V1Job,
-  type V1Node,
-  type V1Pod,
-  type V1Secret,
-  type V1ConfigMap,
+import type {
+  CoreV1Event,
+  V1OwnerReference,
+  V1Job,
+  V1Node,
+  V1Pod,
+  V1Secret,
+  V1ConfigMap,
+  V1SelfSubjectAccessReview,
 } from '@kubernetes/client-node';
 import type { Readable } from 'node:stream';
 import {
@@ -33,6 +30,8 @@ import {
 } from './api.ts';
 import { watchLoop, type WatchLoopOptions } from './watch.ts';
 import { execInPod, openLogStream } from './stream.ts';
+import type { KubeConnection } from './connection.ts';
+import { KubeRest, type Query, type RestRequest } from './rest.ts';
 import {
   networkCode,
   retryAfterMs,
@@ -42,6 +41,24 @@ import {
 } from '../base/retry.ts';
 import type { Clock } from '../base/report.ts';
 import type { Reachability } from './reachability.ts';
+
+/** MERGE_PATCH: the content type of a JSON merge patch (RFC 7386). */
+const MERGE_PATCH = 'application/merge-patch+json';
+
+/** List: the part of a list answer the client reads. */
+interface List<T> {
+  metadata?: { resourceVersion?: string };
+  items: T[];
+}
+
+/** ns: the path of a namespace in an API group (`/api/v1` or `/apis/batch/v1`), names encoded. */
+function ns(group: string, namespace: string, resource: string, name?: string): string {
+  const base = `${group}/namespaces/${encodeURIComponent(namespace)}/${resource}`;
+  return name === undefined ? base : `${base}/${encodeURIComponent(name)}`;
+}
+
+const CORE = '/api/v1';
+const BATCH = '/apis/batch/v1';
 
 /** headerOf reads a header from client-node's ApiException headers (a plain object, any case). */
 function headerOf(headers: unknown, name: string): string | undefined {
@@ -99,18 +116,33 @@ export interface KubeClientOptions {
   random?: () => number;
 }
 
-/** ClientNodeKubeApi: KubeApi over a KubeConfig (in memory, with a refreshed token, or from a file). */
-export class ClientNodeKubeApi implements KubeApi {
-  private readonly kc: KubeConfig;
-  private readonly core: CoreV1Api;
-  private readonly batch: BatchV1Api;
+/**
+ * HttpKubeApi: KubeApi over a KubeConnection (a GKE cluster with a refreshed token, or a
+ * kubeconfig file), one keep-alive connection pool per client.
+ */
+export class HttpKubeApi implements KubeApi {
+  private readonly kc: KubeConnection;
+  /** rest: the HTTP layer of this client (its connection pool). */
+  readonly rest: KubeRest;
   readonly #o: KubeClientOptions;
 
-  constructor(kc: KubeConfig, options: KubeClientOptions = {}) {
+  constructor(kc: KubeConnection, options: KubeClientOptions = {}) {
     this.kc = kc;
-    this.core = kc.makeApiClient(CoreV1Api);
-    this.batch = kc.makeApiClient(BatchV1Api);
+    this.rest = new KubeRest(kc);
     this.#o = options;
+  }
+
+  /**
+   * json runs one REST call (kube/rest.ts) under the retry policy (call) and answers its JSON
+   * body; `what` names it in messages and retry lines.
+   */
+  json<T>(what: string, req: RestRequest): Promise<T> {
+    return this.call(what, () => this.rest.request<T>(what, req));
+  }
+
+  /** close closes the idle connections of this client's pool. */
+  close(): void {
+    this.rest.close();
   }
 
   /**
@@ -181,111 +213,133 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   createJob(namespace: string, body: V1Job): Promise<V1Job> {
-    return this.call(`create Job ${namespace}/${body.metadata?.name}`, () =>
-      this.batch.createNamespacedJob({ namespace, body }),
-    );
+    return this.json(`create Job ${namespace}/${body.metadata?.name}`, {
+      method: 'POST',
+      path: ns(BATCH, namespace, 'jobs'),
+      body,
+    });
   }
 
   createPod(namespace: string, body: V1Pod): Promise<V1Pod> {
-    return this.call(`create Pod ${namespace}/${body.metadata?.name}`, () =>
-      this.core.createNamespacedPod({ namespace, body }),
-    );
+    return this.json(`create Pod ${namespace}/${body.metadata?.name}`, {
+      method: 'POST',
+      path: ns(CORE, namespace, 'pods'),
+      body,
+    });
   }
 
   createSecret(namespace: string, body: V1Secret): Promise<V1Secret> {
-    return this.call(`create Secret ${namespace}/${body.metadata?.name}`, () =>
-      this.core.createNamespacedSecret({ namespace, body }),
-    );
+    return this.json(`create Secret ${namespace}/${body.metadata?.name}`, {
+      method: 'POST',
+      path: ns(CORE, namespace, 'secrets'),
+      body,
+    });
   }
 
   async setSecretOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
-    await this.call(`set the owner of Secret ${namespace}/${name}`, () =>
-      this.core.patchNamespacedSecret(
-        { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-    );
+    await this.json(`set the owner of Secret ${namespace}/${name}`, {
+      method: 'PATCH',
+      path: ns(CORE, namespace, 'secrets', name),
+      body: { metadata: { ownerReferences: [owner] } },
+      contentType: MERGE_PATCH,
+    });
   }
 
   createConfigMap(namespace: string, body: V1ConfigMap): Promise<V1ConfigMap> {
-    return this.call(`create ConfigMap ${namespace}/${body.metadata?.name}`, () =>
-      this.core.createNamespacedConfigMap({ namespace, body }),
-    );
+    return this.json(`create ConfigMap ${namespace}/${body.metadata?.name}`, {
+      method: 'POST',
+      path: ns(CORE, namespace, 'configmaps'),
+      body,
+    });
   }
 
   async setConfigMapOwner(namespace: string, name: string, owner: V1OwnerReference): Promise<void> {
-    await this.call(`set the owner of ConfigMap ${namespace}/${name}`, () =>
-      this.core.patchNamespacedConfigMap(
-        { namespace, name, body: { metadata: { ownerReferences: [owner] } } },
-        setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
-      ),
-    );
+    await this.json(`set the owner of ConfigMap ${namespace}/${name}`, {
+      method: 'PATCH',
+      path: ns(CORE, namespace, 'configmaps', name),
+      body: { metadata: { ownerReferences: [owner] } },
+      contentType: MERGE_PATCH,
+    });
   }
 
   deleteConfigMap(namespace: string, name: string) {
-    return this.deleted(`delete ConfigMap ${namespace}/${name}`, () =>
-      this.core.deleteNamespacedConfigMap({ namespace, name }),
+    return this.#delete(
+      `delete ConfigMap ${namespace}/${name}`,
+      ns(CORE, namespace, 'configmaps', name),
     );
   }
 
   readJob(namespace: string, name: string): Promise<V1Job | undefined> {
-    return this.orMissing(`read Job ${namespace}/${name}`, () =>
-      this.batch.readNamespacedJob({ namespace, name }),
-    );
+    return this.#read(`read Job ${namespace}/${name}`, ns(BATCH, namespace, 'jobs', name));
   }
 
   readPod(namespace: string, name: string): Promise<V1Pod | undefined> {
-    return this.orMissing(`read Pod ${namespace}/${name}`, () =>
-      this.core.readNamespacedPod({ namespace, name }),
-    );
+    return this.#read(`read Pod ${namespace}/${name}`, ns(CORE, namespace, 'pods', name));
   }
 
   readNode(name: string): Promise<V1Node | undefined> {
-    return this.orMissing(`read Node ${name}`, () => this.core.readNode({ name }), [403, 404]);
+    return this.#read(`read Node ${name}`, `${CORE}/nodes/${encodeURIComponent(name)}`, [403, 404]);
   }
 
   deleteJob(namespace: string, name: string, propagation: Propagation = 'Background') {
-    return this.deleted(`delete Job ${namespace}/${name}`, () =>
-      this.batch.deleteNamespacedJob({ namespace, name, propagationPolicy: propagation }),
-    );
+    return this.#delete(`delete Job ${namespace}/${name}`, ns(BATCH, namespace, 'jobs', name), {
+      propagationPolicy: propagation,
+    });
   }
 
   deletePod(namespace: string, name: string, gracePeriodSeconds?: number) {
-    return this.deleted(`delete Pod ${namespace}/${name}`, () =>
-      this.core.deleteNamespacedPod({ namespace, name, gracePeriodSeconds }),
-    );
+    return this.#delete(`delete Pod ${namespace}/${name}`, ns(CORE, namespace, 'pods', name), {
+      gracePeriodSeconds,
+    });
   }
 
   deleteSecret(namespace: string, name: string) {
-    return this.deleted(`delete Secret ${namespace}/${name}`, () =>
-      this.core.deleteNamespacedSecret({ namespace, name }),
-    );
+    return this.#delete(`delete Secret ${namespace}/${name}`, ns(CORE, namespace, 'secrets', name));
   }
 
   async listPods(namespace: string, labelSelector: string): Promise<V1Pod[]> {
-    const list = await this.call(`list Pods in ${namespace}`, () =>
-      this.core.listNamespacedPod({ namespace, labelSelector }),
-    );
-    return list.items;
+    return (
+      await this.#list<V1Pod>(`list Pods in ${namespace}`, ns(CORE, namespace, 'pods'), {
+        labelSelector,
+      })
+    ).items;
   }
 
   async listJobs(namespace: string, labelSelector: string): Promise<V1Job[]> {
-    const list = await this.call(`list Jobs in ${namespace}`, () =>
-      this.batch.listNamespacedJob({ namespace, labelSelector }),
-    );
-    return list.items;
+    return (
+      await this.#list<V1Job>(`list Jobs in ${namespace}`, ns(BATCH, namespace, 'jobs'), {
+        labelSelector,
+      })
+    ).items;
   }
 
   async listEvents(namespace: string, involvedObjectName: string): Promise<CoreV1Event[]> {
-    const list = await this.call(`list Events of ${namespace}/${involvedObjectName}`, () =>
-      this.core.listNamespacedEvent({
-        namespace,
-        fieldSelector: `involvedObject.name=${involvedObjectName}`,
-      }),
+    const list = await this.#list<CoreV1Event>(
+      `list Events of ${namespace}/${involvedObjectName}`,
+      ns(CORE, namespace, 'events'),
+      { fieldSelector: `involvedObject.name=${involvedObjectName}` },
     );
     const time = (e: CoreV1Event) =>
       new Date(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? 0).getTime();
     return list.items.sort((a, b) => time(a) - time(b));
+  }
+
+  /** #read: a GET of one object, undefined for the `missing` statuses (404: gone). */
+  #read<T>(what: string, path: string, missing: readonly number[] = [404]): Promise<T | undefined> {
+    return this.orMissing(what, () => this.rest.request<T>(what, { method: 'GET', path }), missing);
+  }
+
+  /** #delete: a DELETE with its query options; true when deleted, false when already gone (404). */
+  #delete(what: string, path: string, query?: Query): Promise<boolean> {
+    return this.deleted(what, () =>
+      this.rest.request(what, { method: 'DELETE', path, ...(query ? { query } : {}) }),
+    );
+  }
+
+  /** #list: a list call; items is always an array (the API server sends `null` for none). */
+  async #list<T>(what: string, path: string, query: Query): Promise<List<T>> {
+    const l = await this.json<List<T> | undefined>(what, { method: 'GET', path, query });
+    return { ...l, items: l?.items ?? [] };
   }
 
   watchPods(
@@ -294,13 +348,12 @@ export class ClientNodeKubeApi implements KubeApi {
     onEvent: (type: WatchEventType, pod: V1Pod) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    return watchLoop<V1Pod>(this.kc, {
-      path: `/api/v1/namespaces/${namespace}/pods`,
+    const path = ns(CORE, namespace, 'pods');
+    return watchLoop<V1Pod>(this.rest, {
+      path,
       labelSelector,
       list: async () => {
-        const l = await this.call(`list Pods in ${namespace}`, () =>
-          this.core.listNamespacedPod({ namespace, labelSelector }),
-        );
+        const l = await this.#list<V1Pod>(`list Pods in ${namespace}`, path, { labelSelector });
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
       },
       onEvent,
@@ -315,13 +368,12 @@ export class ClientNodeKubeApi implements KubeApi {
     onEvent: (type: WatchEventType, job: V1Job) => void,
     signal: AbortSignal,
   ): Promise<void> {
-    return watchLoop<V1Job>(this.kc, {
-      path: `/apis/batch/v1/namespaces/${namespace}/jobs`,
+    const path = ns(BATCH, namespace, 'jobs');
+    return watchLoop<V1Job>(this.rest, {
+      path,
       labelSelector,
       list: async () => {
-        const l = await this.call(`list Jobs in ${namespace}`, () =>
-          this.batch.listNamespacedJob({ namespace, labelSelector }),
-        );
+        const l = await this.#list<V1Job>(`list Jobs in ${namespace}`, path, { labelSelector });
         return { items: l.items, resourceVersion: l.metadata?.resourceVersion ?? '' };
       },
       onEvent,
@@ -344,7 +396,7 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   openLog(req: LogRequest, signal: AbortSignal): Promise<Readable> {
-    return openLogStream(this.kc, req, signal);
+    return openLogStream(this.rest, req, signal);
   }
 
   exec(req: ExecRequest): Promise<ExecResult> {
@@ -352,27 +404,26 @@ export class ClientNodeKubeApi implements KubeApi {
   }
 
   async canI(checks: AccessCheck[]): Promise<AccessCheck[]> {
-    const authz = this.kc.makeApiClient(AuthorizationV1Api);
     const allowed = await Promise.all(
       checks.map(async (c) => {
-        const review = await this.call('SelfSubjectAccessReview', () =>
-          authz.createSelfSubjectAccessReview({
-            body: {
-              apiVersion: 'authorization.k8s.io/v1',
-              kind: 'SelfSubjectAccessReview',
-              spec: {
-                resourceAttributes: {
-                  verb: c.verb,
-                  group: c.group,
-                  resource: c.resource,
-                  subresource: c.subresource,
-                  namespace: c.namespace,
-                },
+        const review = await this.json<V1SelfSubjectAccessReview>('SelfSubjectAccessReview', {
+          method: 'POST',
+          path: '/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',
+          body: {
+            apiVersion: 'authorization.k8s.io/v1',
+            kind: 'SelfSubjectAccessReview',
+            spec: {
+              resourceAttributes: {
+                verb: c.verb,
+                group: c.group,
+                resource: c.resource,
+                ...(c.subresource !== undefined ? { subresource: c.subresource } : {}),
+                namespace: c.namespace,
               },
             },
-          }),
-        );
-        return review.status?.allowed === true;
+          },
+        });
+        return review?.status?.allowed === true;
       }),
     );
     return checks.filter((_, i) => !allowed[i]);

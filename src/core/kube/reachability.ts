@@ -3,7 +3,7 @@
  * running build rides out an outage (input `api_outage_budget`, docs/troubleshooting.md,
  * "Control-plane outages").
  *
- * Every call of ClientNodeKubeApi tells it whether an answer came (any HTTP status: the server is
+ * Every call of HttpKubeApi tells it whether an answer came (any HTTP status: the server is
  * there) or the connection failed (refused, reset, TLS handshake cut, timeout). A zonal GKE
  * control plane is unreachable for minutes during an upgrade while the pods go on running on
  * their nodes, so once `ride(budget)` was called (the build exists), connection failures are

@@ -1,8 +1,8 @@
 /**
  * kube/stream.ts: the two streaming calls of a build, with flow control.
  *
- * - openLogStream: `GET .../pods/{pod}/log` over node:https, answered as the
- *   response stream itself, so a dropped connection is an 'error'/'end' the
+ * - openLogStream: `GET .../pods/{pod}/log` through the core's HTTP layer
+ *   (kube/rest.ts), answered as the response stream itself, so a dropped connection is an 'error'/'end' the
  *   caller handles (client-node's `Log.log` pipes a web stream and throws an
  *   uncaught `TypeError: terminated` instead; docs/design.md, "Known hazards").
  * - execInPod: `pods/exec` over WebSocket with the `v5.channel.k8s.io`
@@ -12,84 +12,33 @@
  *   consumer is full) and stdin is sent one acknowledged frame at a time, so a
  *   512 MB tar stream never piles up in memory.
  */
-import https from 'node:https';
-import http from 'node:http';
 import type { Readable } from 'node:stream';
 import WebSocket from 'ws';
-import type { KubeConfig, V1Status } from '@kubernetes/client-node';
+import type { V1Status } from '@kubernetes/client-node';
 import { KubeApiError, type ExecRequest, type ExecResult, type LogRequest } from './api.ts';
-import { networkCode, retryAfterMs } from '../base/retry.ts';
-
-/** networkError wraps a connection failure as KubeApiError status 0 with its transient code. */
-export function networkError(what: string, err: Error): KubeApiError {
-  const e = new KubeApiError(0, 'NetworkError', `${what}: ${err.message}`);
-  const code = networkCode(err);
-  if (code) e.code = code;
-  return e;
-}
-
-function serverOf(kc: KubeConfig): string {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new KubeApiError(0, 'NoCluster', 'the kubeconfig has no current cluster');
-  return cluster.server.replace(/\/+$/, '');
-}
+import { serverOf, type KubeConnection } from './connection.ts';
+import { networkError, type KubeRest } from './rest.ts';
+import { retryAfterMs } from '../base/retry.ts';
 
 /**
  * openLogStream answers the log body of a container as a Readable of bytes.
  * Rejects with KubeApiError for non-200 answers (with the API's message, e.g.
  * `container "build" in pod "x" is waiting to start: PodInitializing`).
  */
-export async function openLogStream(
-  kc: KubeConfig,
+export function openLogStream(
+  rest: KubeRest,
   req: LogRequest,
   signal: AbortSignal,
 ): Promise<Readable> {
-  const url = new URL(
-    `${serverOf(kc)}/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods/${encodeURIComponent(req.pod)}/log`,
-  );
-  url.searchParams.set('container', req.container);
-  url.searchParams.set('follow', String(req.follow));
-  url.searchParams.set('timestamps', String(req.timestamps));
-  if (req.sinceTime) url.searchParams.set('sinceTime', req.sinceTime);
-  const opts: https.RequestOptions = { method: 'GET', signal };
-  await kc.applyToHTTPSOptions(opts);
-  const mod = url.protocol === 'http:' ? http : https;
-  return new Promise<Readable>((resolve, reject) => {
-    const r = mod.request(url, opts, (res) => {
-      if (res.statusCode === 200) {
-        resolve(res);
-        return;
-      }
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.length < 64 && chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => {
-        const body = Buffer.concat(chunks).toString('utf8');
-        let message = body;
-        let reason = '';
-        try {
-          const s = JSON.parse(body) as V1Status;
-          message = s.message ?? body;
-          reason = s.reason ?? '';
-        } catch {
-          // not a Status: keep the raw body
-        }
-        const e = new KubeApiError(
-          res.statusCode ?? 0,
-          reason,
-          `log of ${req.pod}/${req.container}: ${message}`,
-        );
-        const after = retryAfterMs(res.headers['retry-after'], Date.now());
-        if (after !== undefined) e.retryAfterMs = after;
-        reject(e);
-      });
-    });
-    r.on('error', (err) =>
-      reject(
-        err instanceof KubeApiError ? err : networkError(`log of ${req.pod}/${req.container}`, err),
-      ),
-    );
-    r.end();
+  return rest.open(`log of ${req.pod}/${req.container}`, {
+    path: `/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods/${encodeURIComponent(req.pod)}/log`,
+    query: {
+      container: req.container,
+      follow: req.follow,
+      timestamps: req.timestamps,
+      sinceTime: req.sinceTime,
+    },
+    signal,
   });
 }
 
@@ -116,9 +65,9 @@ export function exitCodeOf(status: V1Status | undefined): number {
  * before the command's Status (status 0, code ECONNRESET), and refusals
  * (KubeApiError with the HTTP status of the upgrade, e.g. 403).
  */
-export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecResult> {
+export async function execInPod(kc: KubeConnection, req: ExecRequest): Promise<ExecResult> {
   const url = new URL(
-    `${serverOf(kc).replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods/${encodeURIComponent(req.pod)}/exec`,
+    `${serverOfOrThrow(kc).replace(/^http/, 'ws')}/api/v1/namespaces/${encodeURIComponent(req.namespace)}/pods/${encodeURIComponent(req.pod)}/exec`,
   );
   url.searchParams.set('container', req.container);
   for (const arg of req.command) url.searchParams.append('command', arg);
@@ -127,7 +76,7 @@ export async function execInPod(kc: KubeConfig, req: ExecRequest): Promise<ExecR
   url.searchParams.set('stderr', String(!!req.stderr));
   url.searchParams.set('tty', 'false');
   const opts: WebSocket.ClientOptions = {};
-  await kc.applyToHTTPSOptions(opts);
+  await kc.applyToHTTPSOptions(opts as Parameters<KubeConnection['applyToHTTPSOptions']>[0]);
   const what = `exec ${req.command[0]} in ${req.pod}/${req.container}`;
 
   return new Promise<ExecResult>((resolve, reject) => {
@@ -236,4 +185,13 @@ async function pumpStdin(ws: WebSocket, stdin: AsyncIterable<Uint8Array>): Promi
     await send(Buffer.concat([Buffer.from([STDIN]), b]));
   }
   if (ws.readyState === WebSocket.OPEN) await send(Buffer.from([CLOSE, STDIN]));
+}
+
+/** serverOfOrThrow: serverOf, a missing cluster being a KubeApiError. */
+function serverOfOrThrow(kc: KubeConnection): string {
+  try {
+    return serverOf(kc);
+  } catch (err) {
+    throw new KubeApiError(0, 'NoCluster', (err as Error).message);
+  }
 }

@@ -1,15 +1,19 @@
 /**
  * kube/watch.ts: a list-then-watch loop that survives the ways a watch ends.
  *
- * `@kubernetes/client-node`'s `Watch` ends a quiet watch after 30 s and ends
- * every watch when the API server closes it (`timeoutSeconds`, restarts). A
- * resourceVersion that is too old answers an ERROR event with a 410 Status
- * (Kubernetes API concepts, "Efficient detection of changes"). watchLoop
- * re-watches from the last resourceVersion it saw (bookmarks included), and
- * re-lists after 410, reporting objects that vanished meanwhile as DELETED.
+ * A watch is a GET with `watch=true` whose answer is one JSON event per line,
+ * `{"type":"ADDED","object":{...}}` (Kubernetes API concepts, "Efficient
+ * detection of changes"), read through the core's HTTP layer (kube/rest.ts).
+ * The API server ends every watch after `timeoutSeconds` or when it restarts,
+ * and a resourceVersion that is too old answers an ERROR event with a 410
+ * Status. watchLoop re-watches from the last resourceVersion it saw (bookmarks
+ * included), and re-lists after 410, reporting objects that vanished meanwhile
+ * as DELETED. A watch silent for `timeoutSeconds` + 30 s (a half-open
+ * connection) is ended by the client and renewed the same way.
  */
-import { Watch, type KubeConfig, type KubernetesObject } from '@kubernetes/client-node';
+import type { KubernetesObject } from '@kubernetes/client-node';
 import type { WatchEventType } from './api.ts';
+import type { KubeRest } from './rest.ts';
 import { backoffMs, DEFAULT_RETRY_POLICY } from '../base/retry.ts';
 
 /** WatchLoopOptions: what to list and watch, and where events go. */
@@ -21,9 +25,8 @@ export interface WatchLoopOptions<T extends KubernetesObject> {
   onEvent: (type: WatchEventType, obj: T) => void;
   signal: AbortSignal;
   /**
-   * Server-side watch timeout, seconds (default 25): shorter than client-node's
-   * fixed 30 s inactivity timeout, so a quiet watch ends cleanly on the server's
-   * side and is renewed from its resourceVersion.
+   * Server-side watch timeout, seconds (default 25): a quiet watch ends cleanly on
+   * the server's side and is renewed from its resourceVersion.
    */
   timeoutSeconds?: number;
   /** Called with each failure before a retry (for diagnostics and reachability). */
@@ -53,7 +56,7 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
  * `list` gave up on (its own retry budget) is tried again.
  */
 export async function watchLoop<T extends KubernetesObject>(
-  kc: KubeConfig,
+  rest: KubeRest,
   opts: WatchLoopOptions<T>,
 ): Promise<void> {
   const { signal } = opts;
@@ -78,7 +81,12 @@ export async function watchLoop<T extends KubernetesObject>(
         needList = false;
         opts.onAnswer?.();
       }
-      const result = await watchOnce(kc, opts, resourceVersion, (type, obj) => {
+      // The API server answered the watch: a quiet watch after an outage tells it at once,
+      // not when it ends (timeoutSeconds) or its first event comes.
+      const answered = () => {
+        if (attempt > 0) opts.onAnswer?.();
+      };
+      const result = await watchOnce(rest, opts, resourceVersion, answered, (type, obj) => {
         if (attempt > 0) {
           attempt = 0;
           opts.onAnswer?.();
@@ -112,53 +120,80 @@ interface WatchOnceResult {
   gone: boolean;
 }
 
-/** watchOnce runs one watch request to its end; resolves on a normal or timed-out end. */
-function watchOnce<T extends KubernetesObject>(
-  kc: KubeConfig,
+/** watchOnce runs one watch request to its end (onOpen once it is answered); resolves on a normal or timed-out end. */
+async function watchOnce<T extends KubernetesObject>(
+  rest: KubeRest,
   opts: WatchLoopOptions<T>,
   fromVersion: string,
+  onOpen: () => void,
   onEvent: (type: WatchEventType, obj: T) => void,
 ): Promise<WatchOnceResult> {
   const timeoutSeconds = opts.timeoutSeconds ?? 25;
-  const watch = new Watch(kc);
   let resourceVersion = fromVersion;
   let gone = false;
-  return new Promise<WatchOnceResult>((resolve, reject) => {
-    let controller: AbortController | undefined;
-    const onAbort = () => controller?.abort();
-    opts.signal.addEventListener('abort', onAbort, { once: true });
-    const finish = (err: unknown) => {
-      opts.signal.removeEventListener('abort', onAbort);
-      const timedOut = err instanceof Error && err.name === 'TimeoutError';
-      if (err && !gone && !timedOut && !opts.signal.aborted && !isAbort(err)) reject(err);
-      else resolve({ resourceVersion, gone });
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  opts.signal.addEventListener('abort', onAbort, { once: true });
+  try {
+    const res = await rest.open(`watch ${opts.path}`, {
+      path: opts.path,
+      query: {
+        watch: true,
+        labelSelector: opts.labelSelector,
+        resourceVersion: fromVersion || undefined,
+        allowWatchBookmarks: true,
+        timeoutSeconds,
+      },
+      signal: controller.signal,
+      idleMs: (timeoutSeconds + 30) * 1000,
+    });
+    onOpen();
+    res.setEncoding('utf8');
+    let buffered = '';
+    const line = (text: string) => {
+      if (!text.trim()) return;
+      const ev = JSON.parse(text) as { type?: string; object?: T & { code?: number } };
+      const obj = ev.object;
+      if (!obj) return;
+      if (ev.type === 'ERROR') {
+        if (obj.code === 410) gone = true;
+        else
+          throw Object.assign(new Error(`watch ${opts.path}: ${JSON.stringify(obj)}`), {
+            status: obj.code,
+          });
+        controller.abort();
+        return;
+      }
+      const rv = obj.metadata?.resourceVersion;
+      if (rv) resourceVersion = rv;
+      if (ev.type === 'ADDED' || ev.type === 'MODIFIED' || ev.type === 'DELETED')
+        onEvent(ev.type, obj);
     };
-    watch
-      .watch(
-        opts.path,
-        {
-          labelSelector: opts.labelSelector,
-          resourceVersion: fromVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds,
-        },
-        (type: string, obj: T & { code?: number }) => {
-          if (type === 'ERROR') {
-            if (obj.code === 410) gone = true;
-            controller?.abort();
-            return;
-          }
-          const rv = obj.metadata?.resourceVersion;
-          if (rv) resourceVersion = rv;
-          if (type === 'ADDED' || type === 'MODIFIED' || type === 'DELETED') onEvent(type, obj);
-        },
-        finish,
-      )
-      .then((c) => {
-        controller = c;
-        if (opts.signal.aborted) c.abort();
-      }, finish);
-  });
+    try {
+      for await (const chunk of res as AsyncIterable<string>) {
+        buffered += chunk;
+        let nl: number;
+        while ((nl = buffered.indexOf('\n')) >= 0) {
+          const text = buffered.slice(0, nl);
+          buffered = buffered.slice(nl + 1);
+          line(text);
+          if (gone) break;
+        }
+        if (gone) break;
+      }
+      if (!gone) line(buffered);
+    } finally {
+      res.destroy();
+    }
+  } catch (err) {
+    // A watch refused with HTTP 410 (not as an ERROR event) also needs a new list.
+    if ((err as { status?: unknown }).status === 410) gone = true;
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    if (!gone && !timedOut && !opts.signal.aborted && !isAbort(err)) throw err;
+  } finally {
+    opts.signal.removeEventListener('abort', onAbort);
+  }
+  return { resourceVersion, gone };
 }
 
 function isAbort(err: unknown): boolean {
