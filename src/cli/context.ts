@@ -25,7 +25,10 @@ export function cliContext(env: NodeJS.ProcessEnv, now: number): GitHubContext {
   if (env['GITHUB_REPOSITORY'] && env['GITHUB_RUN_ID'] && env['GITHUB_SHA'])
     return readContext(env);
   const remote = git(['remote', 'get-url', 'origin']) ?? '';
-  const m = /[:/]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/.exec(remote);
+  // A local path (`git clone .` gives `/path/to/repo/.`) names no GitHub repository: its `.` and
+  // `..` segments are no owner or repository name.
+  const found = /[:/]([A-Za-z0-9_.-]+)\/([A-Za-z0-9_.-]+?)(?:\.git)?$/.exec(remote);
+  const m = found && !/^\.+$/.test(found[1]!) && !/^\.+$/.test(found[2]!) ? found : undefined;
   const owner = m?.[1] ?? 'local';
   const repo =
     m?.[2] ??
