@@ -7,6 +7,7 @@ import * as core from '@actions/core';
 import type { Reporter } from '../core/base/report.ts';
 import type { Tracked } from './dispatch-follow.ts';
 import { consoleLink, humanSize } from './summary.ts';
+import { cacheOutputs } from '../core/build/record.ts';
 
 /** DispatchedBuild is one item of the `builds` output. */
 export interface DispatchedBuild {
@@ -54,9 +55,7 @@ export function dispatchedBuild(t: Tracked, dispatchId: string, waited: boolean)
       uri,
     })),
     log_uri: r.logUri ?? '',
-    ...(r.cache
-      ? { cache_hit: r.cache.restore?.hit ?? 'none', cache_key: r.cache.restore?.key ?? '' }
-      : {}),
+    ...cacheOutputs(r),
   };
 }
 

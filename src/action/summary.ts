@@ -3,7 +3,7 @@
  * (docs/design.md, "The action's inputs" for the outputs; "One build", step 9).
  */
 import type { Artifact } from '../core/build/artifacts.ts';
-import type { BuildResult } from '../core/build/record.ts';
+import { cacheOutputs, type BuildResult } from '../core/build/record.ts';
 import { formatDuration } from '../core/inputs/parse.ts';
 import type { BuildSpec } from '../core/inputs/spec.ts';
 
@@ -27,12 +27,7 @@ export function buildOutputs(r: BuildResult): Record<string, string> {
       })),
     ),
     log_uri: r.logUri ?? '',
-    ...(r.cache
-      ? {
-          cache_hit: r.cache.restore?.hit ?? 'none',
-          cache_key: r.cache.restore?.key ?? '',
-        }
-      : {}),
+    ...cacheOutputs(r),
   };
 }
 

@@ -44,10 +44,9 @@ function fakeKube(outputs: Buffer[]): { kube: KubeApi; execs: string[] } {
   return { kube, execs };
 }
 
-test('a tar stream cut on the way is copied again from the beginning', async () => {
-  const whole = await archive({ 'a.txt': 'alpha\n', 'sub/b.txt': 'beta\n' });
-  const { kube, execs } = fakeKube([whole.subarray(0, 700), whole]);
-  const res = await collectArtifacts({
+/** collect runs collectArtifacts on pod p's packages/ without a store (hashes only). */
+const collect = (kube: KubeApi) =>
+  collectArtifacts({
     kube,
     namespace: 'kbuild',
     pod: 'p',
@@ -55,6 +54,11 @@ test('a tar stream cut on the way is copied again from the beginning', async () 
     prefix: 'x',
     signal: new AbortController().signal,
   });
+
+test('a tar stream cut on the way is copied again from the beginning', async () => {
+  const whole = await archive({ 'a.txt': 'alpha\n', 'sub/b.txt': 'beta\n' });
+  const { kube, execs } = fakeKube([whole.subarray(0, 700), whole]);
+  const res = await collect(kube);
   assert.deepEqual(res.artifacts.map((a) => [a.name, a.size]).sort(), [
     ['a.txt', 6],
     ['sub/b.txt', 5],
@@ -67,14 +71,7 @@ test('a stream cut every time fails after the retries, naming the cut', async ()
   const cut = whole.subarray(0, 100);
   const { kube } = fakeKube([cut, cut, cut]);
   await assert.rejects(
-    collectArtifacts({
-      kube,
-      namespace: 'kbuild',
-      pod: 'p',
-      artifactsPath: 'packages',
-      prefix: 'x',
-      signal: new AbortController().signal,
-    }),
+    collect(kube),
     /the tar stream of \/workspace\/packages from pod p ended before the archive did/,
   );
 });

@@ -19,8 +19,7 @@ import {
   type CacheSave,
 } from '../manifest/pod-program.ts';
 import type { BuildResult } from './record.ts';
-import { containerStatus, type BuildWatcher } from './watch.ts';
-import { FATAL_WAITING_REASONS } from './verdict.ts';
+import { sidecarEnd, type BuildWatcher } from './watch.ts';
 
 /** LOG_LIMIT bounds the log read of a cache container (its report is one line). */
 const LOG_LIMIT = 1 << 20;
@@ -65,15 +64,20 @@ export async function readCacheOutcome(o: CacheReadOptions, r: BuildResult): Pro
         o.signal,
       )
       .then(tail);
-  try {
-    const restore = parseCacheLine<CacheRestore>(
-      await log(CONTAINER.cacheRestore),
-      CACHE_RESTORED_LINE,
-    );
-    if (restore) r.cache.restore = restore;
-  } catch (err) {
-    o.reporter.warning(`the cache restore's report could not be read: ${(err as Error).message}`);
-  }
+  const report = async <T>(container: string, prefix: string, what: string) => {
+    try {
+      return parseCacheLine<T>(await log(container), prefix);
+    } catch (err) {
+      o.reporter.warning(`the cache ${what}'s report could not be read: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const restored = await report<CacheRestore>(
+    CONTAINER.cacheRestore,
+    CACHE_RESTORED_LINE,
+    'restore',
+  );
+  if (restored) r.cache.restore = restored;
   const restore = r.cache.restore;
   if (!restore) o.reporter.warning('the cache restore reported nothing');
   else if (restore.discarded)
@@ -91,27 +95,14 @@ export async function readCacheOutcome(o: CacheReadOptions, r: BuildResult): Pro
 
   if (r.status !== 'succeeded') return;
   const ended = await o.watcher
-    .until((s) => {
-      const c = containerStatus(s.pod, CONTAINER.cacheSave);
-      if (c?.state?.terminated) return true;
-      const waiting = c?.state?.waiting?.reason;
-      if (waiting && FATAL_WAITING_REASONS.has(waiting)) return `it is ${waiting}`;
-      const phase = s.pod?.status?.phase;
-      if (s.podDeleted || phase === 'Succeeded' || phase === 'Failed')
-        return `the pod ended (${phase ?? 'deleted'})`;
-      return undefined;
-    }, o.signal)
+    .until(sidecarEnd(CONTAINER.cacheSave), o.signal)
     .catch((err: Error) => err.message);
-  if (ended !== true) {
+  if (typeof ended === 'string') {
     o.reporter.warning(`the cache was not saved: ${ended}`);
     return;
   }
-  try {
-    const save = parseCacheLine<CacheSave>(await log(CONTAINER.cacheSave), CACHE_SAVED_LINE);
-    if (save) r.cache.save = save;
-  } catch (err) {
-    o.reporter.warning(`the cache save's report could not be read: ${(err as Error).message}`);
-  }
+  const saved = await report<CacheSave>(CONTAINER.cacheSave, CACHE_SAVED_LINE, 'save');
+  if (saved) r.cache.save = saved;
   const save = r.cache.save;
   if (!save) o.reporter.warning('the cache save reported nothing');
   else if (save.saved)

@@ -17,8 +17,7 @@ import { parseUploadReport, type UploadReport } from '../manifest/pod-program.ts
 import type { Artifact } from './artifacts.ts';
 import type { BuildResult } from './record.ts';
 import type { BuildWatcher } from './watch.ts';
-import { containerStatus } from './watch.ts';
-import { FATAL_WAITING_REASONS } from './verdict.ts';
+import { sidecarEnd } from './watch.ts';
 import { artifactsUriOf } from './output.ts';
 
 /** REPORT_LIMIT bounds the uploader log the runner reads (64 MiB: about 200 000 files). */
@@ -103,19 +102,10 @@ export async function verifyClusterUpload(
   r.artifactsUri = artifactsUriOf(bucket, o.spec.destination);
   // The uploader may still be starting when the build ends; wait for its end, or for a pod
   // that can no longer run it (deleted, ended, or the uploader's image cannot be pulled).
-  const status = await o.watcher.until((s) => {
-    const c = containerStatus(s.pod, CONTAINER.uploader);
-    if (c?.state?.terminated) return c.state.terminated;
-    const waiting = c?.state?.waiting?.reason;
-    if (waiting && FATAL_WAITING_REASONS.has(waiting)) return `its uploader is ${waiting}`;
-    const phase = s.pod?.status?.phase;
-    if (s.podDeleted || phase === 'Succeeded' || phase === 'Failed')
-      return `it ended (${phase ?? 'deleted'})`;
-    return undefined;
-  }, o.signal);
+  const status = await o.watcher.until(sidecarEnd(CONTAINER.uploader), o.signal);
   if (typeof status === 'string') {
     throw new Error(
-      `the artifacts of pod ${o.pod} were not uploaded: ${status} before its uploader ran`,
+      `the artifacts of pod ${o.pod} were not uploaded: its uploader never ran (${status})`,
     );
   }
   const log = await readAll(

@@ -72,6 +72,13 @@ export function newBuildResult(
   };
 }
 
+/** cacheOutputs: the `cache_hit` and `cache_key` outputs of a build with a cache; none without one. */
+export function cacheOutputs(r: BuildResult): { cache_hit?: string; cache_key?: string } {
+  return r.cache
+    ? { cache_hit: r.cache.restore?.hit ?? 'none', cache_key: r.cache.restore?.key ?? '' }
+    : {};
+}
+
 /** KbuildRecord is the JSON document stored as `kbuild.json` beside the artifacts. */
 export interface KbuildRecord {
   schema: 'kbuild.dev/build/v1';

@@ -5,6 +5,7 @@
 import type { V1ContainerStatus, V1Job, V1Pod } from '@kubernetes/client-node';
 import type { KubeApi } from '../kube/api.ts';
 import type { Clock } from '../base/report.ts';
+import { FATAL_WAITING_REASONS } from './verdict.ts';
 
 /** BuildState: the newest objects of a build, as the watches saw them. */
 export interface BuildObjects {
@@ -26,6 +27,26 @@ export function containerStatus(
   return [...(s?.initContainerStatuses ?? []), ...(s?.containerStatuses ?? [])].find(
     (c) => c.name === name,
   );
+}
+
+/**
+ * sidecarEnd is a BuildWatcher.until predicate for a container that runs after the build (the
+ * uploader, the cache's save): its terminated state once it ended, or why it never will (its
+ * image cannot be pulled, the pod ended or was deleted) as a string; undefined meanwhile.
+ */
+export function sidecarEnd(
+  container: string,
+): (s: BuildObjects) => NonNullable<V1ContainerStatus['state']>['terminated'] | string | undefined {
+  return (s) => {
+    const c = containerStatus(s.pod, container);
+    if (c?.state?.terminated) return c.state.terminated;
+    const waiting = c?.state?.waiting?.reason;
+    if (waiting && FATAL_WAITING_REASONS.has(waiting)) return `it is ${waiting}`;
+    const phase = s.pod?.status?.phase;
+    if (s.podDeleted || phase === 'Succeeded' || phase === 'Failed')
+      return `the pod ended (${phase ?? 'deleted'})`;
+    return undefined;
+  };
 }
 
 function created(p: V1Pod): number {
