@@ -3,4 +3,4 @@ import { fileURLToPath as __kbFileURLToPath } from 'node:url';
 const require = __kbCreateRequire(import.meta.url);
 const __filename = __kbFileURLToPath(import.meta.url);
 const __dirname = __kbFileURLToPath(new URL('.', import.meta.url));
-import{a as t}from"./chunks/chunk-NK2Z4LJZ.js";import"./chunks/chunk-LSKDDIIE.js";await t(async()=>(await import("./chunks/post-O3VJXZVX.js")).post);
+import{a as t}from"./chunks/chunk-NK2Z4LJZ.js";import"./chunks/chunk-LSKDDIIE.js";await t(async()=>(await import("./chunks/post-AAUQCITX.js")).post);

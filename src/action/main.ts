@@ -7,9 +7,12 @@
  */
 import * as core from '@actions/core';
 import { readInputs } from './inputs.ts';
+import { keepYoungGenerationSmall } from './heap.ts';
 
 /** main runs the main step; it never throws (failures fail the step). */
 export async function main(): Promise<void> {
+  // Every mode relays bytes (logs, artifacts): a young generation kept small (heap.ts).
+  keepYoungGenerationSmall();
   const controller = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
     if (controller.signal.aborted) return;

@@ -64,10 +64,7 @@ export class ActionsReporter implements Reporter {
 
   /** buildLine answers a promise only when stdout asks to wait for 'drain' (no promise per line). */
   buildLine(text: string): void | Promise<void> {
-    if (!this.stopToken) {
-      this.stopToken = randomBytes(16).toString('hex');
-      this.add(`::stop-commands::${this.stopToken}\n`);
-    }
+    this.stopCommands();
     this.add(text);
     this.add('\n');
     if (this.batchBytes >= FLUSH_BYTES) {
@@ -81,6 +78,16 @@ export class ActionsReporter implements Reporter {
     }
   }
 
+  /**
+   * buildOutput writes whole build lines (bytes, each ended by `\n`) as they are, after what is
+   * batched; answers a promise only when stdout asks to wait for 'drain'.
+   */
+  buildOutput(text: Buffer): void | Promise<void> {
+    this.stopCommands();
+    this.flush();
+    if (!this.out.write(text)) return once(this.out, 'drain').then(() => undefined);
+  }
+
   mask(secret: string): void {
     this.resumeCommands();
     core.setSecret(secret);
@@ -89,6 +96,14 @@ export class ActionsReporter implements Reporter {
   /** close writes out batched build lines and turns workflow commands back on. */
   close(): void {
     this.resumeCommands();
+  }
+
+  /** stopCommands switches workflow commands off (once) before the first build output. */
+  private stopCommands(): void {
+    if (!this.stopToken) {
+      this.stopToken = randomBytes(16).toString('hex');
+      this.add(`::stop-commands::${this.stopToken}\n`);
+    }
   }
 
   private add(chunk: string): void {

@@ -308,7 +308,7 @@ test('an upload whose sent bytes differ from the hashed bytes is refused, never 
   const corrupting = (count: number): FetchLike => {
     let left = count;
     return async (input, init) => {
-      // A PUT body is a stream of the chunk (gcs/session.ts putInit): read it, flip, send the copy.
+      // A PUT body is the chunk itself (gcs/session.ts putInit): flip a copy, send the copy.
       if (init?.method === 'PUT' && init.body && left > 0) {
         const body = new Uint8Array(await new Response(init.body).arrayBuffer());
         if (body.length > 0) {

@@ -5,6 +5,7 @@ import {
   followLogs,
   LineCursor,
   LogStreamError,
+  MAX_LINE,
   splitTimestamp,
   timeKey,
   type LogLine,
@@ -323,3 +324,70 @@ for (const c of drainCases) {
     );
   });
 }
+
+/** followText follows the streams `open` answers through onText: the bytes, lines and result. */
+async function followText(
+  open: (since: string | undefined) => Promise<Readable>,
+): Promise<{ bytes: Buffer; lines: number; result: { lines: number } }> {
+  const pieces: Buffer[] = [];
+  let lines = 0;
+  const result = await followLogs({
+    open,
+    onText: (text, n) => {
+      pieces.push(text);
+      lines += n;
+    },
+    terminated: Promise.resolve(),
+    signal: new AbortController().signal,
+    sleep: async () => {},
+    maxFailures: 100,
+  });
+  return { bytes: Buffer.concat(pieces), lines, result };
+}
+
+for (const c of cases) {
+  test(`followLogs onText delivers the same text as onLine, once, in order: ${c.name}`, async () => {
+    const log = makeLog(c.lines);
+    const cuts = [...c.cuts];
+    const got = await followText(async (since) => serve(log, since, cuts.shift()));
+    const want = log.map((l) => `${l.slice(l.indexOf(' ') + 1)}\n`).join('');
+    assert.equal(got.bytes.toString('utf8'), want);
+    assert.equal(got.lines, c.lines);
+    assert.equal(got.result.lines, c.lines);
+  });
+}
+
+test('followLogs onText: bytes as written (a character split between reads, invalid UTF-8), lines without a timestamp, a line longer than MAX_LINE', async () => {
+  const t = '2026-11-21T10:00:00.000000001Z';
+  const long = 'y'.repeat(MAX_LINE + 100_000);
+  const body = Buffer.concat([
+    Buffer.from(`${t} grüße ✓\n`),
+    Buffer.from([0xff, 0xfe, 0x0a]), // not UTF-8, no timestamp
+    Buffer.from(`no stamp here\n${t} ${long}\n${t} last`),
+  ]);
+  // Reads of 7 bytes: every multi-byte character and the timestamp are cut somewhere.
+  const reads: Buffer[] = [];
+  for (let at = 0; at < 203; at += 7) reads.push(body.subarray(at, at + 7));
+  // The rest in 64 KiB reads: the long line passes MAX_LINE before its newline comes.
+  for (let at = 203; at < body.length; at += 65536) reads.push(body.subarray(at, at + 65536));
+  const { bytes: got, lines } = await followText(async () => Readable.from(reads));
+  const want = Buffer.concat([
+    Buffer.from('grüße ✓\n'),
+    Buffer.from([0xff, 0xfe, 0x0a]),
+    // The long line: its first MAX_LINE+ bytes as one piece (timestamp read off), then the rest.
+    Buffer.from(`no stamp here\n`),
+  ]);
+  assert.deepEqual(got.subarray(0, want.length), want);
+  const rest = got.subarray(want.length).toString('utf8');
+  const joined = rest.replace(/\n/g, '');
+  // (Compared by length and ends: a failing assert.equal would print two MiB.)
+  assert.equal(joined.length, long.length + 4, JSON.stringify(joined.slice(0, 40)));
+  assert.ok(/^y+last$/.test(joined), JSON.stringify(joined.slice(0, 40)));
+  assert.ok(
+    rest.endsWith('\nlast\n'),
+    'the last line without newline comes once the container ended',
+  );
+  // Six lines: three short ones, the long one in two pieces, and the last.
+  assert.equal(lines, 6);
+  assert.equal(rest.split('\n').length - 1, 3);
+});

@@ -74,3 +74,29 @@ test('our messages come after the batched lines, with workflow commands back on'
     process.stdout.write = stdout;
   }
 });
+
+test('buildOutput writes the bytes as they are, inside stop-commands, after what was batched', async () => {
+  const c = capture();
+  await c.reporter.buildLine('batched first');
+  await c.reporter.buildOutput(Buffer.from('::error::not a command\nbytes \xff\n', 'latin1'));
+  c.reporter.close();
+  await tick();
+  const lines = c.text().split('\n');
+  const token = /^::stop-commands::([0-9a-f]{32})$/.exec(lines[0] ?? '')?.[1];
+  assert.ok(token, lines[0]);
+  assert.deepEqual(lines.slice(1), [
+    'batched first',
+    '::error::not a command',
+    'bytes \ufffd',
+    `::${token}::`,
+    '',
+  ]);
+});
+
+test('buildOutput as the first output switches workflow commands off first', async () => {
+  const c = capture();
+  await c.reporter.buildOutput(Buffer.from('::add-mask::x\n'));
+  const lines = c.text().split('\n');
+  assert.match(lines[0] ?? '', /^::stop-commands::[0-9a-f]{32}$/);
+  assert.equal(lines[1], '::add-mask::x');
+});

@@ -15,6 +15,12 @@ export interface Reporter {
   endGroup(): void;
   /** One line of the build's output; awaited, so a slow sink slows the stream instead of piling up lines. */
   buildLine(text: string): void | Promise<void>;
+  /**
+   * Whole lines of the build's output at once: their bytes as the build wrote them, each line
+   * ended by `\n` (the log relay's path, build/logs.ts). Awaited like buildLine. Optional: a
+   * reporter without it gets buildLine once per line.
+   */
+  buildOutput?(text: Buffer): void | Promise<void>;
   /** Registers a secret so it is masked in everything printed afterwards. */
   mask(secret: string): void;
   /**

@@ -9,13 +9,18 @@
  * repeats some lines: those before the last timestamp are dropped, and of the
  * lines carrying exactly the last timestamp, as many as were already delivered.
  * An incomplete last line of a dropped stream is discarded; it comes again.
- * Lines are handed over one at a time, and a line whose `onLine` answers a
- * promise (a full sink) is awaited before the next, so memory stays flat
- * whatever the log size. What reconnects re-read and drop is counted
- * (FollowResult.skippedBytes): at most one second of log per reconnect.
+ * What reconnects re-read and drop is counted (FollowResult.skippedBytes): at
+ * most one second of log per reconnect.
+ *
+ * The relay works on the stream's bytes: lines are found by their newline
+ * byte (which no multi-byte UTF-8 sequence contains), timestamps are read in
+ * place, and the text of the new lines of one read is copied into one Buffer
+ * for `onText`. No string or object is made per line, so a busy log does not
+ * grow the JavaScript heap (docs/benchmarks.md, "Log relay memory"). The sink's
+ * promise (a full stdout or file) is awaited before the stream is read
+ * further, so memory stays flat whatever the log size.
  */
 import type { Readable } from 'node:stream';
-import { StringDecoder } from 'node:string_decoder';
 import { kubeTransient } from '../kube/api.ts';
 import { networkCode } from '../base/retry.ts';
 
@@ -30,7 +35,18 @@ export interface LogLine {
 export interface FollowOptions {
   /** Opens the log with follow=true and timestamps=true, from sinceTime when given. */
   open: (sinceTime: string | undefined, signal: AbortSignal) => Promise<Readable>;
-  onLine: (line: LogLine) => void | Promise<void>;
+  /**
+   * Receives the new lines of one read of the stream: their text without the timestamps, each
+   * ended by `\n`, as the bytes the build wrote (not decoded), and how many lines that is. The
+   * Buffer is the callee's to keep. A promise answered (a full sink) is awaited before the
+   * stream is read further. This is the relay's path: no string or object is made per line.
+   */
+  onText?: (text: Buffer, lines: number) => void | Promise<void>;
+  /**
+   * Receives each new line as strings (decoded as UTF-8), awaited when it answers a promise: for
+   * consumers that want lines one by one. With both, onLine is used.
+   */
+  onLine?: (line: LogLine) => void | Promise<void>;
   /** Resolves when the container has terminated (from the pod watch). */
   terminated: Promise<void>;
   /** Ends the follow (cancellation, or an outage longer than its budget). */
@@ -81,78 +97,126 @@ export class LogStreamError extends Error {
 /** Longest line kept whole (bytes of text); a longer one is delivered in pieces. */
 export const MAX_LINE = 1 << 20;
 
-/**
- * The last timestamp timeKey parsed and its answer, and the last whole second it parsed: its
- * key (ns), its text (`YYYY-MM-DDTHH:MM:SS`) and its zone (`Z` or `+01:00`).
- */
-const memo = {
-  time: '',
-  key: undefined as bigint | undefined,
-  second: '',
-  secondKey: 0n,
-  head: '',
-  zone: '',
-};
+/** Longest timestamp looked for before a line's first space (bytes): `...T..:..:...123456789+01:00`. */
+const MAX_STAMP = 40;
 
 /**
- * fraction answers the nanoseconds of `.d{1,9}` in time[from, end) (0 when empty), or undefined
- * when that is not what is there. No allocation: it runs for every line of a log.
+ * What parseStamp read last: whole seconds since the epoch and nanoseconds. A scratch record,
+ * so a line's timestamp is read without allocating (it runs for every line of a log).
  */
-function fraction(time: string, from: number, end: number): number | undefined {
-  if (from === end) return 0;
-  const digits = end - from - 1;
-  if (time.charCodeAt(from) !== 46 || digits < 1 || digits > 9) return undefined;
-  let ns = 0;
-  for (let i = from + 1; i < end; i++) {
-    const d = time.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return undefined;
-    ns = ns * 10 + d;
+const stamp = { sec: 0, ns: 0 };
+
+/**
+ * The second parseStamp turned into epoch seconds last: its fields packed into one number
+ * (YYYYMMDDhhmmss), its zone offset (minutes) and the answer. Consecutive lines mostly share
+ * their second, so Date.UTC runs about once a second of log, not once a line.
+ */
+const memo = { packed: -1, zone: 0, sec: 0 };
+
+/** digits reads `n` ASCII digits of b at `at` as a number; -1 when one is not a digit. */
+function digits(b: Uint8Array, at: number, n: number): number {
+  let v = 0;
+  for (let i = at; i < at + n; i++) {
+    const d = (b[i] ?? 0) - 48;
+    if (d < 0 || d > 9) return -1;
+    v = v * 10 + d;
   }
-  return ns * 10 ** (9 - digits);
+  return v;
 }
 
 /**
- * timeKey turns an RFC 3339 timestamp into nanoseconds since the epoch (BigInt), for ordering.
- * Each line's timestamp is looked at twice in a row (splitTimestamp, then LineCursor.accept) and
- * consecutive lines mostly share their second: both are remembered, and a timestamp in the
- * second parsed last is read without a regular expression, so a busy log is not parsed twice
- * per line (docs/benchmarks.md, "Where the action's time goes").
+ * parseStamp reads the RFC 3339 timestamp b[from, end) (`YYYY-MM-DDTHH:MM:SS`, an optional
+ * `.` and 1-9 digits, then `Z` or `+HH:MM`/`-HH:MM`: what the kubelet writes with
+ * `timestamps=true`) into `stamp`; answers false when that is not what is there. Out-of-range
+ * days roll over as Date.parse rolls them (February 30 is March 2).
+ */
+function parseStamp(b: Uint8Array, from: number, end: number): boolean {
+  if (end - from < 20) return false;
+  const year = digits(b, from, 4);
+  const month = digits(b, from + 5, 2);
+  const day = digits(b, from + 8, 2);
+  const hour = digits(b, from + 11, 2);
+  const minute = digits(b, from + 14, 2);
+  const second = digits(b, from + 17, 2);
+  if (
+    b[from + 4] !== 45 || // -
+    b[from + 7] !== 45 ||
+    b[from + 10] !== 84 || // T
+    b[from + 13] !== 58 || // :
+    b[from + 16] !== 58 ||
+    (year | month | day | hour | minute | second) < 0 ||
+    month < 1 ||
+    month > 12 ||
+    day < 1 ||
+    day > 31 ||
+    hour > 23 ||
+    minute > 59 ||
+    second > 59
+  )
+    return false;
+  // The zone: `Z`, or `+HH:MM` / `-HH:MM`.
+  let zone = 0;
+  let zoneAt = end - 1;
+  if (b[zoneAt] !== 90) {
+    zoneAt = end - 6;
+    const sign = b[zoneAt];
+    const zh = digits(b, zoneAt + 1, 2);
+    const zm = digits(b, zoneAt + 4, 2);
+    if ((sign !== 43 && sign !== 45) || b[zoneAt + 3] !== 58 || zh < 0 || zm < 0) return false;
+    zone = (sign === 45 ? -1 : 1) * (zh * 60 + zm);
+  }
+  // The fraction: nothing, or `.` and 1-9 digits.
+  let ns = 0;
+  const fracAt = from + 19;
+  if (zoneAt !== fracAt) {
+    const n = zoneAt - fracAt - 1;
+    if (b[fracAt] !== 46 || n < 1 || n > 9) return false;
+    const f = digits(b, fracAt + 1, n);
+    if (f < 0) return false;
+    ns = f * 10 ** (9 - n);
+  }
+  const packed = ((((year * 100 + month) * 100 + day) * 100 + hour) * 100 + minute) * 100 + second;
+  if (packed !== memo.packed || zone !== memo.zone) {
+    memo.packed = packed;
+    memo.zone = zone;
+    memo.sec = Date.UTC(year, month - 1, day, hour, minute, second) / 1000 - zone * 60;
+  }
+  stamp.sec = memo.sec;
+  stamp.ns = ns;
+  return true;
+}
+
+/**
+ * timeKey turns an RFC 3339 timestamp into nanoseconds since the epoch (BigInt), for ordering;
+ * undefined when it is not one. The follower itself reads timestamps from the stream's bytes
+ * (parseStamp) without making a string or a BigInt per line.
  */
 export function timeKey(time: string): bigint | undefined {
-  if (time === memo.time) return memo.key;
-  let key: bigint | undefined;
-  const ns =
-    memo.head && time.startsWith(memo.head) && time.endsWith(memo.zone)
-      ? fraction(time, memo.head.length, time.length - memo.zone.length)
-      : undefined;
-  if (ns !== undefined) {
-    key = memo.secondKey + BigInt(ns);
-  } else {
-    const m = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,9}))?(Z|[+-]\d\d:\d\d)$/.exec(time);
-    if (m) {
-      const second = `${m[1]}${m[3]}`;
-      if (second !== memo.second) {
-        const ms = Date.parse(second);
-        if (!Number.isNaN(ms))
-          Object.assign(memo, {
-            second,
-            secondKey: BigInt(ms) * 1_000_000n,
-            head: m[1] ?? '',
-            zone: m[3] ?? '',
-          });
-      }
-      if (second === memo.second) key = memo.secondKey + BigInt((m[2] ?? '').padEnd(9, '0'));
-    }
+  const b = Buffer.from(time, 'utf8');
+  if (!parseStamp(b, 0, b.length)) return undefined;
+  return BigInt(stamp.sec) * 1_000_000_000n + BigInt(stamp.ns);
+}
+
+/**
+ * stampEnd answers where the timestamp of the line b[from, end) ends (its first space), or -1
+ * when the line does not start with one; on success `stamp` holds it.
+ */
+function stampEnd(b: Uint8Array, from: number, end: number): number {
+  const limit = Math.min(end, from + MAX_STAMP);
+  for (let i = from + 20; i < limit; i++) {
+    if (b[i] === 32) return parseStamp(b, from, i) ? i : -1;
   }
-  memo.time = time;
-  memo.key = key;
-  return key;
+  return -1;
 }
 
 /** LineCursor remembers the last delivered timestamp and how many lines carried it. */
 export class LineCursor {
-  last: bigint | undefined;
-  lastTime: string | undefined;
+  #sec = 0;
+  #ns = 0;
+  #has = false;
+  /** The bytes of the last delivered timestamp (its text is asked for only at a reconnect). */
+  #time = Buffer.alloc(MAX_STAMP);
+  #timeLength = 0;
   atLast = 0;
   private skipAtLast = 0;
 
@@ -166,12 +230,26 @@ export class LineCursor {
     return this.skipAtLast === 0;
   }
 
+  /** lastTime: the last delivered timestamp as the API server wrote it (the next sinceTime). */
+  get lastTime(): string | undefined {
+    return this.#has ? this.#time.toString('latin1', 0, this.#timeLength) : undefined;
+  }
+
   /** accept tells whether a line with this timestamp is new, and records it when it is. */
   accept(time: string): boolean {
-    const key = timeKey(time);
-    if (key === undefined) return true;
-    if (this.last !== undefined && key < this.last) return false;
-    if (this.last !== undefined && key === this.last) {
+    const b = Buffer.from(time, 'utf8');
+    if (b.length > MAX_STAMP || !parseStamp(b, 0, b.length)) return true;
+    return this.acceptStamp(b, 0, b.length);
+  }
+
+  /**
+   * acceptStamp is accept for the timestamp b[from, end) that parseStamp has just read into
+   * `stamp` (no allocation: it runs for every line).
+   */
+  acceptStamp(b: Buffer, from: number, end: number): boolean {
+    const { sec, ns } = stamp;
+    if (this.#has && (sec < this.#sec || (sec === this.#sec && ns < this.#ns))) return false;
+    if (this.#has && sec === this.#sec && ns === this.#ns) {
       if (this.skipAtLast > 0) {
         this.skipAtLast--;
         return false;
@@ -179,8 +257,12 @@ export class LineCursor {
       this.atLast++;
       return true;
     }
-    this.last = key;
-    this.lastTime = time;
+    this.#sec = sec;
+    this.#ns = ns;
+    this.#has = true;
+    // Buffer#copy: no Buffer object made (subarray would make one per line).
+    b.copy(this.#time, 0, from, end);
+    this.#timeLength = end - from;
     this.atLast = 1;
     this.skipAtLast = 0;
     return true;
@@ -189,10 +271,9 @@ export class LineCursor {
 
 /** splitTimestamp separates `2026-01-01T00:00:00.123456789Z text` into time and text. */
 export function splitTimestamp(raw: string): LogLine {
-  const sp = raw.indexOf(' ');
-  if (sp > 0 && timeKey(raw.slice(0, sp)) !== undefined) {
-    return { time: raw.slice(0, sp), text: raw.slice(sp + 1) };
-  }
+  const b = Buffer.from(raw, 'utf8');
+  const sp = stampEnd(b, 0, b.length);
+  if (sp > 0) return { time: raw.slice(0, sp), text: raw.slice(sp + 1) };
   return { time: '', text: raw };
 }
 
@@ -258,43 +339,99 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
     let failure: unknown;
     try {
       const stream = await opts.open(cursor.lastTime, attempt.signal);
-      const decoder = new StringDecoder('utf8');
-      let pending = '';
-      // deliver answers a promise only when onLine does (a sink to wait for): most lines pass
-      // without one, so a busy log does not make a promise per line.
-      const deliver = (raw: string): void | Promise<void> => {
-        const line = splitTimestamp(raw);
-        if (!cursor.accept(line.time)) {
+      // The bytes of an incomplete last line, carried to the next read.
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      // The text of the new lines of the current read (onText), and how many lines.
+      let out = Buffer.alloc(0);
+      let outBytes = 0;
+      let outLines = 0;
+      // deliver takes the line b[from, end) (without its newline): drops it when a reconnect
+      // re-read it, else appends its text to `out` or hands it to onLine (whose promise it answers).
+      const deliver = (b: Buffer, from: number, end: number): void | Promise<void> => {
+        const sp = stampEnd(b, from, end);
+        if (sp > 0 && !cursor.acceptStamp(b, from, sp)) {
           reread++;
-          result.skippedBytes += Buffer.byteLength(raw) + 1;
+          result.skippedBytes += end - from + 1;
           return;
         }
         fresh++;
         result.lines++;
-        const wait = opts.onLine(line);
-        if (wait) return wait.then(progressed);
-        progressed();
+        const textAt = sp > 0 ? sp + 1 : from;
+        if (opts.onLine) {
+          const line = {
+            time: sp > 0 ? b.toString('latin1', from, sp) : '',
+            text: b.toString('utf8', textAt, end),
+          };
+          const wait = opts.onLine(line);
+          if (wait) return wait.then(progressed);
+          progressed();
+          return;
+        }
+        outBytes += b.copy(out, outBytes, textAt, end);
+        out[outBytes++] = 10;
+        outLines++;
       };
-      for await (const chunk of stream) {
+      // flush hands what this read delivered to onText (a promise when the sink is full).
+      const flush = (): void | Promise<void> => {
+        if (outLines === 0 || !opts.onText) return;
+        const text = out.subarray(0, outBytes);
+        const lines = outLines;
+        outBytes = 0;
+        outLines = 0;
+        progressed();
+        return opts.onText(text, lines);
+      };
+      // deliverPending delivers the carried bytes (plus chunk[0, end)) as one line.
+      const deliverPending = (chunk: Buffer | undefined, end: number) => {
+        if (chunk) pending.push(chunk.subarray(0, end));
+        const line = pending.length === 1 ? pending[0]! : Buffer.concat(pending);
+        pending = [];
+        pendingBytes = 0;
+        return deliver(line, 0, line.length);
+      };
+      for await (const read of stream) {
+        const chunk = read as Buffer;
         lastProgress = Date.now();
-        pending += decoder.write(chunk as Buffer);
+        // Room for every line of this read: text is never longer than line, and one newline
+        // more for a carried piece cut at MAX_LINE.
+        out = Buffer.allocUnsafeSlow(pendingBytes + chunk.length + 1);
         let from = 0;
-        let nl: number;
-        while ((nl = pending.indexOf('\n', from)) >= 0) {
-          const wait = deliver(pending.slice(from, nl));
-          from = nl + 1;
+        let nl = chunk.indexOf(10);
+        if (nl >= 0 && pendingBytes > 0) {
+          const wait = deliverPending(chunk, nl);
           if (wait) await wait;
+          from = nl + 1;
+          nl = chunk.indexOf(10, from);
         }
-        pending = from > 0 ? pending.slice(from) : pending;
-        if (pending.length > MAX_LINE) {
-          await deliver(pending);
-          pending = '';
+        while (nl >= 0) {
+          const wait = deliver(chunk, from, nl);
+          if (wait) await wait;
+          from = nl + 1;
+          nl = chunk.indexOf(10, from);
         }
+        if (from < chunk.length) {
+          // Keep a copy of the rest, not the whole read.
+          const rest = Buffer.from(chunk.subarray(from));
+          pending.push(rest);
+          pendingBytes += rest.length;
+          if (pendingBytes > MAX_LINE) {
+            const wait = deliverPending(undefined, 0);
+            if (wait) await wait;
+          }
+        }
+        const wait = flush();
+        if (wait) await wait;
       }
-      pending += decoder.end();
       endedCleanly = true;
       // A clean end while the container is done: a last line without newline is real.
-      if (pending && terminated) await deliver(pending);
+      if (pendingBytes > 0 && terminated) {
+        out = Buffer.allocUnsafeSlow(pendingBytes + 1);
+        const wait = deliverPending(undefined, 0);
+        if (wait) await wait;
+        const flushed = flush();
+        if (flushed) await flushed;
+      }
     } catch (err) {
       failure = err;
       reason = err instanceof Error ? err.message : String(err);

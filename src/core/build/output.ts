@@ -44,14 +44,15 @@ export interface StreamLogOptions {
 
 /**
  * streamBuildLog follows the `build` container's log (timestamps: true, reconnecting with
- * sinceTime, logs.ts) line by line into the reporter's group `title` and the file `logPath`
- * (waiting for `drain` when the file falls behind), and fills r.lastLines, r.logLines and
+ * sinceTime, logs.ts) into the reporter's group `title` (Reporter.buildOutput, or buildLine per
+ * line) and the file `logPath`, one Buffer per read of the stream (waiting for `drain` when the
+ * file or the reporter falls behind), and fills r.lastLines, r.logLines and
  * r.logReconnects. The group is closed and the file flushed in every case. Throws
  * LogStreamError when the stream cannot be re-opened, or the signal's reason.
  */
 export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promise<void> {
   const file = createWriteStream(o.logPath, { flags: o.append ? 'a' : 'w' });
-  const copy = new LineBatch(file);
+  const tail = new LastLines(o.lastLines);
   let reread: FollowResult | undefined;
   o.reporter.startGroup(o.title);
   try {
@@ -68,12 +69,14 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
           },
           sig,
         ),
-      // Synchronous unless the file or the reporter asks to wait: no promise per line.
-      onLine: (line) => {
-        r.lastLines.push(line.text);
-        if (r.lastLines.length > o.lastLines) r.lastLines.shift();
-        const fileFull = !copy.add(line.text);
-        const shown = o.reporter.buildLine(line.text);
+      // One Buffer per read of the stream, shared by the file and the reporter; synchronous
+      // unless one of them asks to wait.
+      onText: (text) => {
+        tail.add(text);
+        const fileFull = !file.write(text);
+        const shown = o.reporter.buildOutput
+          ? o.reporter.buildOutput(text)
+          : lineByLine(o.reporter, text);
         if (!fileFull && !shown) return;
         return (async () => {
           if (fileFull) await once(file, 'drain');
@@ -89,8 +92,10 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
     r.logReconnects = res.reconnects;
     reread = res;
   } finally {
+    // A retried attempt (append) adds to the lines of the one before.
+    const kept = tail.lines();
+    if (kept.length) r.lastLines = [...r.lastLines, ...kept].slice(-o.lastLines);
     o.reporter.endGroup();
-    copy.flush();
     file.end();
     await once(file, 'close');
   }
@@ -101,33 +106,73 @@ export async function streamBuildLog(o: StreamLogOptions, r: BuildResult): Promi
     );
 }
 
-/** LOG_BATCH_BYTES: build.log is written in pieces of about this many bytes. */
-const LOG_BATCH_BYTES = 64 * 1024;
+/**
+ * lineByLine hands whole lines of text (each ended by `\n`) to a reporter without buildOutput,
+ * one buildLine call each, awaiting the ones that answer a promise.
+ */
+function lineByLine(reporter: Reporter, text: Buffer): void | Promise<void> {
+  const lines = text.toString('utf8').split('\n');
+  lines.pop();
+  let i = 0;
+  const next = (): void | Promise<void> => {
+    while (i < lines.length) {
+      const wait = reporter.buildLine(lines[i++]!);
+      if (wait) return wait.then(next);
+    }
+  };
+  return next();
+}
 
 /**
- * LineBatch writes lines to a file stream in pieces of about LOG_BATCH_BYTES: one write (and
- * one Buffer) per piece instead of per line, which is most of what a busy log allocates.
+ * LastLines keeps the last `max` lines of a log given as pieces of whole lines (Buffers, each
+ * line ended by `\n`): references to the pieces, not copies, and only as many pieces as hold
+ * those lines. It runs once per read of the stream, not once per line.
  */
-class LineBatch {
-  readonly #out: NodeJS.WritableStream;
-  #lines: string[] = [];
-  #bytes = 0;
-  constructor(out: NodeJS.WritableStream) {
-    this.#out = out;
+export class LastLines {
+  readonly #max: number;
+  #pieces: Buffer[] = [];
+  #counts: number[] = [];
+  #lines = 0;
+
+  constructor(max: number) {
+    this.#max = max;
   }
-  /** add queues a line (its newline added); answers false when the stream asks to wait for 'drain'. */
-  add(text: string): boolean {
-    this.#lines.push(text);
-    this.#bytes += text.length + 1;
-    return this.#bytes < LOG_BATCH_BYTES || this.flush();
+
+  /** add takes a piece of whole lines (it may be kept, so it must not be changed afterwards). */
+  add(text: Buffer): void {
+    if (this.#max <= 0 || text.length === 0) return;
+    // Count the piece's lines back from its end, up to max; `start`: where the max-th last begins.
+    let count = 0;
+    let at = text.length - 1; // the newline that ends its last line
+    let start = 0;
+    while (count < this.#max) {
+      count++;
+      const nl = at > 0 ? text.lastIndexOf(10, at - 1) : -1;
+      if (nl < 0) break;
+      at = nl;
+      if (count === this.#max) start = nl + 1;
+    }
+    if (count >= this.#max) {
+      this.#pieces = [text.subarray(start)];
+      this.#counts = [this.#max];
+      this.#lines = this.#max;
+      return;
+    }
+    this.#pieces.push(text);
+    this.#counts.push(count);
+    this.#lines += count;
+    while (this.#pieces.length > 1 && this.#lines - this.#counts[0]! >= this.#max) {
+      this.#lines -= this.#counts.shift()!;
+      this.#pieces.shift();
+    }
   }
-  /** flush writes what is queued; answers the stream's write() (false: wait for 'drain'). */
-  flush(): boolean {
-    if (!this.#lines.length) return true;
-    const text = `${this.#lines.join('\n')}\n`;
-    this.#lines = [];
-    this.#bytes = 0;
-    return this.#out.write(text);
+
+  /** lines answers the kept lines as strings (UTF-8), oldest first, at most max. */
+  lines(): string[] {
+    if (this.#lines === 0) return [];
+    const all = Buffer.concat(this.#pieces).toString('utf8').split('\n');
+    all.pop();
+    return all.slice(-this.#max);
   }
 }
 

@@ -6,6 +6,7 @@
  */
 import {
   exchange,
+  nodeFetch,
   GoogleApiError,
   googleErrorText,
   redact,
@@ -146,7 +147,7 @@ export async function removeObject(o: GcsCallOptions, name: string): Promise<boo
   const step = `GCS objects.delete of gs://${o.bucket}/${name}`;
   return withRetry(async () => {
     const { response, text } = await exchange(
-      o.fetch ?? fetch,
+      o.fetch ?? nodeFetch,
       `${bucketPath(o)}/o/${encodeURIComponent(name)}`,
       { method: 'DELETE', headers },
       step,

@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import { createCrc32c } from './crc32c.ts';
 import {
   exchange,
+  nodeFetch,
   GoogleApiError,
   googleErrorText,
   redact,
@@ -242,7 +243,7 @@ async function startSession(o: ResumableUploadOptions, uri: string): Promise<str
       );
       const secrets = secretsOf(headers.authorization);
       const init = { method: 'POST', headers, body };
-      const { response, text } = await exchange(o.fetch ?? fetch, url, init, step, secrets);
+      const { response, text } = await exchange(o.fetch ?? nodeFetch, url, init, step, secrets);
       const location = response.headers.get('location');
       if (!response.ok || !location) {
         throw withRetryAfter(
@@ -274,10 +275,10 @@ async function deleteObject(
 ): Promise<true | string> {
   const query = generation ? `?ifGenerationMatch=${encodeURIComponent(generation)}` : '';
   const url = `${o.apiEndpoint}/storage/v1/${objectPath(o.bucket)}/${encodeURIComponent(o.name)}${query}`;
-  const response = await (o.fetch ?? fetch)(url, {
+  const response = await (o.fetch ?? nodeFetch)(url, {
     method: 'DELETE',
     headers: await headersWith(o, {}),
   });
-  await response.body?.cancel();
+  await response.text();
   return response.ok ? true : `HTTP ${response.status}`;
 }

@@ -1,5 +1,6 @@
 import {
   exchange,
+  nodeFetch,
   GoogleApiError,
   googleErrorText,
   isRetryableStatus,
@@ -7,7 +8,7 @@ import {
   withRetry,
   withRetryAfter,
 } from '../google/http.ts';
-import type { FetchLike, RetryOptions } from '../google/http.ts';
+import type { FetchInit, FetchLike, RetryOptions } from '../google/http.ts';
 
 /** ObjectMetadata is the part of the GCS object resource (JSON API `objects`) the uploader reads back. */
 export interface ObjectMetadata {
@@ -180,7 +181,7 @@ export class UploadSession {
     const headers = await headersWith(this.#o, extra);
     const secrets = secretsOf(headers.authorization);
     const { response, text } = await exchange(
-      this.#o.fetch ?? fetch,
+      this.#o.fetch ?? nodeFetch,
       this.#session,
       putInit(headers, data),
       step,
@@ -209,25 +210,15 @@ export class UploadSession {
 }
 
 /**
- * putInit answers the fetch options of a PUT of `data` with its Content-Length. The body is a
- * stream of `data` itself: a Buffer or Uint8Array body is copied by fetch first (the Fetch
- * standard's "extract a body" takes a copy of a BufferSource), 8 MiB of garbage per chunk of a
- * large upload (docs/benchmarks.md, "memory of upload and collection"). A stream body needs
- * `duplex: 'half'`; with the length given it is sent with Content-Length, not chunked.
+ * putInit answers the options of a PUT of `data` with its Content-Length. nodeFetch writes the
+ * Buffer itself to the socket, no copy (the global fetch would copy a BufferSource body first:
+ * 8 MiB of garbage per chunk of a large upload; docs/benchmarks.md, "memory of upload and
+ * collection").
  */
-export function putInit(headers: Record<string, string>, data: Buffer): RequestInit {
-  if (data.length === 0) return { method: 'PUT', headers: { ...headers, 'content-length': '0' } };
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.length);
-  const body = new ReadableStream<Uint8Array>({
-    start(controller) {
-      controller.enqueue(view);
-      controller.close();
-    },
-  });
+export function putInit(headers: Record<string, string>, data: Buffer): FetchInit {
   return {
     method: 'PUT',
     headers: { ...headers, 'content-length': String(data.length) },
-    body,
-    duplex: 'half',
-  } as RequestInit;
+    ...(data.length ? { body: data } : {}),
+  };
 }

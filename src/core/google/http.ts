@@ -1,3 +1,5 @@
+import http from 'node:http';
+import https from 'node:https';
 import {
   networkCode,
   retryAfterMs,
@@ -9,8 +11,86 @@ import {
 } from '../base/retry.ts';
 import type { Clock } from '../base/report.ts';
 
-/** FetchLike is the WHATWG fetch signature (Node 24's global `fetch`), injectable for tests. */
-export type FetchLike = (input: string | URL, init?: RequestInit) => Promise<Response>;
+/** FetchInit: what a Google API call sends (a subset of WHATWG `RequestInit`). */
+export interface FetchInit {
+  method?: string;
+  headers?: Record<string, string>;
+  /** Sent as is: a Buffer/Uint8Array is written without a copy (nodeFetch). */
+  body?: string | Uint8Array;
+  signal?: AbortSignal;
+}
+
+/**
+ * FetchAnswer: what a Google API call reads of an answer (a subset of WHATWG `Response`, which
+ * fits it): the status, a header, and the whole body as text.
+ */
+export interface FetchAnswer {
+  readonly status: number;
+  readonly ok: boolean;
+  readonly headers: { get(name: string): string | null };
+  text(): Promise<string>;
+}
+
+/**
+ * FetchLike: one HTTP exchange of a Google API call. nodeFetch by default; tests inject fakes,
+ * and Node's global `fetch` fits too.
+ */
+export type FetchLike = (input: string | URL, init?: FetchInit) => Promise<FetchAnswer>;
+
+// One keep-alive pool per protocol for every Google API call of the process (STS, IAM
+// Credentials, GKE, Cloud Storage).
+const agents = {
+  http: new http.Agent({ keepAlive: true, maxSockets: 32 }),
+  https: new https.Agent({ keepAlive: true, maxSockets: 32 }),
+};
+
+/**
+ * nodeFetch is FetchLike over node:http(s) with keep-alive pools, the runtime's trust store and
+ * no proxy (as Node's global fetch). It answers once the headers have come; text() reads the body.
+ * Rejects with the request's error (`code` ECONNRESET, ECONNREFUSED, ...) or the signal's reason.
+ *
+ * Google API calls use it instead of the global fetch: the global fetch loads and compiles
+ * Node's bundled undici on first use, about 15 MiB of memory for a handful of JSON calls and
+ * uploads (docs/benchmarks.md, "Log relay memory"). Every request still gets its debug line
+ * (base/http-trace.ts listens to node:http's diagnostics channels).
+ */
+export const nodeFetch: FetchLike = (input, init = {}) => {
+  const url = typeof input === 'string' ? new URL(input) : input;
+  const secure = url.protocol === 'https:';
+  // Written whole by end(), so node:http sends it with its Content-Length, not chunked.
+  const body = typeof init.body === 'string' ? Buffer.from(init.body) : init.body;
+  const headers: Record<string, string> = { ...init.headers };
+  return new Promise<FetchAnswer>((resolve, reject) => {
+    const opts: http.RequestOptions = {
+      method: init.method ?? 'GET',
+      headers,
+      agent: secure ? agents.https : agents.http,
+    };
+    if (init.signal) opts.signal = init.signal;
+    const req = (secure ? https : http).request(url, opts, (res) => {
+      const status = res.statusCode ?? 0;
+      resolve({
+        status,
+        ok: status >= 200 && status < 300,
+        headers: {
+          get: (name) => {
+            const v = res.headers[name.toLowerCase()];
+            return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
+          },
+        },
+        text: () =>
+          new Promise<string>((done, fail) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (c: Buffer) => chunks.push(c));
+            res.on('end', () => done(Buffer.concat(chunks).toString('utf8')));
+            res.on('error', fail);
+          }),
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+};
 
 /**
  * RetryOptions: the retry policy of Google API calls (base/retry.ts: capped exponential backoff
@@ -154,10 +234,10 @@ export const REQUEST_TIMEOUT_MS = 5 * 60_000;
 export async function exchange(
   doFetch: FetchLike,
   url: string,
-  init: RequestInit,
+  init: FetchInit,
   step: string,
   secrets: ReadonlyArray<string | undefined>,
-): Promise<{ response: Response; text: string }> {
+): Promise<{ response: FetchAnswer; text: string }> {
   try {
     const response = await doFetch(url, {
       ...init,
@@ -188,7 +268,7 @@ export async function requestJson<T>(req: JsonRequest): Promise<T> {
   return withRetry(
     async () => {
       const { response, text } = await exchange(
-        req.fetch ?? fetch,
+        req.fetch ?? nodeFetch,
         req.url,
         { method: req.method, headers: req.headers, body: req.body },
         req.step,
@@ -214,7 +294,7 @@ export async function requestJson<T>(req: JsonRequest): Promise<T> {
 }
 
 /** withRetryAfter copies a response's Retry-After (base/retry.ts retryAfterMs) onto the error. */
-export function withRetryAfter(e: GoogleApiError, response: Response): GoogleApiError {
+export function withRetryAfter(e: GoogleApiError, response: FetchAnswer): GoogleApiError {
   const after = retryAfterMs(response.headers.get('retry-after'), Date.now());
   if (after !== undefined) e.retryAfterMs = after;
   return e;

@@ -1,6 +1,0 @@
-import { createRequire as __kbCreateRequire } from 'node:module';
-import { fileURLToPath as __kbFileURLToPath } from 'node:url';
-const require = __kbCreateRequire(import.meta.url);
-const __filename = __kbFileURLToPath(import.meta.url);
-const __dirname = __kbFileURLToPath(new URL('.', import.meta.url));
-import{a,b}from"./chunk-AODBGY7V.js";import"./chunk-FKIT563K.js";import"./chunk-5G2OI63Y.js";import"./chunk-OGOTLIHD.js";import"./chunk-WBJ6ZM5S.js";import"./chunk-ODO2IU4H.js";import"./chunk-OYMEG2PU.js";import"./chunk-WBVBVRHO.js";import"./chunk-OFMGY2VX.js";import"./chunk-QDIILIYE.js";import"./chunk-ROIOXDAV.js";import"./chunk-LSKDDIIE.js";export{b as removeContext,a as uploadContext};

@@ -1,6 +1,0 @@
-import { createRequire as __kbCreateRequire } from 'node:module';
-import { fileURLToPath as __kbFileURLToPath } from 'node:url';
-const require = __kbCreateRequire(import.meta.url);
-const __filename = __kbFileURLToPath(import.meta.url);
-const __dirname = __kbFileURLToPath(new URL('.', import.meta.url));
-import{a,b}from"./chunk-J6IHUOHI.js";import"./chunk-L5X7IEFY.js";import"./chunk-OGOTLIHD.js";import"./chunk-WBJ6ZM5S.js";import"./chunk-T36UPNDQ.js";import"./chunk-OYMEG2PU.js";import"./chunk-LSKDDIIE.js";export{a as createObjects,b as deleteBuild};
