@@ -382,6 +382,10 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
         progressed();
         return opts.onText(text, lines);
       };
+      // room gives `out` space for n bytes of text (only onText collects text in it).
+      const room = (n: number) => {
+        if (!opts.onLine) out = Buffer.allocUnsafeSlow(n);
+      };
       // deliverPending delivers the carried bytes (plus chunk[0, end)) as one line.
       const deliverPending = (chunk: Buffer | undefined, end: number) => {
         if (chunk) pending.push(chunk.subarray(0, end));
@@ -395,7 +399,7 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
         lastProgress = Date.now();
         // Room for every line of this read: text is never longer than line, and one newline
         // more for a carried piece cut at MAX_LINE.
-        out = Buffer.allocUnsafeSlow(pendingBytes + chunk.length + 1);
+        room(pendingBytes + chunk.length + 1);
         let from = 0;
         let nl = chunk.indexOf(10);
         if (nl >= 0 && pendingBytes > 0) {
@@ -426,7 +430,7 @@ export async function followLogs(opts: FollowOptions): Promise<FollowResult> {
       endedCleanly = true;
       // A clean end while the container is done: a last line without newline is real.
       if (pendingBytes > 0 && terminated) {
-        out = Buffer.allocUnsafeSlow(pendingBytes + 1);
+        room(pendingBytes + 1);
         const wait = deliverPending(undefined, 0);
         if (wait) await wait;
         const flushed = flush();
